@@ -1,0 +1,22 @@
+using Hubgate.Server.Health;
+using Hubgate.Server.Storage;
+
+// `hubgate <command>` runs an operator command; no command (or `serve`) runs the service.
+if (Hubgate.Server.Cli.HubgateCommand.TryGetCommand(args, out var command))
+{
+    return await command;
+}
+
+var builder = WebApplication.CreateBuilder(Hubgate.Server.Cli.HubgateCommand.ServeArguments(args));
+
+builder.AddStorage();
+
+var app = builder.Build();
+
+app.MapHealth();
+
+await app.RunAsync();
+return 0;
+
+/// <summary>The service's entry point (public so integration tests can host it).</summary>
+public partial class Program;

@@ -1,0 +1,106 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace Hubgate.Storage;
+
+/// <summary>
+/// Hubgate's one store: installations and their tokens, repositories, commits, pull requests,
+/// the webhook inbox and the Data Protection key ring. Each database provider has a subclass that
+/// owns its migrations (<see cref="SqliteHubgateDbContext"/>, <see cref="PostgresHubgateDbContext"/>).
+/// </summary>
+public abstract class HubgateDbContext(DbContextOptions options) : DbContext(options), IDataProtectionKeyContext
+{
+    public DbSet<InstallationEntity> Installations => Set<InstallationEntity>();
+    public DbSet<RepositoryEntity> Repositories => Set<RepositoryEntity>();
+    public DbSet<CommitEntity> Commits => Set<CommitEntity>();
+    public DbSet<CommitFileChangeEntity> CommitFileChanges => Set<CommitFileChangeEntity>();
+    public DbSet<PullRequestEntity> PullRequests => Set<PullRequestEntity>();
+    public DbSet<WebhookDeliveryEntity> WebhookDeliveries => Set<WebhookDeliveryEntity>();
+    public DbSet<AppStateEntity> AppState => Set<AppStateEntity>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    /// <summary>True when this context talks to PostgreSQL (row locks, advisory locks, SKIP LOCKED).</summary>
+    public abstract bool IsPostgres { get; }
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(configurationBuilder);
+        configurationBuilder.Properties<Enum>().HaveConversion<string>().HaveMaxLength(32);
+        if (!IsPostgres)
+        {
+            // SQLite has no date type; a sortable integer keeps comparisons and ORDER BY in SQL.
+            configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
+        }
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(modelBuilder);
+
+        modelBuilder.Entity<InstallationEntity>(b =>
+        {
+            b.ToTable("installations");
+            b.Property(i => i.Id).ValueGeneratedNever();
+            b.HasIndex(i => i.Status);
+        });
+
+        modelBuilder.Entity<RepositoryEntity>(b =>
+        {
+            b.ToTable("repositories");
+            b.Property(r => r.Id).ValueGeneratedNever();
+            b.HasIndex(r => new { r.InstallationId, r.Status });
+            b.HasIndex(r => r.FullName);
+        });
+
+        modelBuilder.Entity<CommitEntity>(b =>
+        {
+            b.ToTable("commits");
+            b.HasIndex(c => new { c.RepositoryId, c.Sha }).IsUnique();
+            b.HasIndex(c => new { c.RepositoryId, c.Id });
+            b.HasMany(c => c.FileChanges).WithOne().HasForeignKey(f => f.CommitId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<CommitFileChangeEntity>(b =>
+        {
+            b.ToTable("commit_file_changes");
+            b.HasIndex(f => f.CommitId);
+        });
+
+        modelBuilder.Entity<PullRequestEntity>(b =>
+        {
+            b.ToTable("pull_requests");
+            b.HasIndex(p => new { p.RepositoryId, p.Number }).IsUnique();
+            b.HasIndex(p => new { p.RepositoryId, p.State });
+        });
+
+        modelBuilder.Entity<WebhookDeliveryEntity>(b =>
+        {
+            b.ToTable("webhook_deliveries");
+            b.HasIndex(d => d.DeliveryId).IsUnique();
+            b.HasIndex(d => new { d.State, d.NextAttemptAt, d.Id });
+            b.HasIndex(d => new { d.BodySha256, d.ReceivedAt });
+            b.HasIndex(d => d.ReceivedAt);
+        });
+
+        modelBuilder.Entity<AppStateEntity>(b =>
+        {
+            b.ToTable("app_state");
+            b.HasKey(s => s.Key);
+        });
+
+        modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+    }
+}
+
+/// <summary>The SQLite flavour of the store (the embedded default).</summary>
+public sealed class SqliteHubgateDbContext(DbContextOptions<SqliteHubgateDbContext> options) : HubgateDbContext(options)
+{
+    public override bool IsPostgres => false;
+}
+
+/// <summary>The PostgreSQL flavour of the store (several replicas on one database).</summary>
+public sealed class PostgresHubgateDbContext(DbContextOptions<PostgresHubgateDbContext> options) : HubgateDbContext(options)
+{
+    public override bool IsPostgres => true;
+}

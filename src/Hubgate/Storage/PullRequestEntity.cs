@@ -1,0 +1,30 @@
+namespace Hubgate.Storage;
+
+/// <summary>A pull request, upserted by (repository, number) on every action.</summary>
+public class PullRequestEntity
+{
+    public long Id { get; set; }
+    public long RepositoryId { get; set; }
+    public int Number { get; set; }
+    public long? GitHubId { get; set; }
+    public string? Title { get; set; }
+    public string? Body { get; set; }
+    public PullRequestState State { get; set; }
+    public bool Draft { get; set; }
+    public string? AuthorLogin { get; set; }
+    public string? HeadSha { get; set; }
+    public string? HeadRef { get; set; }
+    public string? BaseRef { get; set; }
+    public string? MergeCommitSha { get; set; }
+    public DateTimeOffset? OpenedAt { get; set; }
+    public DateTimeOffset? ClosedAt { get; set; }
+    public DateTimeOffset? MergedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+public enum PullRequestState
+{
+    Open,
+    Closed,
+    Merged,
+}

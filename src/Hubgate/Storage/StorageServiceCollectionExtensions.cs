@@ -1,0 +1,75 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Hubgate.Storage;
+
+/// <summary>Registers Hubgate's database (SQLite or PostgreSQL) and the Data Protection key ring kept in it.</summary>
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="HubgateDbContext"/> for the provider named by <c>Database:Provider</c>, with the
+    /// connection string <c>ConnectionStrings:Hubgate</c>, and Data Protection keys persisted in the same database.
+    /// </summary>
+    public static IServiceCollection AddHubgateStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = ReadOptions(configuration);
+        services.AddSingleton(Options.Create(options));
+
+        switch (options.Provider)
+        {
+            case DatabaseProvider.Postgres:
+                var dataSource = new NpgsqlDataSourceBuilder(options.ConnectionString).Build();
+                services.AddSingleton(dataSource);
+                services.AddPooledDbContextFactory<PostgresHubgateDbContext>(o => o.UseNpgsql(dataSource));
+                services.AddSingleton<IDbContextFactory<HubgateDbContext>, ContextFactory<PostgresHubgateDbContext>>();
+                break;
+            default:
+                services.AddPooledDbContextFactory<SqliteHubgateDbContext>(o => o
+                    .UseSqlite(options.ConnectionString)
+                    .AddInterceptors(new SqlitePragmas()));
+                services.AddSingleton<IDbContextFactory<HubgateDbContext>, ContextFactory<SqliteHubgateDbContext>>();
+                break;
+        }
+
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContext());
+        services.AddDataProtection()
+            .SetApplicationName("Hubgate")
+            .PersistKeysToDbContext<HubgateDbContext>();
+        services.AddSingleton<DatabaseMigrator>();
+        return services;
+    }
+
+    internal static DatabaseOptions ReadOptions(IConfiguration configuration)
+    {
+        var options = new DatabaseOptions();
+        configuration.GetSection(DatabaseOptions.SectionName).Bind(options);
+        options.ConnectionString = configuration.GetConnectionString("Hubgate") ?? options.ConnectionString;
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            if (options.Provider == DatabaseProvider.Postgres)
+            {
+                throw new OptionsValidationException("ConnectionStrings:Hubgate", typeof(DatabaseOptions),
+                    ["ConnectionStrings:Hubgate is required when Database:Provider is Postgres (e.g. \"Host=127.0.0.1;Database=hubgate;Username=hubgate;Password=...\")."]);
+            }
+
+            options.ConnectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = Path.Combine(AppContext.BaseDirectory, "hubgate.db"),
+            }.ToString();
+        }
+
+        return options;
+    }
+
+    private sealed class ContextFactory<TContext>(IDbContextFactory<TContext> inner) : IDbContextFactory<HubgateDbContext>
+        where TContext : HubgateDbContext
+    {
+        public HubgateDbContext CreateDbContext() => inner.CreateDbContext();
+    }
+}

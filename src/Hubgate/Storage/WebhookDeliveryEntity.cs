@@ -1,0 +1,41 @@
+namespace Hubgate.Storage;
+
+/// <summary>A webhook delivery as received, stored before it is acknowledged.</summary>
+public class WebhookDeliveryEntity
+{
+    /// <summary>Local sequence number: the order of receipt.</summary>
+    public long Id { get; set; }
+    /// <summary><c>X-GitHub-Delivery</c>, or the body's SHA-256 when GitHub sent none. Unique.</summary>
+    public required string DeliveryId { get; set; }
+    public required string Event { get; set; }
+    public string? Action { get; set; }
+    public long? InstallationId { get; set; }
+    public long? RepositoryId { get; set; }
+    public long? HookId { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+    public required byte[] Body { get; set; }
+    /// <summary>Lower-case hex SHA-256 of <see cref="Body"/>.</summary>
+    public required string BodySha256 { get; set; }
+    /// <summary>The headers worth keeping (JSON object). Never the signature.</summary>
+    public string? HeadersJson { get; set; }
+    public DeliveryState State { get; set; } = DeliveryState.Pending;
+    public int Attempts { get; set; }
+    public DateTimeOffset NextAttemptAt { get; set; }
+    /// <summary>Who holds the processing lease and until when.</summary>
+    public string? LeaseOwner { get; set; }
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+    public string? LastError { get; set; }
+    public DateTimeOffset? ProcessedAt { get; set; }
+    /// <summary>Set when a byte-identical body arrived under another delivery id within the replay window.</summary>
+    public string? PossibleReplayOf { get; set; }
+}
+
+public enum DeliveryState
+{
+    Pending,
+    Processing,
+    Processed,
+    Ignored,
+    Failed,
+    Dead,
+}
