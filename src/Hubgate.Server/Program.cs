@@ -1,3 +1,4 @@
+using Hubgate.Server.Api;
 using Hubgate.Server.Health;
 using Hubgate.Server.Storage;
 
@@ -10,6 +11,7 @@ if (Hubgate.Server.Cli.HubgateCommand.TryGetCommand(args, out var command))
 var builder = WebApplication.CreateBuilder(Hubgate.Server.Cli.HubgateCommand.ServeArguments(args));
 
 builder.AddStorage();
+builder.AddApiKey();
 
 var app = builder.Build();
 
