@@ -1,5 +1,7 @@
 using Hubgate.Server.Api;
+using Hubgate.Server.Authentication;
 using Hubgate.Server.Health;
+using Hubgate.Server.Proxy;
 using Hubgate.Server.Storage;
 
 // `hubgate <command>` runs an operator command; no command (or `serve`) runs the service.
@@ -12,10 +14,13 @@ var builder = WebApplication.CreateBuilder(Hubgate.Server.Cli.HubgateCommand.Ser
 
 builder.AddStorage();
 builder.AddApiKey();
+builder.AddGitHubApp();
+builder.AddProxy();
 
 var app = builder.Build();
 
 app.MapHealth();
+app.MapProxy();
 
 await app.RunAsync();
 return 0;

@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+
+namespace Hubgate.Authentication;
+
+/// <summary>Loads the App's RSA private key from <c>GitHub:PrivateKeyPath</c> or <c>GitHub:PrivateKey</c>.</summary>
+internal static class AppPrivateKey
+{
+    /// <summary>Reads and imports the key. Messages name the configuration key, never the key material.</summary>
+    /// <exception cref="AppPrivateKeyException">The key is missing, unreadable or not an RSA private key.</exception>
+    public static RSA Load(GitHubAppOptions options)
+    {
+        string pem;
+        string source;
+        if (!string.IsNullOrWhiteSpace(options.PrivateKey))
+        {
+            source = "GitHub:PrivateKey";
+            // Environment variables and single-line secrets often carry the PEM with literal "\n".
+            pem = options.PrivateKey.Replace("\\n", "\n", StringComparison.Ordinal);
+        }
+        else if (!string.IsNullOrWhiteSpace(options.PrivateKeyPath))
+        {
+            source = "GitHub:PrivateKeyPath";
+            try
+            {
+                pem = File.ReadAllText(options.PrivateKeyPath);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+            {
+                throw new AppPrivateKeyException(
+                    $"GitHub:PrivateKeyPath: cannot read the private key file '{options.PrivateKeyPath}': {ex.Message}", ex);
+            }
+        }
+        else
+        {
+            throw new AppPrivateKeyException("No App private key: set GitHub:PrivateKeyPath (a .pem file) or GitHub:PrivateKey (the PEM text).");
+        }
+
+        if (!pem.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+        {
+            throw new AppPrivateKeyException($"{source}: no PEM private key found (expected '-----BEGIN RSA PRIVATE KEY-----' or '-----BEGIN PRIVATE KEY-----').");
+        }
+
+        var rsa = RSA.Create();
+        try
+        {
+            // ImportFromPem reads PKCS#1 (BEGIN RSA PRIVATE KEY) and PKCS#8 (BEGIN PRIVATE KEY).
+            rsa.ImportFromPem(pem);
+            if (rsa.KeySize < 2048)
+            {
+                throw new AppPrivateKeyException($"{source}: the RSA key has {rsa.KeySize} bits; GitHub Apps use 2048 bits or more.");
+            }
+
+            return rsa;
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            rsa.Dispose();
+            throw new AppPrivateKeyException(
+                $"{source}: not an RSA private key in PEM form (PKCS#1 or PKCS#8). Download a new key from the App's settings page if the file is damaged.", ex);
+        }
+        catch
+        {
+            rsa.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>The App private key could not be loaded; the message names the configuration key.</summary>
+public sealed class AppPrivateKeyException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,69 @@
+namespace Hubgate.Authentication;
+
+/// <summary>
+/// Configuration section <c>GitHub</c>: who the App is and where GitHub's API lives.
+/// Environment variables use <c>__</c> (<c>GitHub__AppId</c>).
+/// </summary>
+public sealed class GitHubAppOptions
+{
+    public const string SectionName = "GitHub";
+
+    /// <summary><c>GitHub:AppId</c>: the App's numeric id (the JWT issuer when no client id is set).</summary>
+    public long? AppId { get; set; }
+
+    /// <summary><c>GitHub:ClientId</c>: the App's client id; preferred as the JWT issuer when set.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary><c>GitHub:PrivateKeyPath</c>: a PEM file (PKCS#1 as GitHub hands it out, or PKCS#8).</summary>
+    public string? PrivateKeyPath { get; set; }
+
+    /// <summary><c>GitHub:PrivateKey</c>: the PEM text itself; literal <c>\n</c> sequences become newlines.</summary>
+    public string? PrivateKey { get; set; }
+
+    /// <summary><c>GitHub:ApiBaseUrl</c>: <c>https://api.github.com/</c>, or <c>https://HOST/api/v3/</c> for GitHub Enterprise Server.</summary>
+    public Uri ApiBaseUrl { get; set; } = new("https://api.github.com/");
+
+    /// <summary><c>GitHub:TokenRefreshAhead</c>: refresh an installation token this long before it expires (default 5 minutes).</summary>
+    public TimeSpan TokenRefreshAhead { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary><c>GitHub:MaxRateLimitWait</c>: how long a request may wait for a rate limit to reset instead of failing (default 0: fail at once).</summary>
+    public TimeSpan MaxRateLimitWait { get; set; } = TimeSpan.Zero;
+
+    /// <summary><c>GitHub:RequestTimeout</c>: how long one attempt of a GitHub request may take (default 10 s).</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary><c>GitHub:RetryDelay</c>: the first pause before retrying a 5xx or timeout; doubles each retry (default 1 s, 3 retries).</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>True when enough is configured to act as the App (an id or client id, and a key).</summary>
+    public bool HasAppCredentials =>
+        (AppId is > 0 || !string.IsNullOrWhiteSpace(ClientId)) &&
+        (!string.IsNullOrWhiteSpace(PrivateKeyPath) || !string.IsNullOrWhiteSpace(PrivateKey));
+
+    /// <summary>The configuration keys still missing before the App can authenticate, for error messages.</summary>
+    public IReadOnlyList<string> MissingCredentialKeys()
+    {
+        var missing = new List<string>(2);
+        if (AppId is not > 0 && string.IsNullOrWhiteSpace(ClientId))
+        {
+            missing.Add("GitHub:AppId (or GitHub:ClientId)");
+        }
+
+        if (string.IsNullOrWhiteSpace(PrivateKeyPath) && string.IsNullOrWhiteSpace(PrivateKey))
+        {
+            missing.Add("GitHub:PrivateKeyPath (or GitHub:PrivateKey)");
+        }
+
+        return missing;
+    }
+
+    /// <summary>The JWT <c>iss</c> claim: the client id when set, else the app id.</summary>
+    internal string Issuer => !string.IsNullOrWhiteSpace(ClientId)
+        ? ClientId.Trim()
+        : AppId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+
+    /// <summary>The API base with a trailing slash, so relative paths resolve beneath it.</summary>
+    internal Uri NormalizedApiBaseUrl => ApiBaseUrl.AbsoluteUri.EndsWith('/')
+        ? ApiBaseUrl
+        : new Uri(ApiBaseUrl.AbsoluteUri + "/");
+}

@@ -1,0 +1,258 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Hubgate.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hubgate.Authentication;
+
+/// <summary>
+/// A valid installation token for an installation id: from memory, else from the database, else minted with
+/// <c>POST /app/installations/{id}/access_tokens</c> — once, however many callers ask at the same time.
+/// Tokens are refreshed <c>GitHub:TokenRefreshAhead</c> before they expire; a token without a known expiry is
+/// refreshed on its next use.
+/// </summary>
+public sealed partial class InstallationTokenProvider
+{
+    /// <summary>The named <see cref="HttpClient"/> used to mint tokens (App JWT, retries on 5xx and timeouts).</summary>
+    public const string MintClientName = "Hubgate.GitHubApp.Tokens";
+
+    private static readonly TimeSpan RefreshRetryPause = TimeSpan.FromSeconds(30);
+
+    private readonly ConcurrentDictionary<long, InstallationToken> _cache = new();
+    private readonly ConcurrentDictionary<long, SemaphoreSlim> _gates = new();
+    private readonly ConcurrentDictionary<long, DateTimeOffset> _refreshPausedUntil = new();
+    private readonly IHttpClientFactory _httpClients;
+    private readonly InstallationTokenStore _store;
+    private readonly GitHubAppOptions _options;
+    private readonly TimeProvider _time;
+    private readonly GitHubClock _clock;
+    private readonly ILogger<InstallationTokenProvider> _logger;
+
+    internal InstallationTokenProvider(
+        IHttpClientFactory httpClients,
+        InstallationTokenStore store,
+        IOptions<GitHubAppOptions> options,
+        GitHubClock clock,
+        ILogger<InstallationTokenProvider> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _httpClients = httpClients;
+        _store = store;
+        _options = options.Value;
+        _clock = clock;
+        _time = clock.TimeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>A token that is valid for at least <c>GitHub:TokenRefreshAhead</c> more.</summary>
+    /// <exception cref="InstallationNotFoundException">GitHub does not know the installation.</exception>
+    /// <exception cref="InstallationSuspendedException">The installation is suspended.</exception>
+    /// <exception cref="GitHubApiException">GitHub refused to mint a token, or could not be reached.</exception>
+    public ValueTask<InstallationToken> GetTokenAsync(long installationId, CancellationToken cancellationToken = default)
+    {
+        if (_cache.TryGetValue(installationId, out var cached) && IsFresh(cached, _time.GetUtcNow()))
+        {
+            return new ValueTask<InstallationToken>(cached);
+        }
+
+        return new ValueTask<InstallationToken>(GetSlowAsync(installationId, cancellationToken));
+    }
+
+    /// <summary>
+    /// Drops <paramref name="rejected"/> (GitHub answered 401 to it) so the next <see cref="GetTokenAsync"/> mints.
+    /// A token that has already been replaced is left alone, so concurrent callers cause one mint between them.
+    /// </summary>
+    public async Task InvalidateAsync(long installationId, InstallationToken rejected, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rejected);
+        if (_cache.TryGetValue(installationId, out var cached) && !ReferenceEquals(cached, rejected) && cached.Token != rejected.Token)
+        {
+            return;
+        }
+
+        _cache.TryRemove(new KeyValuePair<long, InstallationToken>(installationId, cached ?? rejected));
+        await _store.ClearAsync(installationId, rejected.MintedAt, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Forgets any token of the installation (uninstalled, suspended, permissions changed).</summary>
+    public async Task DropAsync(long installationId, CancellationToken cancellationToken = default)
+    {
+        _cache.TryRemove(installationId, out _);
+        await _store.ClearAsync(installationId, mintedAt: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The cached token's expiry without minting, for status pages.</summary>
+    public DateTimeOffset? CachedExpiry(long installationId) =>
+        _cache.TryGetValue(installationId, out var t) ? t.ExpiresAt : null;
+
+    private bool IsFresh(InstallationToken token, DateTimeOffset now) =>
+        token.ExpiresAt is { } expiresAt && now < expiresAt - _options.TokenRefreshAhead;
+
+    private static bool IsUsable(InstallationToken token, DateTimeOffset now) =>
+        token.ExpiresAt is { } expiresAt && now < expiresAt;
+
+    private async Task<InstallationToken> GetSlowAsync(long installationId, CancellationToken cancellationToken)
+    {
+        var gate = _gates.GetOrAdd(installationId, static _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var now = _time.GetUtcNow();
+            _cache.TryGetValue(installationId, out var cached);
+            if (cached is not null && IsFresh(cached, now))
+            {
+                return cached;
+            }
+
+            // A refresh-ahead that failed recently: keep serving the still-valid token instead of hammering GitHub.
+            if (cached is not null && IsUsable(cached, now) &&
+                _refreshPausedUntil.TryGetValue(installationId, out var pausedUntil) && now < pausedUntil)
+            {
+                return cached;
+            }
+
+            try
+            {
+                var token = await _store.RunExclusiveAsync(installationId, (db, ct) => LoadOrMintAsync(db, installationId, ct), cancellationToken)
+                    .ConfigureAwait(false);
+                _cache[installationId] = token;
+                _refreshPausedUntil.TryRemove(installationId, out _);
+                return token;
+            }
+            catch (Exception ex) when (cached is not null && IsUsable(cached, _time.GetUtcNow()) && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                _refreshPausedUntil[installationId] = _time.GetUtcNow() + RefreshRetryPause;
+                Log.RefreshAheadFailed(_logger, installationId, cached.ExpiresAt, ex.GetType().Name, ex.Message);
+                return cached;
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<InstallationToken> LoadOrMintAsync(HubgateDbContext db, long installationId, CancellationToken cancellationToken)
+    {
+        // Another process (or this one before a restart) may have stored a good token.
+        var stored = await _store.LoadAsync(db, installationId, cancellationToken).ConfigureAwait(false);
+        if (stored is not null && IsFresh(stored, _time.GetUtcNow()))
+        {
+            return stored;
+        }
+
+        Log.RefreshStart(_logger, installationId, stored?.ExpiresAt);
+        var token = await MintAsync(installationId, cancellationToken).ConfigureAwait(false);
+        await _store.SaveAsync(db, installationId, token, cancellationToken).ConfigureAwait(false);
+        Log.RefreshEnd(_logger, installationId, stored?.ExpiresAt, token.ExpiresAt);
+        return token;
+    }
+
+    private async Task<InstallationToken> MintAsync(long installationId, CancellationToken cancellationToken)
+    {
+        var client = _httpClients.CreateClient(MintClientName);
+        var path = string.Create(CultureInfo.InvariantCulture, $"app/installations/{installationId}/access_tokens");
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_options.NormalizedApiBaseUrl, path));
+        using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+
+        switch (response.StatusCode)
+        {
+            case HttpStatusCode.Created or HttpStatusCode.OK:
+                return ParseToken(body, response.Headers.Date);
+            case HttpStatusCode.NotFound:
+                await _store.MarkAsync(installationId, InstallationStatus.Deleted, cancellationToken).ConfigureAwait(false);
+                _cache.TryRemove(installationId, out _);
+                Log.InstallationGone(_logger, installationId, "deleted");
+                throw new InstallationNotFoundException(installationId);
+            case HttpStatusCode.Forbidden when GitHubMessage(body).Contains("suspended", StringComparison.OrdinalIgnoreCase):
+                await _store.MarkAsync(installationId, InstallationStatus.Suspended, cancellationToken).ConfigureAwait(false);
+                _cache.TryRemove(installationId, out _);
+                Log.InstallationGone(_logger, installationId, "suspended");
+                throw new InstallationSuspendedException(installationId);
+            case HttpStatusCode.Unauthorized:
+                throw new GitHubApiException(
+                    $"GitHub rejected the App's JWT while minting a token for installation {installationId}: {GitHubMessage(body)}. " +
+                    "Check that GitHub:AppId / GitHub:ClientId and the private key belong to the same App.",
+                    response.StatusCode);
+            default:
+                throw new GitHubApiException(
+                    $"GitHub answered {(int)response.StatusCode} while minting a token for installation {installationId}: {GitHubMessage(body)}",
+                    response.StatusCode);
+        }
+    }
+
+    private InstallationToken ParseToken(byte[] body, DateTimeOffset? gitHubDate)
+    {
+        var now = _time.GetUtcNow();
+        using var json = JsonDocument.Parse(body);
+        var root = json.RootElement;
+        if (!root.TryGetProperty("token", out var tokenElement) || tokenElement.ValueKind != JsonValueKind.String ||
+            tokenElement.GetString() is not { Length: > 0 } token)
+        {
+            throw new GitHubApiException("GitHub's access_tokens answer carried no token.");
+        }
+
+        DateTimeOffset? expiresAt = null;
+        if (root.TryGetProperty("expires_at", out var e) && e.ValueKind == JsonValueKind.String &&
+            DateTimeOffset.TryParse(e.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var gitHubExpiry))
+        {
+            // GitHub dates the expiry by its own clock; keep the lifetime it granted, measured on ours.
+            var issuedBy = gitHubDate ?? _clock.UtcNow;
+            expiresAt = now + (gitHubExpiry - issuedBy);
+        }
+
+        var permissions = root.TryGetProperty("permissions", out var p) && p.ValueKind == JsonValueKind.Object ? p.GetRawText() : null;
+        var selection = root.TryGetProperty("repository_selection", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+        return new InstallationToken(token, expiresAt, now, permissions, selection);
+    }
+
+    internal static string GitHubMessage(byte[] body)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            if (json.RootElement.ValueKind == JsonValueKind.Object &&
+                json.RootElement.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String)
+            {
+                return m.GetString() ?? string.Empty;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return "(no message)";
+    }
+
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        InstallationNotFoundException or InstallationSuspendedException or GitHubRateLimitException => false,
+        GitHubApiException api => api.StatusCode is null or >= HttpStatusCode.InternalServerError,
+        HttpRequestException or TimeoutException or TaskCanceledException => true,
+        Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException => true,
+        _ => false,
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 300, EventName = "token.refresh_start", Level = LogLevel.Information,
+            Message = "token.refresh_start installation_id={InstallationId} old_expires_at={OldExpiresAt}")]
+        public static partial void RefreshStart(ILogger logger, long installationId, DateTimeOffset? oldExpiresAt);
+
+        [LoggerMessage(EventId = 301, EventName = "token.refresh_end", Level = LogLevel.Information,
+            Message = "token.refresh_end installation_id={InstallationId} old_expires_at={OldExpiresAt} new_expires_at={NewExpiresAt}")]
+        public static partial void RefreshEnd(ILogger logger, long installationId, DateTimeOffset? oldExpiresAt, DateTimeOffset? newExpiresAt);
+
+        [LoggerMessage(EventId = 302, EventName = "token.refresh_failed", Level = LogLevel.Warning,
+            Message = "token.refresh_failed installation_id={InstallationId}: serving the current token (expires {ExpiresAt}) and retrying later; {ErrorType}: {Error}")]
+        public static partial void RefreshAheadFailed(ILogger logger, long installationId, DateTimeOffset? expiresAt, string errorType, string error);
+
+        [LoggerMessage(EventId = 303, EventName = "installation.gone", Level = LogLevel.Warning,
+            Message = "GitHub installation {InstallationId} is {Status}; marked in the database")]
+        public static partial void InstallationGone(ILogger logger, long installationId, string status);
+    }
+}

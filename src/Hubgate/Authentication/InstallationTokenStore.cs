@@ -1,0 +1,154 @@
+using System.Security.Cryptography;
+using Hubgate.Storage;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+
+namespace Hubgate.Authentication;
+
+/// <summary>
+/// The installation row as the token provider sees it: the token encrypted with Data Protection (keys kept in
+/// the same database), its expiry and grants. On PostgreSQL, <see cref="RunExclusiveAsync{T}"/> serializes the
+/// mint per installation across processes with a transaction-scoped advisory lock.
+/// </summary>
+internal sealed class InstallationTokenStore(
+    IDbContextFactory<HubgateDbContext> contexts,
+    IDataProtectionProvider dataProtection,
+    TimeProvider time)
+{
+    // Keys of pg_advisory_xact_lock(int, int): a fixed class id for "installation token mint", the installation id.
+    private const int AdvisoryLockClass = 0x48756267; // "Hubg"
+
+    private readonly IDataProtector _protector = dataProtection.CreateProtector("Hubgate.InstallationToken.v1");
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with exclusive rights to mint for the installation: across processes on
+    /// PostgreSQL (advisory lock held until the transaction ends), within the caller's single-flight elsewhere.
+    /// </summary>
+    public async Task<T> RunExclusiveAsync<T>(long installationId, Func<HubgateDbContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            if (!db.IsPostgres)
+            {
+                return await work(db, cancellationToken).ConfigureAwait(false);
+            }
+
+            var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var objectId = unchecked((int)installationId ^ (int)(installationId >> 32));
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({AdvisoryLockClass}, {objectId})", cancellationToken).ConfigureAwait(false);
+                var result = await work(db, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return result;
+            }
+        }
+    }
+
+    /// <summary>The persisted token, or null when there is none or it cannot be decrypted (key ring lost).</summary>
+    public async Task<InstallationToken?> LoadAsync(HubgateDbContext db, long installationId, CancellationToken cancellationToken)
+    {
+        var row = await db.Installations.AsNoTracking()
+            .Where(i => i.Id == installationId)
+            .Select(i => new { i.TokenCiphertext, i.TokenExpiresAt, i.TokenMintedAt, i.TokenPermissionsJson, i.TokenRepositorySelection })
+            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (row?.TokenCiphertext is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var token = _protector.Unprotect(row.TokenCiphertext);
+            return new InstallationToken(token, row.TokenExpiresAt, row.TokenMintedAt ?? DateTimeOffset.MinValue, row.TokenPermissionsJson, row.TokenRepositorySelection);
+        }
+        catch (CryptographicException)
+        {
+            // Encrypted under a key ring this process cannot read: treat as absent and mint a new one.
+            return null;
+        }
+    }
+
+    /// <summary>Stores a freshly minted token on the installation's row, creating the row when needed.</summary>
+    public async Task SaveAsync(HubgateDbContext db, long installationId, InstallationToken token, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var row = await db.Installations.FirstOrDefaultAsync(i => i.Id == installationId, cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            row = new InstallationEntity { Id = installationId, CreatedAt = now, Status = InstallationStatus.Active };
+            db.Installations.Add(row);
+        }
+
+        row.TokenCiphertext = _protector.Protect(token.Token);
+        row.TokenExpiresAt = token.ExpiresAt;
+        row.TokenMintedAt = token.MintedAt;
+        row.TokenPermissionsJson = token.PermissionsJson;
+        row.TokenRepositorySelection = token.RepositorySelection;
+        row.RepositorySelection ??= token.RepositorySelection;
+        if (row.Status != InstallationStatus.Active)
+        {
+            // GitHub just minted a token for it, so it is installed and not suspended.
+            row.Status = InstallationStatus.Active;
+        }
+
+        row.UpdatedAt = now;
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbUpdateException) when (db.Entry(row).State == EntityState.Added)
+        {
+            // Another process created the row meanwhile (a webhook); write the token onto it instead.
+            db.ChangeTracker.Clear();
+            await SaveAsync(db, installationId, token, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Forgets the persisted token if it is still the one minted at <paramref name="mintedAt"/> (null: whatever it is).</summary>
+    public async Task ClearAsync(long installationId, DateTimeOffset? mintedAt, CancellationToken cancellationToken)
+    {
+        var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            var query = db.Installations.Where(i => i.Id == installationId);
+            if (mintedAt is { } m)
+            {
+                query = query.Where(i => i.TokenMintedAt == m);
+            }
+
+            await query.ExecuteUpdateAsync(s => s
+                .SetProperty(i => i.TokenCiphertext, (string?)null)
+                .SetProperty(i => i.TokenExpiresAt, (DateTimeOffset?)null), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Records what GitHub said about the installation (deleted, suspended), keeping the row.</summary>
+    public async Task MarkAsync(long installationId, InstallationStatus status, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            var updated = await db.Installations.Where(i => i.Id == installationId)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(i => i.Status, status)
+                    .SetProperty(i => i.TokenCiphertext, (string?)null)
+                    .SetProperty(i => i.TokenExpiresAt, (DateTimeOffset?)null)
+                    .SetProperty(i => i.UpdatedAt, now), cancellationToken).ConfigureAwait(false);
+            if (updated == 0)
+            {
+                db.Installations.Add(new InstallationEntity { Id = installationId, Status = status, CreatedAt = now, UpdatedAt = now });
+                try
+                {
+                    await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (DbUpdateException)
+                {
+                    // Created concurrently; the status is set by whoever created it or by the next refresh.
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+using System.Security.Cryptography;
+
+namespace Hubgate.Tests.Infrastructure;
+
+/// <summary>RSA keys generated for the test run (never a real App's key).</summary>
+internal static class TestKeys
+{
+    private static readonly Lazy<RSA> Shared = new(() => RSA.Create(2048));
+
+    public static RSA Rsa => Shared.Value;
+
+    public static string Pkcs1Pem => Rsa.ExportRSAPrivateKeyPem();
+
+    public static string Pkcs8Pem => Rsa.ExportPkcs8PrivateKeyPem();
+}
