@@ -8,7 +8,8 @@ internal static class ProxyPath
     /// <summary>
     /// Resolves <paramref name="rawTail"/> (path and query exactly as the caller sent them, still percent-encoded)
     /// below <paramref name="apiBaseUrl"/>. Dot segments, encoded slashes, dots or backslashes, empty segments,
-    /// schemes and control characters are refused rather than normalised.
+    /// a scheme in the first segment and control characters are refused rather than normalised. A colon later in
+    /// the path is GitHub's own syntax (<c>compare/main...fork:branch</c>).
     /// </summary>
     public static bool TryResolve(string rawTail, Uri apiBaseUrl, out Uri target, out string? problem)
     {
@@ -18,8 +19,8 @@ internal static class ProxyPath
         var path = queryStart >= 0 ? rawTail[..queryStart] : rawTail;
 
         if (path.Contains("//", StringComparison.Ordinal) || path.StartsWith('/') ||
-            path.Contains('\\', StringComparison.Ordinal) || path.Contains(':', StringComparison.Ordinal) ||
-            path.Contains('@', StringComparison.Ordinal) || rawTail.Contains('#', StringComparison.Ordinal) ||
+            path.Contains('\\', StringComparison.Ordinal) || path.Split('/')[0].Contains(':', StringComparison.Ordinal) ||
+            rawTail.Contains('#', StringComparison.Ordinal) ||
             rawTail.Any(char.IsControl))
         {
             problem = "the path must be a plain path below the GitHub API base";
