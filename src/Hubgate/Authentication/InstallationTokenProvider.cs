@@ -156,8 +156,23 @@ public sealed partial class InstallationTokenProvider
         var client = _httpClients.CreateClient(MintClientName);
         var path = string.Create(CultureInfo.InvariantCulture, $"app/installations/{installationId}/access_tokens");
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_options.NormalizedApiBaseUrl, path));
-        using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage response;
+        byte[] body;
+        try
+        {
+            response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException
+                                   || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new GitHubApiException(
+                $"GitHub did not answer the token request for installation {installationId} ({ex.GetType().Name}: {ex.Message}); " +
+                $"tried 4 times with GitHub:RequestTimeout {_options.RequestTimeout}. Check that {_options.NormalizedApiBaseUrl} is reachable.",
+                statusCode: null, ex);
+        }
+
+        using var disposeResponse = response;
 
         switch (response.StatusCode)
         {
