@@ -50,7 +50,7 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         _logger = logger;
     }
 
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var uri = request.RequestUri ?? throw new InvalidOperationException("The request has no URI.");
@@ -76,7 +76,7 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
 
         if (GitHubRoutes.RequiresAppJwt(relativePath))
         {
-            return await SendAsAppAsync(request, cancellationToken).ConfigureAwait(false);
+            return SendAsAppAsync(request, cancellationToken);
         }
 
         if (!request.Options.TryGetValue(GitHubRequestOptions.InstallationId, out var installationId))
@@ -86,8 +86,27 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
                 "AddGitHubAppAuthentication(installationId) or call request.ForInstallation(id).");
         }
 
-        return await SendAsInstallationAsync(request, installationId, cancellationToken).ConfigureAwait(false);
+        // The hot path (a cached token, an answer that needs no recovery) stays free of async state machines.
+        var pending = _tokens.GetTokenAsync(installationId, cancellationToken);
+        if (!pending.IsCompletedSuccessfully)
+        {
+            return SendAsInstallationAsync(request, installationId, pending, cancellationToken);
+        }
+
+        var token = pending.Result;
+        Authorize(request, token.AuthorizationHeader);
+        var sent = base.SendAsync(request, cancellationToken);
+        if (sent.IsCompletedSuccessfully && !NeedsAttention(sent.Result.StatusCode))
+        {
+            _rateLimits.Record(installationId, sent.Result.Headers, _clock.TimeProvider.GetUtcNow());
+            return sent;
+        }
+
+        return RecoverAsync(request, installationId, token, sent, cancellationToken);
     }
+
+    private static bool NeedsAttention(HttpStatusCode status) =>
+        status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests;
 
     private async Task<HttpResponseMessage> SendAsAppAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -109,12 +128,18 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         return await CheckRateLimitAsync(request, response, installationId: null, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<HttpResponseMessage> SendAsInstallationAsync(HttpRequestMessage request, long installationId, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsInstallationAsync(
+        HttpRequestMessage request, long installationId, ValueTask<InstallationToken> pending, CancellationToken cancellationToken)
     {
-        var token = await _tokens.GetTokenAsync(installationId, cancellationToken).ConfigureAwait(false);
+        var token = await pending.ConfigureAwait(false);
         Authorize(request, token.AuthorizationHeader);
-        var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return await RecoverAsync(request, installationId, token, base.SendAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
 
+    private async Task<HttpResponseMessage> RecoverAsync(
+        HttpRequestMessage request, long installationId, InstallationToken token, Task<HttpResponseMessage> sent, CancellationToken cancellationToken)
+    {
+        var response = await sent.ConfigureAwait(false);
         var lagRetries = 0;
         var reminted = false;
         while (response.StatusCode == HttpStatusCode.Unauthorized && CanResend(request))

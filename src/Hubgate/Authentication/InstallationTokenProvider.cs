@@ -84,6 +84,9 @@ public sealed partial class InstallationTokenProvider
         await _store.ClearAsync(installationId, mintedAt: null, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Puts a token in the memory cache as a mint would (benchmarks and tests).</summary>
+    internal void Seed(long installationId, InstallationToken token) => _cache[installationId] = token;
+
     /// <summary>The cached token's expiry without minting, for status pages.</summary>
     public DateTimeOffset? CachedExpiry(long installationId) =>
         _cache.TryGetValue(installationId, out var t) ? t.ExpiresAt : null;
