@@ -94,7 +94,7 @@ public sealed class GitHubAppAuthenticationHandlerTests
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => Client(h, "any").GetAsync(new Uri("repos/acme/api", UriKind.Relative), Timeout));
 
         Assert.Contains("ForInstallation", ex.Message, StringComparison.Ordinal);
-        Assert.Empty(h.GitHub.Requests.Where(r => r.Path == "/repos/acme/api"));
+        Assert.DoesNotContain(h.GitHub.Requests, r => r.Path == "/repos/acme/api");
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class GitHubAppAuthenticationHandlerTests
 
         await Assert.ThrowsAsync<InstallationNotFoundException>(() => Client(h).GetAsync(new Uri("repos/acme/api", UriKind.Relative), Timeout));
 
-        Assert.Empty(h.GitHub.Requests.Where(r => r.Path == "/repos/acme/api"));
+        Assert.DoesNotContain(h.GitHub.Requests, r => r.Path == "/repos/acme/api");
         Assert.DoesNotContain(h.GitHub.Requests, r => r.Credential == FakeCredential.None);
     }
 

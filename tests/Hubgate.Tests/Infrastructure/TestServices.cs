@@ -51,7 +51,7 @@ internal sealed class TestServices : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(logs)));
-        services.AddSingleton<TimeProvider>(time);
+        services.AddSingleton<TimeProvider>(new TestClock(time));
         services.AddHubgateStorage(configuration);
         services.AddGitHubApp(configuration);
         configure?.Invoke(services);

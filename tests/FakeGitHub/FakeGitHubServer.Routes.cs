@@ -1,0 +1,506 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace FakeGitHub;
+
+public sealed partial class FakeGitHubServer
+{
+    private const string Docs = "https://docs.github.com/rest";
+
+    private void MapRoutes() => _app.Run(HandleAsync);
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var now = Clock.UtcNow;
+        var response = context.Response;
+        response.Headers.Date = now.ToString("R", CultureInfo.InvariantCulture);
+        response.Headers["X-GitHub-Request-Id"] = Guid.NewGuid().ToString("N")[..16].ToUpperInvariant();
+        var path = context.Request.Path.Value ?? "/";
+        var prefix = _options.PathPrefix.TrimEnd('/');
+        var caller = new Caller();
+        Answer answer;
+        try
+        {
+            if (prefix.Length > 0 && !path.StartsWith(prefix + "/", StringComparison.Ordinal) && path != prefix)
+            {
+                answer = Error(404, "Not Found");
+            }
+            else
+            {
+                path = path[prefix.Length..];
+                answer = await RouteAsync(context, path.Trim('/'), now, caller).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            answer = new Answer(499, null);
+        }
+
+        Record(context, path, caller, answer.Status, now);
+        if (context.RequestAborted.IsCancellationRequested || answer.Status == 499)
+        {
+            return;
+        }
+
+        response.StatusCode = answer.Status;
+        foreach (var (name, value) in answer.Headers)
+        {
+            response.Headers[name] = value;
+        }
+
+        if (answer.Body is not null)
+        {
+            response.ContentType = "application/json; charset=utf-8";
+            await response.WriteAsync(answer.Body, Encoding.UTF8, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<Answer> RouteAsync(HttpContext context, string path, DateTimeOffset now, Caller caller)
+    {
+        if (string.IsNullOrEmpty(context.Request.Headers.UserAgent))
+        {
+            return Error(403, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).");
+        }
+
+        Authenticate(context, now, caller);
+        var s = path.Split('/');
+        var method = context.Request.Method;
+        var get = method == HttpMethods.Get;
+        var post = method == HttpMethods.Post;
+
+        // App routes: the App's JWT.
+        if (s[0] == "app" || (s.Length == 3 && s[0] is "orgs" or "users" && s[2] == "installation") ||
+            (s.Length == 4 && s[0] == "repos" && s[3] == "installation"))
+        {
+            if (caller.Credential != FakeCredential.Jwt)
+            {
+                return Error(401, caller.Error ?? FakeJwtVerifier.Undecodable);
+            }
+
+            if (Limit(context, 0, now) is { } limited)
+            {
+                return limited;
+            }
+
+            return (s, get, post) switch
+            {
+                (["app"], true, _) => Ok(AppJson()),
+                (["app", "installations"], true, _) => Page(context, AllInstallations().Select(InstallationJson).ToList(), list => list),
+                (["app", "installations", var id], true, _) => FindInstallation(id) is { } i ? Ok(InstallationJson(i)) : Error(404, "Not Found"),
+                (["app", "installations", var id, "access_tokens"], _, true) => await MintAsync(context, id, now).ConfigureAwait(false),
+                (["app", "hook", "config"], true, _) => Ok(new { content_type = "json", insecure_ssl = "0", url = "https://hubgate.example/webhooks/github", secret = "********" }),
+                (["app", "hook", "deliveries"], true, _) => HookDeliveries(context),
+                (["app", "hook", "deliveries", var id, "attempts"], _, true) => Redeliver(id),
+                ([_, var login, "installation"], true, _) =>
+                    AllInstallations().FirstOrDefault(i => i.AccountLogin.Equals(login, StringComparison.OrdinalIgnoreCase)) is { } byAccount
+                        ? Ok(InstallationJson(byAccount)) : Error(404, "Not Found"),
+                (["repos", var owner, var name, "installation"], true, _) =>
+                    AllInstallations().FirstOrDefault(i => FindRepository(i, owner, name) is not null) is { } byRepo
+                        ? Ok(InstallationJson(byRepo)) : Error(404, "Not Found"),
+                _ => Error(404, "Not Found"),
+            };
+        }
+
+        // Everything else: an installation token.
+        switch (caller.Credential)
+        {
+            case FakeCredential.None:
+                return Error(401, "Requires authentication");
+            case FakeCredential.Invalid:
+                return Error(401, caller.Error ?? "Bad credentials");
+            case FakeCredential.Jwt:
+                return Error(403, "Resource not accessible by integration");
+        }
+
+        var installation = FindInstallation(caller.InstallationId!.Value.ToString(CultureInfo.InvariantCulture))!;
+        if (Limit(context, installation.Id, now) is { } installationLimited)
+        {
+            return installationLimited;
+        }
+
+        return (s, get) switch
+        {
+            (["installation", "repositories"], true) => Page(context, Snapshot(installation).Select(RepositoryJson).ToList(),
+                list => new { total_count = installation.Repositories.Count, repository_selection = installation.RepositorySelection, repositories = list }),
+            (["repos", var owner, var name], true) => FindRepository(installation, owner, name) is { } repository
+                ? Ok(RepositoryJson(repository)) : Error(404, "Not Found"),
+            (["rate_limit"], true) => Ok(new { resources = new { core = new { limit = 5000, remaining = 4999, reset = now.AddHours(1).ToUnixTimeSeconds(), used = 1 } } }),
+            _ => Error(404, "Not Found"),
+        };
+    }
+
+    private void Authenticate(HttpContext context, DateTimeOffset now, Caller caller)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header))
+        {
+            return;
+        }
+
+        var space = header.IndexOf(' ', StringComparison.Ordinal);
+        var scheme = space > 0 ? header[..space] : header;
+        var credential = space > 0 ? header[(space + 1)..].Trim() : string.Empty;
+        caller.Credential = FakeCredential.Invalid;
+        if (!scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) && !scheme.Equals("token", StringComparison.OrdinalIgnoreCase))
+        {
+            caller.Error = "Bad credentials";
+            return;
+        }
+
+        if (FakeJwtVerifier.LooksLikeJwt(credential))
+        {
+            caller.Error = FakeJwtVerifier.Verify(credential, SharedKey.Value, now, AppId, ClientId);
+            if (caller.Error is null)
+            {
+                caller.Credential = FakeCredential.Jwt;
+            }
+
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_tokens.TryGetValue(credential, out var issued) && now < issued.ExpiresAt && now >= issued.ActiveFrom &&
+                _installations.TryGetValue(issued.InstallationId, out var installation) && !installation.Removed && !installation.Suspended)
+            {
+                caller.Credential = FakeCredential.InstallationToken;
+                caller.InstallationId = issued.InstallationId;
+                return;
+            }
+        }
+
+        caller.Error = "Bad credentials";
+    }
+
+    private async Task<Answer> MintAsync(HttpContext context, string id, DateTimeOffset now)
+    {
+        FakeFault? fault = null;
+        lock (_lock)
+        {
+            if (_faults.Count > 0)
+            {
+                fault = _faults.Dequeue();
+            }
+        }
+
+        switch (fault)
+        {
+            case FakeFault.Hang:
+                using (var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token))
+                {
+                    await Task.Delay(Timeout.Infinite, linked.Token).ConfigureAwait(false);
+                }
+
+                break;
+            case FakeFault.Suspended:
+                return Error(403, "This installation has been suspended");
+            case { } other:
+                return Error(StatusOf(other), other == FakeFault.NotFound ? "Not Found" : "Server Error");
+        }
+
+        var installation = FindInstallation(id);
+        if (installation is null)
+        {
+            return Error(404, "Not Found");
+        }
+
+        if (installation.Suspended)
+        {
+            return Error(403, "This installation has been suspended");
+        }
+
+        if (MintDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(MintDelay, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        var token = NewToken();
+        var expiresAt = now + TokenLifetime;
+        lock (_lock)
+        {
+            _tokens[token] = new IssuedToken(installation.Id, expiresAt, now + TokenActivationDelay);
+            _mintsByInstallation[installation.Id] = _mintsByInstallation.GetValueOrDefault(installation.Id) + 1;
+        }
+
+        Interlocked.Increment(ref _mintCount);
+        var body = new Dictionary<string, object?>
+        {
+            ["token"] = token,
+            ["permissions"] = installation.Permissions,
+            ["repository_selection"] = installation.RepositorySelection,
+        };
+        switch (ExpiresAtMode)
+        {
+            case ExpiresAtMode.Normal:
+                body["expires_at"] = Iso(expiresAt);
+                break;
+            case ExpiresAtMode.Null:
+                body["expires_at"] = null;
+                break;
+            case ExpiresAtMode.Unparsable:
+                body["expires_at"] = "sometime soon";
+                break;
+        }
+
+        return new Answer(201, Json(body));
+    }
+
+    private string NewToken()
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        var length = Math.Max(TokenLength, 8) - 4;
+        return "ghs_" + System.Security.Cryptography.RandomNumberGenerator.GetString(alphabet, length);
+    }
+
+    private Answer? Limit(HttpContext context, long key, DateTimeOffset now)
+    {
+        RateLimit limit;
+        lock (_lock)
+        {
+            if (_secondaryLimits.TryGetValue(key, out var secondary) && secondary.Times > 0)
+            {
+                _secondaryLimits[key] = (secondary.RetryAfter, secondary.Times - 1);
+                var answer = Error(429, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.");
+                answer.Headers["Retry-After"] = ((int)secondary.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                return answer;
+            }
+
+            if (!_rateLimits.TryGetValue(key, out limit!) || now >= limit.Reset)
+            {
+                limit = _rateLimits[key] = new RateLimit(5000, 5000, now.AddHours(1));
+            }
+
+            if (limit.Remaining > 0)
+            {
+                limit.Remaining--;
+            }
+            else
+            {
+                SetRateLimitHeaders(context, limit);
+                return Error(403, key == 0 ? "API rate limit exceeded for the app." : $"API rate limit exceeded for installation ID {key}.");
+            }
+        }
+
+        SetRateLimitHeaders(context, limit);
+        return null;
+    }
+
+    private static void SetRateLimitHeaders(HttpContext context, RateLimit limit)
+    {
+        var h = context.Response.Headers;
+        h["X-RateLimit-Limit"] = limit.Limit.ToString(CultureInfo.InvariantCulture);
+        h["X-RateLimit-Remaining"] = limit.Remaining.ToString(CultureInfo.InvariantCulture);
+        h["X-RateLimit-Reset"] = limit.Reset.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        h["X-RateLimit-Used"] = (limit.Limit - limit.Remaining).ToString(CultureInfo.InvariantCulture);
+        h["X-RateLimit-Resource"] = "core";
+    }
+
+    private Answer Page<T>(HttpContext context, List<T> items, Func<List<T>, object> shape)
+    {
+        var query = context.Request.Query;
+        var perPage = Math.Clamp(int.TryParse(query["per_page"], CultureInfo.InvariantCulture, out var pp) ? pp : 30, 1, 100);
+        var page = Math.Max(int.TryParse(query["page"], CultureInfo.InvariantCulture, out var p) ? p : 1, 1);
+        var last = Math.Max(1, (items.Count + perPage - 1) / perPage);
+        var answer = Ok(shape(items.Skip((page - 1) * perPage).Take(perPage).ToList()));
+        var links = new List<string>();
+        string Url(int n) => $"{context.Request.Scheme}://{context.Request.Host}{context.Request.Path}?per_page={perPage}&page={n}";
+        if (page < last)
+        {
+            links.Add($"<{Url(page + 1)}>; rel=\"next\"");
+            links.Add($"<{Url(last)}>; rel=\"last\"");
+        }
+
+        if (page > 1)
+        {
+            links.Add($"<{Url(1)}>; rel=\"first\"");
+            links.Add($"<{Url(page - 1)}>; rel=\"prev\"");
+        }
+
+        if (links.Count > 0)
+        {
+            answer.Headers["Link"] = string.Join(", ", links);
+        }
+
+        return answer;
+    }
+
+    private Answer HookDeliveries(HttpContext context)
+    {
+        var query = context.Request.Query;
+        var perPage = Math.Clamp(int.TryParse(query["per_page"], CultureInfo.InvariantCulture, out var pp) ? pp : 30, 1, 100);
+        List<FakeHookDelivery> all;
+        lock (_lock)
+        {
+            all = [.. _hookDeliveries.OrderByDescending(d => d.DeliveredAt).ThenByDescending(d => d.Id)];
+        }
+
+        var start = 0;
+        if (query["cursor"].ToString() is { Length: > 0 } cursor)
+        {
+            start = int.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(cursor)), CultureInfo.InvariantCulture);
+        }
+
+        var page = all.Skip(start).Take(perPage).Select(d => new
+        {
+            id = d.Id,
+            guid = d.Guid,
+            delivered_at = Iso(d.DeliveredAt),
+            redelivery = false,
+            duration = 0.25,
+            status = d.Status,
+            status_code = d.StatusCode,
+            @event = d.Event,
+            action = d.Action,
+            installation_id = d.InstallationId,
+            repository_id = d.RepositoryId,
+        }).ToList();
+        var answer = Ok(page);
+        if (start + perPage < all.Count)
+        {
+            var next = Convert.ToBase64String(Encoding.UTF8.GetBytes((start + perPage).ToString(CultureInfo.InvariantCulture)));
+            answer.Headers["Link"] = $"<{context.Request.Scheme}://{context.Request.Host}{context.Request.Path}?per_page={perPage}&cursor={Uri.EscapeDataString(next)}>; rel=\"next\"";
+        }
+
+        return answer;
+    }
+
+    private Answer Redeliver(string id)
+    {
+        lock (_lock)
+        {
+            if (!long.TryParse(id, CultureInfo.InvariantCulture, out var deliveryId) || _hookDeliveries.All(d => d.Id != deliveryId))
+            {
+                return Error(404, "Not Found");
+            }
+
+            _redeliveries.Add(deliveryId);
+        }
+
+        return new Answer(202, "{}");
+    }
+
+    private List<FakeInstallation> AllInstallations()
+    {
+        lock (_lock)
+        {
+            return [.. _installations.Values.Where(i => !i.Removed).OrderBy(i => i.Id)];
+        }
+    }
+
+    private FakeInstallation? FindInstallation(string id)
+    {
+        lock (_lock)
+        {
+            return long.TryParse(id, CultureInfo.InvariantCulture, out var n) && _installations.TryGetValue(n, out var i) && !i.Removed ? i : null;
+        }
+    }
+
+    private List<FakeRepository> Snapshot(FakeInstallation installation)
+    {
+        lock (_lock)
+        {
+            return [.. installation.Repositories];
+        }
+    }
+
+    private FakeRepository? FindRepository(FakeInstallation installation, string owner, string name) =>
+        Snapshot(installation).FirstOrDefault(r =>
+            r.Owner.Equals(owner, StringComparison.OrdinalIgnoreCase) && r.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+
+    private object AppJson() => new
+    {
+        id = AppId,
+        slug = AppSlug,
+        node_id = "A_kwDOfake",
+        client_id = ClientId,
+        owner = new { login = "hubgate", id = 1, type = "Organization" },
+        name = AppName,
+        description = "A fake App for tests",
+        external_url = "https://hubgate.example",
+        html_url = "https://github.com/apps/" + AppSlug,
+        created_at = "2026-01-01T00:00:00Z",
+        updated_at = "2026-01-01T00:00:00Z",
+        permissions = new { contents = "read", metadata = "read", pull_requests = "write" },
+        events = new[] { "push", "pull_request" },
+        installations_count = AllInstallations().Count,
+    };
+
+    private object InstallationJson(FakeInstallation i) => new
+    {
+        id = i.Id,
+        account = new { login = i.AccountLogin, id = i.AccountId, type = i.AccountType, node_id = "MDQ6VXNlcj" + i.AccountId },
+        repository_selection = i.RepositorySelection,
+        access_tokens_url = $"{ApiBaseUrl}app/installations/{i.Id}/access_tokens",
+        repositories_url = $"{ApiBaseUrl}installation/repositories",
+        html_url = $"https://github.com/organizations/{i.AccountLogin}/settings/installations/{i.Id}",
+        app_id = AppId,
+        app_slug = AppSlug,
+        target_id = i.AccountId,
+        target_type = i.AccountType,
+        permissions = i.Permissions,
+        events = i.Events,
+        created_at = "2026-01-01T00:00:00Z",
+        updated_at = "2026-01-01T00:00:00Z",
+        single_file_name = (string?)null,
+        suspended_at = i.Suspended ? "2026-01-02T00:00:00Z" : null,
+        suspended_by = (object?)null,
+    };
+
+    private object RepositoryJson(FakeRepository r) => new
+    {
+        id = r.Id,
+        node_id = "R_kgDO" + r.Id,
+        name = r.Name,
+        full_name = r.FullName,
+        @private = r.Private,
+        owner = new { login = r.Owner, id = 5000 + Math.Abs(r.Owner.GetHashCode(StringComparison.Ordinal) % 1000), type = "Organization" },
+        html_url = "https://github.com/" + r.FullName,
+        url = $"{ApiBaseUrl}repos/{r.FullName}",
+        default_branch = r.DefaultBranch,
+        archived = false,
+        disabled = false,
+        visibility = r.Private ? "private" : "public",
+        fork = false,
+        created_at = "2026-01-01T00:00:00Z",
+        updated_at = "2026-01-01T00:00:00Z",
+        pushed_at = "2026-01-01T00:00:00Z",
+    };
+
+    private void Record(HttpContext context, string path, Caller caller, int status, DateTimeOffset now)
+    {
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in new[] { "Accept", "User-Agent", "X-GitHub-Api-Version", "Content-Type" })
+        {
+            if (context.Request.Headers.TryGetValue(name, out var value))
+            {
+                headers[name] = value.ToString();
+            }
+        }
+
+        var authorization = context.Request.Headers.Authorization.ToString();
+        headers["Authorization-Scheme"] = authorization.Split(' ')[0];
+        lock (_lock)
+        {
+            _requests.Add(new RecordedRequest(context.Request.Method, "/" + path.Trim('/'), context.Request.QueryString.Value ?? string.Empty,
+                caller.Credential, caller.InstallationId, status, headers, now));
+        }
+    }
+
+    private static Answer Ok(object body) => new(200, Json(body));
+
+    private static Answer Error(int status, string message) => new(status, Json(new { message, documentation_url = Docs }));
+
+    private sealed class Caller
+    {
+        public FakeCredential Credential { get; set; } = FakeCredential.None;
+        public long? InstallationId { get; set; }
+        public string? Error { get; set; }
+    }
+
+    private sealed record Answer(int Status, string? Body)
+    {
+        public Dictionary<string, string> Headers { get; } = new(StringComparer.OrdinalIgnoreCase);
+    }
+}

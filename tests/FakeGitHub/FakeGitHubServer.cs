@@ -1,0 +1,293 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace FakeGitHub;
+
+/// <summary>
+/// A fake GitHub REST API for a GitHub App, served by Kestrel on 127.0.0.1. It verifies App JWTs with the App's
+/// public key by GitHub's rules and messages, mints and checks installation tokens, paginates like GitHub, keeps a
+/// hook delivery log, and injects faults (5xx, hangs, replication lag, rate limits, a skewed clock).
+/// </summary>
+public sealed partial class FakeGitHubServer : IAsyncDisposable
+{
+    private static readonly Lazy<RSA> SharedKey = new(() => RSA.Create(2048));
+    private readonly Lock _lock = new();
+    private readonly WebApplication _app;
+    private readonly FakeGitHubOptions _options;
+    private readonly Dictionary<long, FakeInstallation> _installations = [];
+    private readonly Dictionary<string, IssuedToken> _tokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, int> _mintsByInstallation = [];
+    private readonly Queue<FakeFault> _faults = new();
+    private readonly Dictionary<long, RateLimit> _rateLimits = [];
+    private readonly Dictionary<long, (TimeSpan RetryAfter, int Times)> _secondaryLimits = [];
+    private readonly List<RecordedRequest> _requests = [];
+    private readonly List<FakeHookDelivery> _hookDeliveries = [];
+    private readonly List<long> _redeliveries = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private int _mintCount;
+
+    private FakeGitHubServer(WebApplication app, FakeGitHubOptions options)
+    {
+        _app = app;
+        _options = options;
+    }
+
+    /// <summary>Starts a fake on a free loopback port.</summary>
+    public static async Task<FakeGitHubServer> StartAsync(FakeGitHubOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new FakeGitHubOptions();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var server = new FakeGitHubServer(app, options);
+        server.MapRoutes();
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.ApiBaseUrl = new Uri(address.TrimEnd('/') + options.PathPrefix.TrimEnd('/') + "/");
+        return server;
+    }
+
+    /// <summary>The API root, always ending with '/'.</summary>
+    public Uri ApiBaseUrl { get; private set; } = null!;
+
+    public long AppId => _options.AppId;
+    public string ClientId => _options.ClientId;
+    public string AppSlug => "hubgate-test";
+    public string AppName => "Hubgate Test";
+
+    /// <summary>The App's private key as GitHub hands it out (PKCS#1).</summary>
+    public string PrivateKeyPkcs1Pem => SharedKey.Value.ExportRSAPrivateKeyPem();
+
+    /// <summary>The same key in PKCS#8.</summary>
+    public string PrivateKeyPkcs8Pem => SharedKey.Value.ExportPkcs8PrivateKeyPem();
+
+    public FakeClock Clock { get; } = new();
+
+    /// <summary>Lifetime of minted tokens (default one hour).</summary>
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Length of minted tokens, <c>ghs_</c> included (default 40; GitHub's newer format is ~520).</summary>
+    public int TokenLength { get; set; } = 40;
+
+    public ExpiresAtMode ExpiresAtMode { get; set; } = ExpiresAtMode.Normal;
+
+    /// <summary>Replication lag: a fresh token answers 401 until this long after its mint.</summary>
+    public TimeSpan TokenActivationDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Latency of each successful mint.</summary>
+    public TimeSpan MintDelay { get; set; } = TimeSpan.Zero;
+
+    public int MintCount => Volatile.Read(ref _mintCount);
+
+    public int MintCountFor(long installationId)
+    {
+        lock (_lock)
+        {
+            return _mintsByInstallation.GetValueOrDefault(installationId);
+        }
+    }
+
+    public IReadOnlyList<RecordedRequest> Requests
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _requests];
+            }
+        }
+    }
+
+    public IReadOnlyList<long> RedeliveryRequests
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _redeliveries];
+            }
+        }
+    }
+
+    public void ResetRequests()
+    {
+        lock (_lock)
+        {
+            _requests.Clear();
+        }
+    }
+
+    public FakeInstallation AddInstallation(long id, string accountLogin, string accountType = "Organization", string repositorySelection = "selected",
+        IReadOnlyDictionary<string, string>? permissions = null)
+    {
+        var installation = new FakeInstallation
+        {
+            Id = id,
+            AccountLogin = accountLogin,
+            AccountId = 1000 + id,
+            AccountType = accountType,
+            RepositorySelection = repositorySelection,
+        };
+        if (permissions is not null)
+        {
+            installation.Permissions.Clear();
+            foreach (var (k, v) in permissions)
+            {
+                installation.Permissions[k] = v;
+            }
+        }
+
+        lock (_lock)
+        {
+            _installations[id] = installation;
+        }
+
+        return installation;
+    }
+
+    public FakeRepository AddRepository(long installationId, long repositoryId, string owner, string name, bool isPrivate = false, string defaultBranch = "main")
+    {
+        var repository = new FakeRepository(repositoryId, owner, name, isPrivate, defaultBranch);
+        lock (_lock)
+        {
+            _installations[installationId].Repositories.Add(repository);
+        }
+
+        return repository;
+    }
+
+    public void RemoveRepository(long installationId, long repositoryId)
+    {
+        lock (_lock)
+        {
+            _installations[installationId].Repositories.RemoveAll(r => r.Id == repositoryId);
+        }
+    }
+
+    /// <summary>GitHub forgets the installation (uninstalled): 404 from now on.</summary>
+    public void RemoveInstallation(long id)
+    {
+        lock (_lock)
+        {
+            _installations[id].Removed = true;
+        }
+    }
+
+    public void SuspendInstallation(long id)
+    {
+        lock (_lock)
+        {
+            _installations[id].Suspended = true;
+        }
+    }
+
+    public void UnsuspendInstallation(long id)
+    {
+        lock (_lock)
+        {
+            _installations[id].Suspended = false;
+        }
+    }
+
+    public void RevokeToken(string token)
+    {
+        lock (_lock)
+        {
+            _tokens.Remove(token);
+        }
+    }
+
+    public void RevokeAllTokens(long installationId)
+    {
+        lock (_lock)
+        {
+            foreach (var token in _tokens.Where(t => t.Value.InstallationId == installationId).Select(t => t.Key).ToList())
+            {
+                _tokens.Remove(token);
+            }
+        }
+    }
+
+    /// <summary>The next <paramref name="times"/> access-token requests get <paramref name="fault"/>.</summary>
+    public void EnqueueAccessTokenFault(FakeFault fault, int times = 1)
+    {
+        lock (_lock)
+        {
+            for (var i = 0; i < times; i++)
+            {
+                _faults.Enqueue(fault);
+            }
+        }
+    }
+
+    /// <summary>Sets the primary rate limit of an installation's tokens (0 for the App's JWT).</summary>
+    public void SetRateLimit(long installationId, int limit, int remaining, DateTimeOffset reset)
+    {
+        lock (_lock)
+        {
+            _rateLimits[installationId] = new RateLimit(limit, remaining, reset);
+        }
+    }
+
+    /// <summary>The next <paramref name="times"/> requests of the installation get a secondary limit (429, Retry-After).</summary>
+    public void SetSecondaryRateLimit(long installationId, TimeSpan retryAfter, int times = 1)
+    {
+        lock (_lock)
+        {
+            _secondaryLimits[installationId] = (retryAfter, times);
+        }
+    }
+
+    public FakeHookDelivery AddHookDelivery(string guid, string @event, string? action, string status, int statusCode, DateTimeOffset deliveredAt,
+        long? installationId = null, long? repositoryId = null)
+    {
+        lock (_lock)
+        {
+            var delivery = new FakeHookDelivery(_hookDeliveries.Count + 1_000_001, guid, @event, action, status, statusCode, deliveredAt, installationId, repositoryId);
+            _hookDeliveries.Add(delivery);
+            return delivery;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private sealed record IssuedToken(long InstallationId, DateTimeOffset ExpiresAt, DateTimeOffset ActiveFrom);
+
+    private sealed class RateLimit(int limit, int remaining, DateTimeOffset reset)
+    {
+        public int Limit { get; } = limit;
+        public int Remaining { get; set; } = remaining;
+        public DateTimeOffset Reset { get; set; } = reset;
+    }
+
+    internal static string Json(object value) => JsonSerializer.Serialize(value);
+
+    internal static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+    internal static int StatusOf(FakeFault fault) => fault switch
+    {
+        FakeFault.InternalServerError => (int)HttpStatusCode.InternalServerError,
+        FakeFault.BadGateway => (int)HttpStatusCode.BadGateway,
+        FakeFault.ServiceUnavailable => (int)HttpStatusCode.ServiceUnavailable,
+        FakeFault.NotFound => (int)HttpStatusCode.NotFound,
+        FakeFault.Suspended => (int)HttpStatusCode.Forbidden,
+        _ => 0,
+    };
+}

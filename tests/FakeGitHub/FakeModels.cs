@@ -1,0 +1,100 @@
+namespace FakeGitHub;
+
+/// <summary>How the fake starts.</summary>
+public sealed class FakeGitHubOptions
+{
+    /// <summary>A path prefix like GitHub Enterprise Server's <c>/api/v3</c>; empty for github.com.</summary>
+    public string PathPrefix { get; init; } = string.Empty;
+
+    public long AppId { get; init; } = 12345;
+
+    public string ClientId { get; init; } = "Iv1.fakeclientid0001";
+}
+
+/// <summary>What the fake answers on the next access-token requests.</summary>
+public enum FakeFault
+{
+    InternalServerError,
+    BadGateway,
+    ServiceUnavailable,
+    /// <summary>Never answers until the client gives up or the server stops.</summary>
+    Hang,
+    NotFound,
+    Suspended,
+}
+
+/// <summary>How <c>expires_at</c> appears in minted tokens.</summary>
+public enum ExpiresAtMode
+{
+    Normal,
+    Null,
+    Missing,
+    Unparsable,
+}
+
+/// <summary>Which credential a request carried, as the fake judged it.</summary>
+public enum FakeCredential
+{
+    None,
+    Jwt,
+    InstallationToken,
+    Invalid,
+}
+
+/// <summary>One request the fake received.</summary>
+public sealed record RecordedRequest(
+    string Method,
+    string Path,
+    string Query,
+    FakeCredential Credential,
+    long? InstallationId,
+    int Status,
+    IReadOnlyDictionary<string, string> Headers,
+    DateTimeOffset At);
+
+/// <summary>An installation the fake knows.</summary>
+public sealed class FakeInstallation
+{
+    public required long Id { get; init; }
+    public required string AccountLogin { get; init; }
+    public long AccountId { get; init; }
+    public string AccountType { get; init; } = "Organization";
+    public string RepositorySelection { get; set; } = "selected";
+    public Dictionary<string, string> Permissions { get; init; } = new() { ["contents"] = "read", ["metadata"] = "read", ["pull_requests"] = "write" };
+    public List<string> Events { get; init; } = ["push", "pull_request"];
+    public bool Removed { get; set; }
+    public bool Suspended { get; set; }
+    public List<FakeRepository> Repositories { get; } = [];
+}
+
+/// <summary>A repository of an installation.</summary>
+public sealed record FakeRepository(long Id, string Owner, string Name, bool Private, string DefaultBranch)
+{
+    public string FullName => Owner + "/" + Name;
+}
+
+/// <summary>A webhook delivery in GitHub's delivery log (<c>/app/hook/deliveries</c>).</summary>
+public sealed record FakeHookDelivery(
+    long Id,
+    string Guid,
+    string Event,
+    string? Action,
+    string Status,
+    int StatusCode,
+    DateTimeOffset DeliveredAt,
+    long? InstallationId,
+    long? RepositoryId);
+
+/// <summary>The fake's own clock: real UTC plus a settable offset (to play a skewed GitHub).</summary>
+public sealed class FakeClock
+{
+    private long _offsetTicks;
+
+    public TimeSpan Offset
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
+        set => Interlocked.Exchange(ref _offsetTicks, value.Ticks);
+    }
+
+    public DateTimeOffset UtcNow => DateTimeOffset.UtcNow + Offset;
+}
