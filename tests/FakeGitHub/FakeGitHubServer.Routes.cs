@@ -120,6 +120,13 @@ public sealed partial class FakeGitHubServer
             return installationLimited;
         }
 
+        if (post && s is ["repos", var issueOwner, var issueRepo, "issues"])
+        {
+            return FindRepository(installation, issueOwner, issueRepo) is { } target
+                ? await CreateIssueAsync(context, target).ConfigureAwait(false)
+                : Error(404, "Not Found");
+        }
+
         return (s, get) switch
         {
             (["installation", "repositories"], true) => Page(context, Snapshot(installation).Select(RepositoryJson).ToList(),
@@ -486,6 +493,42 @@ public sealed partial class FakeGitHubServer
             _requests.Add(new RecordedRequest(context.Request.Method, "/" + path.Trim('/'), context.Request.QueryString.Value ?? string.Empty,
                 caller.Credential, caller.InstallationId, status, headers, now));
         }
+    }
+
+    /// <summary>POST /repos/{owner}/{repo}/issues: reads the whole JSON body and answers 201 with what it received.</summary>
+    private async Task<Answer> CreateIssueAsync(HttpContext context, FakeRepository repository)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+        string? title;
+        string? body;
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(buffer.ToArray());
+            title = json.RootElement.TryGetProperty("title", out var t) ? t.GetString() : null;
+            body = json.RootElement.TryGetProperty("body", out var b) ? b.GetString() : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return Error(400, "Problems parsing JSON");
+        }
+
+        if (string.IsNullOrEmpty(title))
+        {
+            return new Answer(422, Json(new { message = "Validation Failed", errors = new[] { new { resource = "Issue", code = "missing_field", field = "title" } }, documentation_url = Docs }));
+        }
+
+        var number = Interlocked.Increment(ref _issueNumber);
+        var answer = new Answer(201, Json(new
+        {
+            number,
+            title,
+            body_length = body?.Length ?? 0,
+            request_bytes = buffer.Length,
+            html_url = $"https://github.com/{repository.Owner}/{repository.Name}/issues/{number}",
+        }));
+        answer.Headers["Location"] = $"{ApiBaseUrl.AbsoluteUri}repos/{repository.Owner}/{repository.Name}/issues/{number}";
+        return answer;
     }
 
     private static Answer Ok(object body) => new(200, Json(body));

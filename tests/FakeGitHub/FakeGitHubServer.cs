@@ -34,6 +34,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
     private readonly List<long> _redeliveries = [];
     private readonly CancellationTokenSource _stopping = new();
     private int _mintCount;
+    private int _issueNumber;
 
     private FakeGitHubServer(WebApplication app, FakeGitHubOptions options)
     {

@@ -41,7 +41,14 @@ internal static class ProxyEndpoints
     /// <summary>The request target after <paramref name="prefix"/>, still percent-encoded, query included.</summary>
     private static string RawTail(HttpContext context, string prefix)
     {
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (context.Request.Path + context.Request.QueryString);
+        // Kestrel keeps the target as sent; hosts that do not (TestServer, some IIS set-ups) leave it empty, and
+        // the path is re-encoded from its parsed form instead (ASP.NET Core never decodes %2F in the path).
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw))
+        {
+            raw = context.Request.PathBase.Add(context.Request.Path).ToUriComponent() + context.Request.QueryString.ToUriComponent();
+        }
+
         var start = raw.IndexOf(prefix, StringComparison.OrdinalIgnoreCase);
         return start >= 0 ? raw[(start + prefix.Length)..] : string.Empty;
     }
