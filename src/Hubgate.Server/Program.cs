@@ -3,6 +3,7 @@ using Hubgate.Server.Authentication;
 using Hubgate.Server.Health;
 using Hubgate.Server.Proxy;
 using Hubgate.Server.Storage;
+using Hubgate.Server.Webhooks;
 
 // `hubgate <command>` runs an operator command; no command (or `serve`) runs the service.
 if (Hubgate.Server.Cli.HubgateCommand.TryGetCommand(args, out var command))
@@ -16,11 +17,13 @@ builder.AddStorage();
 builder.AddApiKey();
 builder.AddGitHubApp();
 builder.AddProxy();
+builder.AddWebhooks();
 
 var app = builder.Build();
 
 app.MapHealth();
 app.MapProxy();
+app.MapWebhooks();
 
 await app.RunAsync();
 return 0;

@@ -73,8 +73,9 @@ public sealed partial class InstallationTokenProvider
             return;
         }
 
-        _cache.TryRemove(new KeyValuePair<long, InstallationToken>(installationId, cached ?? rejected));
+        // The stored copy goes first: a caller that misses the memory cache in between must not load it back.
         await _store.ClearAsync(installationId, rejected.MintedAt, cancellationToken).ConfigureAwait(false);
+        _cache.TryRemove(new KeyValuePair<long, InstallationToken>(installationId, cached ?? rejected));
     }
 
     /// <summary>Forgets any token of the installation (uninstalled, suspended, permissions changed).</summary>

@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Hubgate.Server.Tests.Infrastructure;
 
@@ -11,8 +14,11 @@ public class HubgateApplication : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
 
-    public HubgateApplication(IDictionary<string, string?>? settings = null)
+    private readonly Action<IServiceCollection>? _services;
+
+    public HubgateApplication(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         Directory = Path.Combine(Path.GetTempPath(), "hubgate-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
         DatabasePath = Path.Combine(Directory, "hubgate.db");
@@ -20,6 +26,7 @@ public class HubgateApplication : WebApplicationFactory<Program>
         {
             ["ConnectionStrings:Hubgate"] = $"Data Source={DatabasePath}",
             ["Database:Provider"] = "Sqlite",
+            ["Urls"] = "http://127.0.0.1:0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -32,6 +39,13 @@ public class HubgateApplication : WebApplicationFactory<Program>
 
     public string DatabasePath { get; }
 
+    /// <summary>Everything the server logged (Debug and up).</summary>
+    public FakeLogCollector Logs { get; } = new();
+
+    /// <summary>Every captured log line with its structured values, for assertions and secret scans.</summary>
+    public string AllLogText() => string.Join('\n', Logs.GetSnapshot().Select(r =>
+        r.Category + " " + r.Message + " " + r.Exception + " " + string.Join(' ', r.StructuredState?.Select(kv => kv.Key + "=" + kv.Value) ?? [])));
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -39,6 +53,12 @@ public class HubgateApplication : WebApplicationFactory<Program>
         {
             builder.UseSetting(key, value);
         }
+
+        builder.ConfigureServices(services =>
+        {
+            services.AddLogging(logging => logging.AddProvider(new FakeLoggerProvider(Logs)));
+            _services?.Invoke(services);
+        });
     }
 
     protected override void Dispose(bool disposing)

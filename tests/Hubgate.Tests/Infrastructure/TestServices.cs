@@ -1,5 +1,6 @@
 using Hubgate.Authentication;
 using Hubgate.Storage;
+using Hubgate.Webhooks;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,6 +55,7 @@ internal sealed class TestServices : IAsyncDisposable
         services.AddSingleton<TimeProvider>(new TestClock(time));
         services.AddHubgateStorage(configuration);
         services.AddGitHubApp(configuration);
+        services.AddGitHubWebhooks(configuration);
         configure?.Invoke(services);
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         await provider.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);

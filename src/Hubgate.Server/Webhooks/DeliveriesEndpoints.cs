@@ -1,0 +1,135 @@
+using System.Text.Json;
+using Hubgate.Server.Api;
+using Hubgate.Storage;
+using Hubgate.Webhooks;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Hubgate.Server.Webhooks;
+
+/// <summary>The inbox as an API: list, inspect, replay, and recover from GitHub. API key required.</summary>
+internal static class DeliveriesEndpoints
+{
+    private const int DefaultLimit = 50;
+    private const int MaxLimit = 500;
+
+    public static IEndpointRouteBuilder MapDeliveriesApi(this IEndpointRouteBuilder app)
+    {
+        var deliveries = app.MapApiGroup().MapGroup("/deliveries").WithTags("Deliveries");
+        deliveries.MapGet("/", ListAsync);
+        deliveries.MapGet("/{deliveryId}", ShowAsync);
+        deliveries.MapPost("/{deliveryId}/replay", ReplayAsync);
+        deliveries.MapPost("/recover", RecoverAsync);
+        return app;
+    }
+
+    /// <summary><c>GET /api/deliveries?state=dead&amp;event=push&amp;limit=50&amp;before=1234</c>, newest first.</summary>
+    private static async Task<Results<Ok<DeliveryPage>, BadRequest<ApiError>>> ListAsync(
+        IDbContextFactory<HubgateDbContext> databases,
+        string? state,
+        string? @event,
+        int? limit,
+        long? before,
+        CancellationToken cancellationToken)
+    {
+        DeliveryState? wanted = null;
+        if (!string.IsNullOrEmpty(state))
+        {
+            if (!Enum.TryParse<DeliveryState>(state, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+            {
+                return TypedResults.BadRequest(new ApiError(
+                    $"Unknown state '{state}': use one of {string.Join(", ", Enum.GetNames<DeliveryState>().Select(n => n.ToLowerInvariant()))}."));
+            }
+
+            wanted = parsed;
+        }
+
+        var take = Math.Clamp(limit ?? DefaultLimit, 1, MaxLimit);
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var query = db.WebhookDeliveries.AsNoTracking();
+        if (wanted is { } s)
+        {
+            query = query.Where(d => d.State == s);
+        }
+
+        if (!string.IsNullOrEmpty(@event))
+        {
+            query = query.Where(d => d.Event == @event);
+        }
+
+        if (before is { } cursor)
+        {
+            query = query.Where(d => d.Id < cursor);
+        }
+
+        var rows = await query.OrderByDescending(d => d.Id).Take(take + 1).Select(Summary).ToListAsync(cancellationToken);
+        var next = rows.Count > take ? rows[take - 1].Sequence : (long?)null;
+        return TypedResults.Ok(new DeliveryPage(rows.Take(take).ToList(), next));
+    }
+
+    private static async Task<Results<Ok<DeliveryDetail>, NotFound<ApiError>>> ShowAsync(
+        IDbContextFactory<HubgateDbContext> databases, string deliveryId, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var row = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.DeliveryId == deliveryId, cancellationToken);
+        if (row is null)
+        {
+            return TypedResults.NotFound(new ApiError($"No delivery {deliveryId} is stored."));
+        }
+
+        using var headers = row.HeadersJson is null ? null : JsonDocument.Parse(row.HeadersJson);
+        using var payload = JsonDocument.Parse(row.Body);
+        return TypedResults.Ok(new DeliveryDetail(
+            Summary.Compile()(row), row.BodySha256, row.HookId, row.LeaseOwner, row.LeaseExpiresAt, row.PossibleReplayOf,
+            headers?.RootElement.Clone(), payload.RootElement.Clone()));
+    }
+
+    private static async Task<Results<Accepted<ReplayAnswer>, NotFound<ApiError>, Conflict<ApiError>>> ReplayAsync(
+        WebhookInbox inbox, IDbContextFactory<HubgateDbContext> databases, string deliveryId, CancellationToken cancellationToken)
+    {
+        if (await inbox.ReplayAsync(deliveryId, cancellationToken))
+        {
+            return TypedResults.Accepted($"/api/deliveries/{Uri.EscapeDataString(deliveryId)}", new ReplayAnswer(deliveryId, "pending"));
+        }
+
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        return await db.WebhookDeliveries.AnyAsync(d => d.DeliveryId == deliveryId, cancellationToken)
+            ? TypedResults.Conflict(new ApiError($"Delivery {deliveryId} is being processed right now; replay it once it finishes."))
+            : TypedResults.NotFound(new ApiError($"No delivery {deliveryId} is stored."));
+    }
+
+    /// <summary><c>POST /api/deliveries/recover?since=72h&amp;dryRun=true</c>.</summary>
+    private static async Task<Results<Ok<RecoveryReport>, BadRequest<ApiError>, JsonHttpResult<ApiError>>> RecoverAsync(
+        DeliveryRecovery recovery, string? since, bool? dryRun, CancellationToken cancellationToken)
+    {
+        if (!Durations.TryParse(since ?? "72h", out var lookback) || lookback <= TimeSpan.Zero)
+        {
+            return TypedResults.BadRequest(new ApiError($"since='{since}' is not a duration: use e.g. 30m, 12h, 3d."));
+        }
+
+        try
+        {
+            return TypedResults.Ok(await recovery.RecoverAsync(lookback, dryRun ?? false, cancellationToken));
+        }
+        catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
+        {
+            return TypedResults.Json(new ApiError($"Could not list GitHub's deliveries: {e.Message}"), statusCode: StatusCodes.Status502BadGateway);
+        }
+    }
+
+    private static readonly System.Linq.Expressions.Expression<Func<WebhookDeliveryEntity, DeliverySummary>> Summary = d => new DeliverySummary(
+        d.Id, d.DeliveryId, d.Event, d.Action, d.InstallationId, d.RepositoryId, d.State, d.Attempts, d.ReceivedAt, d.NextAttemptAt,
+        d.ProcessedAt, d.LastError);
+
+    internal sealed record DeliverySummary(
+        long Sequence, string DeliveryId, string Event, string? Action, long? InstallationId, long? RepositoryId, DeliveryState State,
+        int Attempts, DateTimeOffset ReceivedAt, DateTimeOffset NextAttemptAt, DateTimeOffset? ProcessedAt, string? LastError);
+
+    internal sealed record DeliveryDetail(
+        DeliverySummary Delivery, string BodySha256, long? HookId, string? LeaseOwner, DateTimeOffset? LeaseExpiresAt, string? PossibleReplayOf,
+        JsonElement? Headers, JsonElement Payload);
+
+    internal sealed record DeliveryPage(IReadOnlyList<DeliverySummary> Deliveries, long? NextBefore);
+
+    internal sealed record ReplayAnswer(string Delivery, string Status);
+}

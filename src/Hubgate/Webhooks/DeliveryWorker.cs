@@ -1,0 +1,337 @@
+using Hubgate.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hubgate.Webhooks;
+
+/// <summary>
+/// Processes stored deliveries in the background, in order of receipt: claims due ones with a lease (a conditional
+/// UPDATE, so several replicas on one database never process the same delivery at once), runs their handlers, and
+/// moves them <c>pending → processing → processed | ignored | failed → dead</c>. A delivery whose worker died is
+/// claimed again when its lease runs out (or at the next start on SQLite, where only one host uses the file).
+/// </summary>
+public sealed partial class DeliveryWorker(
+    IDbContextFactory<HubgateDbContext> databases,
+    WebhookDispatcher dispatcher,
+    DeliverySignal signal,
+    IOptionsMonitor<WebhookOptions> options,
+    TimeProvider time,
+    ILogger<DeliveryWorker> logger) : BackgroundService
+{
+    private const int MaxErrorLength = 4000;
+
+    /// <summary>This worker's name in <see cref="WebhookDeliveryEntity.LeaseOwner"/>.</summary>
+    public string Name { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var errorDelay = TimeSpan.FromSeconds(1);
+        var started = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!started)
+                {
+                    await ReclaimAfterRestartAsync(stoppingToken).ConfigureAwait(false);
+                    started = true;
+                }
+
+                var worked = await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                errorDelay = TimeSpan.FromSeconds(1);
+                if (worked == 0)
+                {
+                    await signal.WaitAsync(options.CurrentValue.PollInterval, time, stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                Log.LoopFailed(logger, e.GetType().Name, e.Message, errorDelay);
+                try
+                {
+                    await Task.Delay(errorDelay, time, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                errorDelay = TimeSpan.FromTicks(Math.Min(errorDelay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
+    }
+
+    /// <summary>Claims and processes one batch of due deliveries. Returns how many were processed.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.CurrentValue;
+        var claimed = await ClaimAsync(settings, cancellationToken).ConfigureAwait(false);
+        var done = 0;
+        foreach (var id in claimed)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                await ReleaseAsync(id).ConfigureAwait(false);
+                continue;
+            }
+
+            await ProcessAsync(id, settings, cancellationToken).ConfigureAwait(false);
+            done++;
+        }
+
+        return done;
+    }
+
+    private async Task<List<long>> ClaimAsync(WebhookOptions settings, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
+
+        // A delivery whose worker vanished on its last allowed attempt is not tried again: it may be what kills workers.
+        var maxAttempts = Math.Max(1, settings.MaxAttempts);
+        await db.WebhookDeliveries
+            .Where(d => d.State == DeliveryState.Processing && d.LeaseExpiresAt < now && d.Attempts >= maxAttempts)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(d => d.State, DeliveryState.Dead)
+                .SetProperty(d => d.LeaseOwner, (string?)null)
+                .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
+                .SetProperty(d => d.LastError, "The worker processing its last attempt stopped (crash or lease expiry) before finishing."),
+                cancellationToken).ConfigureAwait(false);
+
+        var candidates = await Due(db.WebhookDeliveries, now)
+            .OrderBy(d => d.Id)
+            .Select(d => d.Id)
+            .Take(Math.Max(1, settings.ClaimBatchSize))
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        if (candidates.Count == 0)
+        {
+            return candidates;
+        }
+
+        // One conditional UPDATE claims the batch: a row another worker claimed meanwhile no longer matches. This
+        // worker finishes or releases every claim before the next, so what it holds now is exactly this batch.
+        var leaseUntil = now + settings.LeaseDuration;
+        await Due(db.WebhookDeliveries.Where(d => candidates.Contains(d.Id)), now)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(d => d.State, DeliveryState.Processing)
+                .SetProperty(d => d.LeaseOwner, Name)
+                .SetProperty(d => d.LeaseExpiresAt, leaseUntil)
+                .SetProperty(d => d.Attempts, d => d.Attempts + 1),
+                cancellationToken).ConfigureAwait(false);
+
+        var mine = await db.WebhookDeliveries
+            .Where(d => d.LeaseOwner == Name && d.State == DeliveryState.Processing)
+            .OrderBy(d => d.Id)
+            .Select(d => d.Id)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return mine;
+    }
+
+    private static IQueryable<WebhookDeliveryEntity> Due(IQueryable<WebhookDeliveryEntity> deliveries, DateTimeOffset now) =>
+        deliveries.Where(d =>
+            ((d.State == DeliveryState.Pending || d.State == DeliveryState.Failed) && d.NextAttemptAt <= now) ||
+            (d.State == DeliveryState.Processing && d.LeaseExpiresAt < now));
+
+    private async Task ProcessAsync(long id, WebhookOptions settings, CancellationToken stoppingToken)
+    {
+        WebhookDeliveryEntity? delivery;
+        var now = time.GetUtcNow();
+        var db = await databases.CreateDbContextAsync(stoppingToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            // Renew the lease for this delivery's own run; if it is no longer ours, another worker took it over.
+            var renewed = await db.WebhookDeliveries
+                .Where(d => d.Id == id && d.LeaseOwner == Name && d.State == DeliveryState.Processing)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, now + settings.LeaseDuration), stoppingToken)
+                .ConfigureAwait(false);
+            if (renewed == 0)
+            {
+                return;
+            }
+
+            delivery = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.Id == id, stoppingToken).ConfigureAwait(false);
+        }
+
+        if (delivery is null)
+        {
+            return;
+        }
+
+        using var lease = new CancellationTokenSource(settings.LeaseDuration, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Token);
+        DispatchOutcome outcome;
+        try
+        {
+            outcome = await dispatcher.DispatchAsync(delivery, delivery.Attempts, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: hand the delivery back untouched for the next start (or another replica).
+            Log.Released(logger, delivery.DeliveryId, delivery.Event);
+            await ReleaseAsync(id).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception e)
+        {
+            var error = lease.IsCancellationRequested && e is OperationCanceledException
+                ? $"The handlers did not finish within the lease ({settings.LeaseDuration}) and were cancelled."
+                : Describe(e);
+            await FailAsync(delivery, error, settings).ConfigureAwait(false);
+            return;
+        }
+
+        await CompleteAsync(delivery, outcome).ConfigureAwait(false);
+    }
+
+    private async Task CompleteAsync(WebhookDeliveryEntity delivery, DispatchOutcome outcome)
+    {
+        var state = outcome == DispatchOutcome.Processed ? DeliveryState.Processed : DeliveryState.Ignored;
+        var now = time.GetUtcNow();
+        var db = await databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
+        var rows = await db.WebhookDeliveries
+            .Where(d => d.Id == delivery.Id && d.LeaseOwner == Name)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(d => d.State, state)
+                .SetProperty(d => d.ProcessedAt, now)
+                .SetProperty(d => d.LeaseOwner, (string?)null)
+                .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
+                .SetProperty(d => d.LastError, (string?)null))
+            .ConfigureAwait(false);
+        if (rows == 0)
+        {
+            Log.LeaseLost(logger, delivery.DeliveryId, delivery.Event);
+            return;
+        }
+
+        if (state == DeliveryState.Processed)
+        {
+            Log.Processed(logger, delivery.DeliveryId, delivery.Event, delivery.Action, delivery.Attempts);
+        }
+        else
+        {
+            Log.Ignored(logger, delivery.DeliveryId, delivery.Event, delivery.Action);
+        }
+    }
+
+    private async Task FailAsync(WebhookDeliveryEntity delivery, string error, WebhookOptions settings)
+    {
+        var now = time.GetUtcNow();
+        var dead = delivery.Attempts >= Math.Max(1, settings.MaxAttempts);
+        var delay = RetryDelay(delivery.Attempts, settings);
+        var next = dead ? now : now + delay;
+        var state = dead ? DeliveryState.Dead : DeliveryState.Failed;
+        var db = await databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
+        var rows = await db.WebhookDeliveries
+            .Where(d => d.Id == delivery.Id && d.LeaseOwner == Name)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(d => d.State, state)
+                .SetProperty(d => d.NextAttemptAt, next)
+                .SetProperty(d => d.LeaseOwner, (string?)null)
+                .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
+                .SetProperty(d => d.LastError, error))
+            .ConfigureAwait(false);
+        if (rows == 0)
+        {
+            Log.LeaseLost(logger, delivery.DeliveryId, delivery.Event);
+        }
+        else if (dead)
+        {
+            Log.Dead(logger, delivery.DeliveryId, delivery.Event, delivery.Attempts, error);
+        }
+        else
+        {
+            Log.Failed(logger, delivery.DeliveryId, delivery.Event, delivery.Attempts, delay, error);
+        }
+    }
+
+    private async Task ReleaseAsync(long id)
+    {
+        var db = await databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        await db.WebhookDeliveries
+            .Where(d => d.Id == id && d.LeaseOwner == Name && d.State == DeliveryState.Processing)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(d => d.State, DeliveryState.Pending)
+                .SetProperty(d => d.NextAttemptAt, now)
+                .SetProperty(d => d.LeaseOwner, (string?)null)
+                .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
+                .SetProperty(d => d.Attempts, d => d.Attempts - 1))
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// On SQLite one host owns the file, so deliveries still marked processing at start-up belong to a process that
+    /// died: they are due now rather than when their lease would have run out.
+    /// </summary>
+    private async Task ReclaimAfterRestartAsync(CancellationToken cancellationToken)
+    {
+        var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
+        if (db.IsPostgres)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var rows = await db.WebhookDeliveries
+            .Where(d => d.State == DeliveryState.Processing && d.LeaseOwner != Name)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, now.AddSeconds(-1)), cancellationToken)
+            .ConfigureAwait(false);
+        if (rows > 0)
+        {
+            Log.Reclaimed(logger, rows);
+        }
+    }
+
+    /// <summary>RetryDelay · 2^(attempt−1), capped at MaxRetryDelay, with ±20 % jitter so retries do not bunch up.</summary>
+    internal static TimeSpan RetryDelay(int attempt, WebhookOptions settings)
+    {
+        var exponent = Math.Clamp(attempt - 1, 0, 30);
+        var ticks = Math.Min(settings.RetryDelay.Ticks * Math.Pow(2, exponent), settings.MaxRetryDelay.Ticks);
+        var jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
+        return TimeSpan.FromTicks((long)(ticks * jitter));
+    }
+
+    private static string Describe(Exception e)
+    {
+        var text = e is WebhookHandlerException handler ? handler.Message + "\n" + handler.InnerException : e.ToString();
+        return text.Length <= MaxErrorLength ? text : text[..MaxErrorLength];
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 320, Level = LogLevel.Information, Message = "Delivery {DeliveryId} ({Event}.{Action}) processed on attempt {Attempt}")]
+        public static partial void Processed(ILogger logger, string deliveryId, string @event, string? action, int attempt);
+
+        [LoggerMessage(EventId = 321, Level = LogLevel.Debug, Message = "Delivery {DeliveryId} ({Event}.{Action}) has no handler: kept as ignored")]
+        public static partial void Ignored(ILogger logger, string deliveryId, string @event, string? action);
+
+        [LoggerMessage(EventId = 322, Level = LogLevel.Warning, Message = "Delivery {DeliveryId} ({Event}) failed on attempt {Attempt}; retrying in {Delay}: {Error}")]
+        public static partial void Failed(ILogger logger, string deliveryId, string @event, int attempt, TimeSpan delay, string error);
+
+        [LoggerMessage(EventId = 323, Level = LogLevel.Error, Message = "Delivery {DeliveryId} ({Event}) is dead after {Attempts} attempts: {Error}. Replay it (POST /api/deliveries/<id>/replay) once fixed.")]
+        public static partial void Dead(ILogger logger, string deliveryId, string @event, int attempts, string error);
+
+        [LoggerMessage(EventId = 324, Level = LogLevel.Warning, Message = "Delivery {DeliveryId} ({Event}): the lease ran out before it finished and another worker took it over; result discarded")]
+        public static partial void LeaseLost(ILogger logger, string deliveryId, string @event);
+
+        [LoggerMessage(EventId = 325, Level = LogLevel.Information, Message = "Delivery {DeliveryId} ({Event}) handed back for the next start: shutting down")]
+        public static partial void Released(ILogger logger, string deliveryId, string @event);
+
+        [LoggerMessage(EventId = 326, Level = LogLevel.Warning, Message = "{Count} deliveries were mid-processing when the previous process stopped: processing them again")]
+        public static partial void Reclaimed(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 327, Level = LogLevel.Error, Message = "The delivery worker failed ({Exception}: {Reason}); trying again in {Delay}")]
+        public static partial void LoopFailed(ILogger logger, string exception, string reason, TimeSpan delay);
+    }
+}

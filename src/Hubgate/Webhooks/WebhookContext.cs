@@ -1,0 +1,112 @@
+using System.Text.Json;
+
+namespace Hubgate.Webhooks;
+
+/// <summary>
+/// One stored delivery as a handler sees it: who sent what, the raw JSON, and typed access to the payload. A
+/// delivery can reach a handler more than once (at-least-once), so handlers must be idempotent.
+/// </summary>
+public sealed class WebhookContext
+{
+    /// <summary>GitHub's names are snake_case: <c>full_name</c> binds to <c>FullName</c>.</summary>
+    internal static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    private JsonDocument? _document;
+    private readonly Dictionary<Type, object?> _payloads = [];
+
+    internal WebhookContext(long sequence, string deliveryId, string @event, string? action, long? installationId, long? repositoryId,
+        DateTimeOffset receivedAt, int attempt, ReadOnlyMemory<byte> body, IServiceProvider services)
+    {
+        Sequence = sequence;
+        DeliveryId = deliveryId;
+        Event = @event;
+        Action = action;
+        InstallationId = installationId;
+        RepositoryId = repositoryId;
+        ReceivedAt = receivedAt;
+        Attempt = attempt;
+        Body = body;
+        Services = services;
+    }
+
+    /// <summary>The inbox's sequence number (order of receipt).</summary>
+    public long Sequence { get; }
+
+    /// <summary><c>X-GitHub-Delivery</c> (or the body's SHA-256 when GitHub sent none).</summary>
+    public string DeliveryId { get; }
+
+    /// <summary><c>X-GitHub-Event</c>: <c>push</c>, <c>pull_request</c>, …</summary>
+    public string Event { get; }
+
+    /// <summary>The payload's <c>action</c>, when it has one.</summary>
+    public string? Action { get; }
+
+    public long? InstallationId { get; }
+
+    public long? RepositoryId { get; }
+
+    public DateTimeOffset ReceivedAt { get; }
+
+    /// <summary>1 on the first attempt, 2 on the first retry, …</summary>
+    public int Attempt { get; }
+
+    /// <summary>The body exactly as GitHub sent it.</summary>
+    public ReadOnlyMemory<byte> Body { get; }
+
+    /// <summary>The delivery's DI scope: one per delivery, shared by its handlers.</summary>
+    public IServiceProvider Services { get; }
+
+    /// <summary>The parsed payload (parsed once, on first use).</summary>
+    public JsonElement Json => (_document ??= JsonDocument.Parse(Body)).RootElement;
+
+    /// <summary>
+    /// The payload deserialized as <typeparamref name="T"/> — an Octokit.Webhooks event record such as
+    /// <c>Octokit.Webhooks.Events.PushEvent</c>, or a type of your own. Deserialized once per type.
+    /// </summary>
+    public T Payload<T>()
+    {
+        if (!_payloads.TryGetValue(typeof(T), out var payload))
+        {
+            payload = JsonSerializer.Deserialize<T>(Body.Span, PayloadJson);
+            _payloads[typeof(T)] = payload;
+        }
+
+        return (T)payload!;
+    }
+
+    internal void Release() => _document?.Dispose();
+}
+
+/// <summary>A handler class for one or more events; resolved from the delivery's scope.</summary>
+public interface IWebhookHandler
+{
+    Task HandleAsync(WebhookContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>A handler registered for an event name (or <c>*</c>) and optionally one action.</summary>
+public sealed class WebhookRegistration
+{
+    public WebhookRegistration(string @event, string? action, Func<WebhookContext, CancellationToken, Task> handle, string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(@event);
+        ArgumentNullException.ThrowIfNull(handle);
+        Event = @event;
+        Action = action;
+        Handle = handle;
+        Name = name;
+    }
+
+    public string Event { get; }
+    public string? Action { get; }
+    public Func<WebhookContext, CancellationToken, Task> Handle { get; }
+
+    /// <summary>Shown in logs and in a failed delivery's error.</summary>
+    public string Name { get; }
+
+    public bool Matches(string @event, string? action) =>
+        (Event == "*" || string.Equals(Event, @event, StringComparison.Ordinal)) &&
+        (Action is null || string.Equals(Action, action, StringComparison.Ordinal));
+}

@@ -1,0 +1,71 @@
+using Hubgate.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hubgate.Webhooks;
+
+/// <summary>What processing a delivery came to.</summary>
+public enum DispatchOutcome
+{
+    /// <summary>At least one handler ran and all succeeded.</summary>
+    Processed,
+    /// <summary>No handler is registered for the event and action: kept, marked <c>ignored</c>.</summary>
+    Ignored,
+}
+
+/// <summary>
+/// Runs the handlers registered for a delivery's event (and action) in a fresh DI scope, in registration order.
+/// An exception from any handler fails the delivery; the worker retries it.
+/// </summary>
+public sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrations, IServiceScopeFactory scopes)
+{
+    private readonly WebhookRegistration[] _registrations = registrations.ToArray();
+
+    /// <summary>The registrations, for diagnostics.</summary>
+    public IReadOnlyList<WebhookRegistration> Registrations => _registrations;
+
+    public bool HasHandler(string @event, string? action) => _registrations.Any(r => r.Matches(@event, action));
+
+    public async Task<DispatchOutcome> DispatchAsync(WebhookDeliveryEntity delivery, int attempt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        var matching = _registrations.Where(r => r.Matches(delivery.Event, delivery.Action)).ToList();
+        if (matching.Count == 0)
+        {
+            return DispatchOutcome.Ignored;
+        }
+
+        var scope = scopes.CreateAsyncScope();
+        await using (scope.ConfigureAwait(false))
+        {
+            var context = new WebhookContext(delivery.Id, delivery.DeliveryId, delivery.Event, delivery.Action, delivery.InstallationId,
+                delivery.RepositoryId, delivery.ReceivedAt, attempt, delivery.Body, scope.ServiceProvider);
+            try
+            {
+                foreach (var registration in matching)
+                {
+                    try
+                    {
+                        await registration.Handle(context, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        throw new WebhookHandlerException(registration.Name, e);
+                    }
+                }
+            }
+            finally
+            {
+                context.Release();
+            }
+        }
+
+        return DispatchOutcome.Processed;
+    }
+}
+
+/// <summary>A handler failed; <see cref="Exception.InnerException"/> is what it threw.</summary>
+public sealed class WebhookHandlerException(string handler, Exception inner)
+    : Exception($"Handler {handler} failed: {inner.GetType().Name}: {inner.Message}", inner)
+{
+    public string Handler { get; } = handler;
+}

@@ -1,0 +1,288 @@
+using System.Threading.Channels;
+using Hubgate.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hubgate.Webhooks;
+
+/// <summary>What storing a delivery came to.</summary>
+public enum InboxOutcome
+{
+    /// <summary>Committed; the worker will process it.</summary>
+    Stored,
+    /// <summary>A delivery with this id is already stored: nothing was written.</summary>
+    Duplicate,
+}
+
+/// <summary>The database could not commit a delivery (unreachable, locked, full). Ingest answers 503.</summary>
+public sealed class DeliveryStoreException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// The durable inbox. Every accepted delivery is committed before the endpoint answers. Concurrent deliveries are
+/// grouped by one writer into a single transaction (one fsync for many), which is what lets durable ingest on
+/// SQLite keep up with receivers that store nothing. Duplicates are caught by delivery id within a batch, against
+/// the table, and — when another replica wins a race — by the unique index.
+/// </summary>
+public sealed partial class WebhookInbox : IAsyncDisposable
+{
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly IDbContextFactory<HubgateDbContext> _databases;
+    private readonly IOptionsMonitor<WebhookOptions> _options;
+    private readonly DeliverySignal _signal;
+    private readonly TimeProvider _time;
+    private readonly ILogger<WebhookInbox> _logger;
+    private readonly Task _writer;
+
+    public WebhookInbox(IDbContextFactory<HubgateDbContext> databases, IOptionsMonitor<WebhookOptions> options, DeliverySignal signal,
+        TimeProvider time, ILogger<WebhookInbox> logger)
+    {
+        _databases = databases;
+        _options = options;
+        _signal = signal;
+        _time = time;
+        _logger = logger;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Commits <paramref name="delivery"/> (or finds it already stored). Throws <see cref="DeliveryStoreException"/>.</summary>
+    public Task<InboxOutcome> StoreAsync(WebhookDeliveryEntity delivery, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        var pending = new Pending(delivery);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(WebhookInbox), "The inbox is shutting down.");
+        }
+
+        return pending.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Puts a stored delivery back in the queue (any state but processing): due now, attempts reset. Returns false
+    /// when no delivery has that id, or it is being processed right now.
+    /// </summary>
+    public async Task<bool> ReplayAsync(string deliveryId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(deliveryId);
+        var now = _time.GetUtcNow();
+        var db = await _databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
+        var rows = await db.WebhookDeliveries
+            .Where(d => d.DeliveryId == deliveryId && d.State != DeliveryState.Processing)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(d => d.State, DeliveryState.Pending)
+                .SetProperty(d => d.Attempts, 0)
+                .SetProperty(d => d.NextAttemptAt, now)
+                .SetProperty(d => d.ProcessedAt, (DateTimeOffset?)null), cancellationToken)
+            .ConfigureAwait(false);
+        if (rows > 0)
+        {
+            Log.Replayed(_logger, deliveryId);
+            _signal.Notify();
+        }
+
+        return rows > 0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Pending>();
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            var max = Math.Max(1, _options.CurrentValue.MaxBatchSize);
+            while (batch.Count < max && _queue.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            try
+            {
+                await WriteBatchAsync(batch).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                Log.StoreFailed(_logger, batch.Count, e.GetType().Name, e.Message);
+                var failure = new DeliveryStoreException("The delivery could not be stored: the database did not accept it.", e);
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetException(failure);
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task WriteBatchAsync(List<Pending> batch)
+    {
+        var now = _time.GetUtcNow();
+        var ids = batch.Select(p => p.Delivery.DeliveryId).Distinct(StringComparer.Ordinal).ToList();
+        var hashes = batch.Select(p => p.Delivery.BodySha256).Distinct(StringComparer.Ordinal).ToList();
+        var since = now - _options.CurrentValue.ReplayWindow;
+
+        var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
+        var existing = (await db.WebhookDeliveries.AsNoTracking()
+            .Where(d => ids.Contains(d.DeliveryId))
+            .Select(d => d.DeliveryId)
+            .ToListAsync().ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+        var seenBodies = (await db.WebhookDeliveries.AsNoTracking()
+            .Where(d => hashes.Contains(d.BodySha256) && d.ReceivedAt >= since)
+            .Select(d => new { d.BodySha256, d.DeliveryId })
+            .ToListAsync().ConfigureAwait(false))
+            .GroupBy(d => d.BodySha256, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().DeliveryId, StringComparer.Ordinal);
+
+        var fresh = new List<Pending>(batch.Count);
+        var duplicates = new List<Pending>();
+        foreach (var pending in batch)
+        {
+            var delivery = pending.Delivery;
+            if (!existing.Add(delivery.DeliveryId))
+            {
+                duplicates.Add(pending);
+                continue;
+            }
+
+            if (seenBodies.TryGetValue(delivery.BodySha256, out var earlier) && earlier != delivery.DeliveryId)
+            {
+                delivery.PossibleReplayOf = earlier;
+                Log.PossibleReplay(_logger, delivery.DeliveryId, earlier, delivery.Event);
+            }
+            else
+            {
+                seenBodies[delivery.BodySha256] = delivery.DeliveryId;
+            }
+
+            delivery.NextAttemptAt = delivery.ReceivedAt;
+            fresh.Add(pending);
+        }
+
+        if (fresh.Count > 0)
+        {
+            db.WebhookDeliveries.AddRange(fresh.Select(p => p.Delivery));
+            try
+            {
+                await db.SaveChangesAsync().ConfigureAwait(false);
+            }
+            catch (DbUpdateException)
+            {
+                // Another replica stored one of these ids between our read and our write: store one by one.
+                db.ChangeTracker.Clear();
+                await WriteOneByOneAsync(fresh, duplicates).ConfigureAwait(false);
+                fresh.RemoveAll(duplicates.Contains);
+            }
+        }
+
+        foreach (var pending in fresh)
+        {
+            pending.Completion.TrySetResult(InboxOutcome.Stored);
+        }
+
+        foreach (var pending in duplicates)
+        {
+            pending.Completion.TrySetResult(InboxOutcome.Duplicate);
+        }
+
+        if (fresh.Count > 0)
+        {
+            _signal.Notify();
+        }
+    }
+
+    private async Task WriteOneByOneAsync(List<Pending> fresh, List<Pending> duplicates)
+    {
+        foreach (var pending in fresh)
+        {
+            var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
+            await using var dbDisposal = db.ConfigureAwait(false);
+            pending.Delivery.Id = 0;
+            db.WebhookDeliveries.Add(pending.Delivery);
+            try
+            {
+                await db.SaveChangesAsync().ConfigureAwait(false);
+            }
+            catch (DbUpdateException)
+            {
+                if (!await ExistsAsync(pending.Delivery.DeliveryId).ConfigureAwait(false))
+                {
+                    throw;
+                }
+
+                duplicates.Add(pending);
+            }
+        }
+    }
+
+    private async Task<bool> ExistsAsync(string deliveryId)
+    {
+        var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
+        return await db.WebhookDeliveries.AnyAsync(d => d.DeliveryId == deliveryId).ConfigureAwait(false);
+    }
+
+    private sealed class Pending(WebhookDeliveryEntity delivery)
+    {
+        public WebhookDeliveryEntity Delivery { get; } = delivery;
+        public TaskCompletionSource<InboxOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "Could not store {Count} webhook deliveries: {Exception}: {Reason}")]
+        public static partial void StoreFailed(ILogger logger, int count, string exception, string reason);
+
+        [LoggerMessage(EventId = 302, Level = LogLevel.Warning,
+            Message = "Delivery {DeliveryId} ({Event}) has the same body as delivery {EarlierDeliveryId}: a possible replay under a new delivery id; stored and flagged")]
+        public static partial void PossibleReplay(ILogger logger, string deliveryId, string earlierDeliveryId, string @event);
+
+        [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Delivery {DeliveryId} queued again (replay)")]
+        public static partial void Replayed(ILogger logger, string deliveryId);
+    }
+}
+
+/// <summary>Wakes the worker when a delivery was stored or queued again, so it need not wait for its next poll.</summary>
+public sealed class DeliverySignal : IDisposable
+{
+    private readonly SemaphoreSlim _semaphore = new(0, 1);
+
+    public void Notify()
+    {
+        if (_semaphore.CurrentCount == 0)
+        {
+            try
+            {
+                _semaphore.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // already signalled
+            }
+        }
+    }
+
+    public void Dispose() => _semaphore.Dispose();
+
+    /// <summary>Waits for a signal or <paramref name="timeout"/>, whichever comes first.</summary>
+    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        using var delay = new CancellationTokenSource(timeout, time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, delay.Token);
+        try
+        {
+            await _semaphore.WaitAsync(either.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // the poll interval passed
+        }
+    }
+}

@@ -1,0 +1,81 @@
+namespace Hubgate.Webhooks;
+
+/// <summary>
+/// The webhook secrets, from the <c>GitHub</c> section: <c>GitHub:WebhookSecret</c> plus
+/// <c>GitHub:AdditionalWebhookSecrets</c> (rotation: old and new are both accepted). Read through
+/// <c>IOptionsMonitor</c>, so a change takes effect without a restart.
+/// </summary>
+public sealed class WebhookSecretOptions
+{
+    public string? WebhookSecret { get; set; }
+
+    public IList<string> AdditionalWebhookSecrets { get; } = [];
+
+    /// <summary>Every configured, non-empty secret, primary first.</summary>
+    public IReadOnlyList<string> All()
+    {
+        var all = new List<string>(1 + AdditionalWebhookSecrets.Count);
+        if (!string.IsNullOrEmpty(WebhookSecret))
+        {
+            all.Add(WebhookSecret);
+        }
+
+        foreach (var secret in AdditionalWebhookSecrets)
+        {
+            if (!string.IsNullOrEmpty(secret) && !all.Contains(secret))
+            {
+                all.Add(secret);
+            }
+        }
+
+        return all;
+    }
+}
+
+/// <summary>The inbox and the worker, from the <c>Webhooks</c> section.</summary>
+public sealed class WebhookOptions
+{
+    public const string SectionName = "Webhooks";
+
+    /// <summary>GitHub's cap on a webhook body: 25 MiB. Larger bodies are refused with 413 while reading.</summary>
+    public const long GitHubMaxBodyBytes = 25L * 1024 * 1024;
+
+    /// <summary>Attempts before a delivery is <c>dead</c> (8).</summary>
+    public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>The first retry delay; each further attempt doubles it, up to <see cref="MaxRetryDelay"/> (10 s).</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest retry delay (1 h).</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long a worker holds a claimed delivery; a worker that dies releases it when this runs out, and a handler
+    /// still running then is cancelled (5 min).
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the worker looks for due work when nothing new arrived (1 s). New deliveries wake it at once.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many due deliveries a worker claims at once; they are processed one after another, in order (16).</summary>
+    public int ClaimBatchSize { get; set; } = 16;
+
+    /// <summary>Whether this process runs the background worker (true). Ingest-only replicas can turn it off.</summary>
+    public bool RunWorker { get; set; } = true;
+
+    /// <summary>How far back to compare body hashes to flag a possible replay under a new delivery id (24 h).</summary>
+    public TimeSpan ReplayWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>The most deliveries committed in one transaction by the ingest writer (256).</summary>
+    public int MaxBatchSize { get; set; } = 256;
+
+    /// <summary>
+    /// How often to ask GitHub for deliveries it failed to send and have them redelivered; off when unset or zero.
+    /// Needs the App's credentials.
+    /// </summary>
+    public TimeSpan? RecoverInterval { get; set; }
+
+    /// <summary>How far back the periodic recovery looks (72 h).</summary>
+    public TimeSpan RecoverLookback { get; set; } = TimeSpan.FromHours(72);
+}

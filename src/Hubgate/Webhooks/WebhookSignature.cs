@@ -1,0 +1,118 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Hubgate.Webhooks;
+
+/// <summary>The outcome of checking a delivery's signature.</summary>
+public enum SignatureCheck
+{
+    /// <summary>The HMAC of the body matches one of the secrets.</summary>
+    Valid,
+    /// <summary>Neither <c>X-Hub-Signature-256</c> nor <c>X-Hub-Signature</c> was sent.</summary>
+    Missing,
+    /// <summary>The value has no <c>algo=</c> part, or the digest is not hex of the algorithm's length.</summary>
+    Malformed,
+    /// <summary>An algorithm other than <c>sha256</c> or <c>sha1</c>.</summary>
+    UnsupportedAlgorithm,
+    /// <summary>Well formed, but no configured secret produces it.</summary>
+    Mismatch,
+}
+
+/// <summary>
+/// GitHub's webhook signature: <c>X-Hub-Signature-256: sha256=&lt;hex HMAC-SHA256 of the raw body&gt;</c>, with the
+/// legacy <c>X-Hub-Signature: sha1=…</c> as fallback. Pure functions; the comparison is constant-time and every
+/// secret is tried whichever matches, so timing tells neither the digest nor which secret is in use.
+/// </summary>
+public static class WebhookSignature
+{
+    public const string Sha256Header = "X-Hub-Signature-256";
+    public const string Sha1Header = "X-Hub-Signature";
+
+    /// <summary>Checks <paramref name="body"/> against the header values, preferring SHA-256 when both are present.</summary>
+    public static SignatureCheck Verify(ReadOnlySpan<byte> body, string? sha256Header, string? sha1Header, IReadOnlyList<byte[]> secrets)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        var header = !string.IsNullOrEmpty(sha256Header) ? sha256Header : sha1Header;
+        if (string.IsNullOrEmpty(header))
+        {
+            return SignatureCheck.Missing;
+        }
+
+        var equals = header.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0)
+        {
+            return SignatureCheck.Malformed;
+        }
+
+        var algorithm = header.AsSpan(0, equals).Trim();
+        int size;
+        if (algorithm.Equals("sha256", StringComparison.OrdinalIgnoreCase))
+        {
+            size = HMACSHA256.HashSizeInBytes;
+        }
+        else if (algorithm.Equals("sha1", StringComparison.OrdinalIgnoreCase))
+        {
+            size = HMACSHA1.HashSizeInBytes;
+        }
+        else
+        {
+            return SignatureCheck.UnsupportedAlgorithm;
+        }
+
+        var hex = header.AsSpan(equals + 1).Trim();
+        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        expected = expected[..size];
+        if (hex.Length != size * 2 || Convert.FromHexString(hex, expected, out _, out var written) != OperationStatus.Done || written != size)
+        {
+            return SignatureCheck.Malformed;
+        }
+
+        Span<byte> actual = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        actual = actual[..size];
+        var match = false;
+        foreach (var secret in secrets)
+        {
+            if (size == HMACSHA256.HashSizeInBytes)
+            {
+                HMACSHA256.HashData(secret, body, actual);
+            }
+            else
+            {
+#pragma warning disable CA5350 // GitHub's legacy X-Hub-Signature is HMAC-SHA1; accepted only when no SHA-256 header is sent.
+                HMACSHA1.HashData(secret, body, actual);
+#pragma warning restore CA5350
+            }
+
+            match |= CryptographicOperations.FixedTimeEquals(actual, expected);
+        }
+
+        return match ? SignatureCheck.Valid : SignatureCheck.Mismatch;
+    }
+
+    /// <summary>Verifies with string secrets (UTF-8), for callers outside the endpoint.</summary>
+    public static SignatureCheck Verify(ReadOnlySpan<byte> body, string? sha256Header, string? sha1Header, IEnumerable<string> secrets) =>
+        Verify(body, sha256Header, sha1Header, Encode(secrets));
+
+    /// <summary>The <c>X-Hub-Signature-256</c> value GitHub would send for <paramref name="body"/>.</summary>
+    public static string Sign(ReadOnlySpan<byte> body, string secret)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body, mac);
+        return "sha256=" + Convert.ToHexStringLower(mac);
+    }
+
+    /// <summary>The <c>X-Hub-Signature</c> (SHA-1) value GitHub would send for <paramref name="body"/>.</summary>
+    public static string SignSha1(ReadOnlySpan<byte> body, string secret)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        Span<byte> mac = stackalloc byte[HMACSHA1.HashSizeInBytes];
+#pragma warning disable CA5350 // producing GitHub's legacy header for tests and tools
+        HMACSHA1.HashData(Encoding.UTF8.GetBytes(secret), body, mac);
+#pragma warning restore CA5350
+        return "sha1=" + Convert.ToHexStringLower(mac);
+    }
+
+    internal static byte[][] Encode(IEnumerable<string> secrets) => secrets.Select(Encoding.UTF8.GetBytes).ToArray();
+}
