@@ -1,9 +1,25 @@
+using System.CommandLine;
+using System.Text.Json;
+using Hubgate.Server.Api;
+using Hubgate.Storage;
+using Hubgate.Webhooks;
+using Microsoft.EntityFrameworkCore;
+
 namespace Hubgate.Server.Cli;
 
-/// <summary>Splits the command line between the service (no command, or <c>serve</c>) and operator commands.</summary>
+/// <summary>
+/// Splits the command line between the service (no command, or <c>serve</c>) and operator commands, which run against
+/// the same configuration (appsettings, environment variables such as <c>GitHub__AppId</c>) and database as the service.
+/// </summary>
 internal static class HubgateCommand
 {
-    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { };
+    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "deliveries", "migrate", "--help", "-h", "-?" };
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
 
     /// <summary>When the first argument names an operator command, starts it and returns its exit-code task.</summary>
     public static bool TryGetCommand(string[] args, out Task<int> run)
@@ -14,11 +30,152 @@ internal static class HubgateCommand
             return false;
         }
 
-        run = Task.FromResult(0);
+        run = Build().Parse(args).InvokeAsync();
         return true;
     }
 
     /// <summary>The arguments the web host sees: everything but a leading <c>serve</c>.</summary>
     public static string[] ServeArguments(string[] args) =>
         args.Length > 0 && args[0] == "serve" ? args[1..] : args;
+
+    /// <param name="settings">Configuration that overrides the service's (tests).</param>
+    internal static RootCommand Build(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var root = new RootCommand("Hubgate: a GitHub App's tokens, proxy and durable webhook inbox. Without a command, runs the service.");
+        root.Subcommands.Add(Migrate(settings));
+        root.Subcommands.Add(Deliveries(settings));
+        return root;
+    }
+
+    private static Command Migrate(IReadOnlyDictionary<string, string?>? settings)
+    {
+        var command = new Command("migrate", "Creates or upgrades the database schema, then exits.");
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var services = await CliServices.StartAsync(settings, cancellationToken);
+            parse.InvocationConfiguration.Output.WriteLine("Database is migrated.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Deliveries(IReadOnlyDictionary<string, string?>? settings)
+    {
+        var deliveries = new Command("deliveries", "The webhook inbox: list, replay, recover what GitHub failed to deliver.");
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
+
+        var since = new Option<string>("--since") { Description = "How far back to look: 30m, 12h, 3d (GitHub keeps 3 days).", DefaultValueFactory = _ => "72h" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Report what would be redelivered without asking GitHub." };
+        var recover = new Command("recover", "Asks GitHub to redeliver every delivery it failed to send that the inbox does not hold.") { since, dryRun, json };
+        recover.SetAction(async (parse, cancellationToken) =>
+        {
+            if (!Durations.TryParse(parse.GetValue(since), out var lookback) || lookback <= TimeSpan.Zero)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"--since '{parse.GetValue(since)}' is not a duration: use e.g. 30m, 12h, 3d.");
+                return 2;
+            }
+
+            await using var services = await CliServices.StartAsync(settings, cancellationToken);
+            RecoveryReport report;
+            try
+            {
+                report = await services.Get<DeliveryRecovery>().RecoverAsync(lookback, parse.GetValue(dryRun), cancellationToken);
+            }
+            catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"Could not list GitHub's deliveries: {e.Message}");
+                return 1;
+            }
+
+            if (parse.GetValue(json))
+            {
+                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(report, Json));
+            }
+            else
+            {
+                parse.InvocationConfiguration.Output.WriteLine($"Since {report.Since:u}: {report.Scanned} delivery attempts listed by GitHub, {report.Failed} never delivered, " +
+                                  $"{report.AlreadyStored} of those already in the inbox, {report.DeliveredLater} delivered on a later attempt.");
+                foreach (var r in report.Requested)
+                {
+                    var outcome = parse.GetValue(dryRun) ? "would redeliver" : r.Accepted ? "redelivery requested" : $"refused: {r.Error}";
+                    parse.InvocationConfiguration.Output.WriteLine($"  {r.DeliveryGuid}  {r.Event}{(r.Action is null ? "" : "." + r.Action)}  {r.DeliveredAt:u}  {r.Status}  → {outcome}");
+                }
+
+                parse.InvocationConfiguration.Output.WriteLine(parse.GetValue(dryRun) ? $"{report.Requested.Count} to redeliver (dry run)." : $"{report.Accepted} redeliveries requested.");
+            }
+
+            return report.Requested.Any(r => !r.Accepted) && !parse.GetValue(dryRun) ? 1 : 0;
+        });
+
+        var state = new Option<string?>("--state") { Description = "pending, processing, processed, ignored, failed or dead." };
+        var eventName = new Option<string?>("--event") { Description = "Only this event (push, pull_request, …)." };
+        var limit = new Option<int>("--limit") { Description = "At most this many, newest first.", DefaultValueFactory = _ => 20 };
+        var list = new Command("list", "Lists stored deliveries, newest first.") { state, eventName, limit, json };
+        list.SetAction(async (parse, cancellationToken) =>
+        {
+            DeliveryState? wanted = null;
+            if (parse.GetValue(state) is { Length: > 0 } text)
+            {
+                if (!Enum.TryParse<DeliveryState>(text, ignoreCase: true, out var parsed))
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"Unknown state '{text}'.");
+                    return 2;
+                }
+
+                wanted = parsed;
+            }
+
+            await using var services = await CliServices.StartAsync(settings, cancellationToken);
+            await using var db = await services.Get<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync(cancellationToken);
+            var query = db.WebhookDeliveries.AsNoTracking();
+            if (wanted is { } w)
+            {
+                query = query.Where(d => d.State == w);
+            }
+
+            if (parse.GetValue(eventName) is { Length: > 0 } e)
+            {
+                query = query.Where(d => d.Event == e);
+            }
+
+            var rows = await query.OrderByDescending(d => d.Id).Take(Math.Clamp(parse.GetValue(limit), 1, 10_000))
+                .Select(d => new { d.Id, d.DeliveryId, d.Event, d.Action, d.State, d.Attempts, d.ReceivedAt, d.LastError })
+                .ToListAsync(cancellationToken);
+            if (parse.GetValue(json))
+            {
+                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(rows, Json));
+                return 0;
+            }
+
+            foreach (var r in rows)
+            {
+                var error = r.LastError is null ? "" : "  " + r.LastError.Split('\n')[0];
+                parse.InvocationConfiguration.Output.WriteLine($"{r.Id,8}  {r.DeliveryId,-36}  {r.Event + (r.Action is null ? "" : "." + r.Action),-32}  {r.State.ToString().ToLowerInvariant(),-10}  {r.Attempts}  {r.ReceivedAt:u}{error}");
+            }
+
+            parse.InvocationConfiguration.Output.WriteLine($"{rows.Count} deliveries.");
+            return 0;
+        });
+
+        var id = new Argument<string>("delivery-id") { Description = "The X-GitHub-Delivery id." };
+        var replay = new Command("replay", "Puts a stored delivery back in the queue (the service's worker processes it).") { id };
+        replay.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var services = await CliServices.StartAsync(settings, cancellationToken);
+            var deliveryId = parse.GetValue(id)!;
+            if (await services.Get<WebhookInbox>().ReplayAsync(deliveryId, cancellationToken))
+            {
+                parse.InvocationConfiguration.Output.WriteLine($"Delivery {deliveryId} is queued again.");
+                return 0;
+            }
+
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"No delivery {deliveryId} is stored, or it is being processed right now.");
+            return 1;
+        });
+
+        deliveries.Subcommands.Add(recover);
+        deliveries.Subcommands.Add(list);
+        deliveries.Subcommands.Add(replay);
+        return deliveries;
+    }
 }

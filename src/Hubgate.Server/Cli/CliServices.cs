@@ -1,0 +1,41 @@
+using Hubgate.Authentication;
+using Hubgate.Storage;
+using Hubgate.Webhooks;
+
+namespace Hubgate.Server.Cli;
+
+/// <summary>
+/// The service's own registrations (same configuration sources, same database), without the web server or any
+/// background work: what an operator command needs. The database is migrated before the command runs.
+/// </summary>
+internal sealed class CliServices : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private CliServices(WebApplication app) => _app = app;
+
+    public T Get<T>() where T : notnull => _app.Services.GetRequiredService<T>();
+
+    public static async Task<CliServices> StartAsync(IReadOnlyDictionary<string, string?>? settings, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateBuilder();
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        // Commands print their own results; logs only for what goes wrong, and no HTTP/retry chatter.
+        builder.Configuration["Logging:LogLevel:Default"] = "Warning";
+        builder.Configuration["Logging:LogLevel:Polly"] = "None";
+        builder.Configuration["Logging:LogLevel:System.Net.Http"] = "None";
+        builder.Services.AddHubgateStorage(builder.Configuration);
+        builder.Services.AddGitHubApp(builder.Configuration);
+        builder.Configuration["Webhooks:RunWorker"] = "false";
+        builder.Services.AddGitHubWebhooks(builder.Configuration);
+        var app = builder.Build();
+        await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+        return new CliServices(app);
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
