@@ -133,12 +133,20 @@ public sealed partial class WebhookInbox : IAsyncDisposable
             .Where(d => ids.Contains(d.DeliveryId))
             .Select(d => d.DeliveryId)
             .ToListAsync().ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
-        var seenBodies = (await db.WebhookDeliveries.AsNoTracking()
-            .Where(d => hashes.Contains(d.BodySha256) && d.ReceivedAt >= since)
-            .Select(d => new { d.BodySha256, d.DeliveryId })
-            .ToListAsync().ConfigureAwait(false))
-            .GroupBy(d => d.BodySha256, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.First().DeliveryId, StringComparer.Ordinal);
+        // The earliest delivery with each body, by an index seek per distinct body: cheap however many share it.
+        var seenBodies = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var hash in hashes)
+        {
+            var earlier = await db.WebhookDeliveries.AsNoTracking()
+                .Where(d => d.BodySha256 == hash && d.ReceivedAt >= since)
+                .OrderBy(d => d.BodySha256).ThenBy(d => d.ReceivedAt)
+                .Select(d => d.DeliveryId)
+                .FirstOrDefaultAsync().ConfigureAwait(false);
+            if (earlier is not null)
+            {
+                seenBodies[hash] = earlier;
+            }
+        }
 
         var fresh = new List<Pending>(batch.Count);
         var duplicates = new List<Pending>();
@@ -167,12 +175,11 @@ public sealed partial class WebhookInbox : IAsyncDisposable
 
         if (fresh.Count > 0)
         {
-            db.WebhookDeliveries.AddRange(fresh.Select(p => p.Delivery));
             try
             {
-                await db.SaveChangesAsync().ConfigureAwait(false);
+                await DeliveryBulkInsert.InsertAsync(db, fresh.Select(p => p.Delivery).ToList(), CancellationToken.None).ConfigureAwait(false);
             }
-            catch (DbUpdateException)
+            catch (System.Data.Common.DbException)
             {
                 // Another replica stored one of these ids between our read and our write: store one by one.
                 db.ChangeTracker.Clear();
@@ -239,7 +246,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "Could not store {Count} webhook deliveries: {Exception}: {Reason}")]
         public static partial void StoreFailed(ILogger logger, int count, string exception, string reason);
 
-        [LoggerMessage(EventId = 302, Level = LogLevel.Warning,
+        [LoggerMessage(EventId = 302, Level = LogLevel.Debug,
             Message = "Delivery {DeliveryId} ({Event}) has the same body as delivery {EarlierDeliveryId}: a possible replay under a new delivery id; stored and flagged")]
         public static partial void PossibleReplay(ILogger logger, string deliveryId, string earlierDeliveryId, string @event);
 

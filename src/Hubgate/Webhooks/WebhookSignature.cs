@@ -71,8 +71,9 @@ public static class WebhookSignature
         Span<byte> actual = stackalloc byte[HMACSHA256.HashSizeInBytes];
         actual = actual[..size];
         var match = false;
-        foreach (var secret in secrets)
+        for (var i = 0; i < secrets.Count; i++)
         {
+            var secret = secrets[i];
             if (size == HMACSHA256.HashSizeInBytes)
             {
                 HMACSHA256.HashData(secret, body, actual);
