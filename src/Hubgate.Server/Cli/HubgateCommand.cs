@@ -3,7 +3,6 @@ using System.Text.Json;
 using Hubgate.Server.Api;
 using Hubgate.Storage;
 using Hubgate.Webhooks;
-using Microsoft.EntityFrameworkCore;
 
 namespace Hubgate.Server.Cli;
 
@@ -116,9 +115,9 @@ internal static class HubgateCommand
             DeliveryState? wanted = null;
             if (parse.GetValue(state) is { Length: > 0 } text)
             {
-                if (!Enum.TryParse<DeliveryState>(text, ignoreCase: true, out var parsed))
+                if (!DeliverySummary.TryParseState(text, out var parsed))
                 {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"Unknown state '{text}'.");
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"Unknown state '{text}': use one of {DeliverySummary.StateNames}.");
                     return 2;
                 }
 
@@ -126,21 +125,8 @@ internal static class HubgateCommand
             }
 
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
-            await using var db = await services.Get<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync(cancellationToken);
-            var query = db.WebhookDeliveries.AsNoTracking();
-            if (wanted is { } w)
-            {
-                query = query.Where(d => d.State == w);
-            }
-
-            if (parse.GetValue(eventName) is { Length: > 0 } e)
-            {
-                query = query.Where(d => d.Event == e);
-            }
-
-            var rows = await query.OrderByDescending(d => d.Id).Take(Math.Clamp(parse.GetValue(limit), 1, 10_000))
-                .Select(d => new { d.Id, d.DeliveryId, d.Event, d.Action, d.State, d.Attempts, d.ReceivedAt, d.LastError })
-                .ToListAsync(cancellationToken);
+            var rows = await services.Get<WebhookInbox>().ListAsync(
+                wanted, parse.GetValue(eventName), before: null, Math.Clamp(parse.GetValue(limit), 1, 10_000), cancellationToken);
             if (parse.GetValue(json))
             {
                 parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(rows, Json));
@@ -150,7 +136,7 @@ internal static class HubgateCommand
             foreach (var r in rows)
             {
                 var error = r.LastError is null ? "" : "  " + r.LastError.Split('\n')[0];
-                parse.InvocationConfiguration.Output.WriteLine($"{r.Id,8}  {r.DeliveryId,-36}  {r.Event + (r.Action is null ? "" : "." + r.Action),-32}  {r.State.ToString().ToLowerInvariant(),-10}  {r.Attempts}  {r.ReceivedAt:u}{error}");
+                parse.InvocationConfiguration.Output.WriteLine($"{r.Sequence,8}  {r.DeliveryId,-36}  {r.Event + (r.Action is null ? "" : "." + r.Action),-32}  {r.State.ToString().ToLowerInvariant(),-10}  {r.Attempts}  {r.ReceivedAt:u}{error}");
             }
 
             parse.InvocationConfiguration.Output.WriteLine($"{rows.Count} deliveries.");

@@ -25,7 +25,7 @@ internal static class DeliveriesEndpoints
 
     /// <summary><c>GET /api/deliveries?state=dead&amp;event=push&amp;limit=50&amp;before=1234</c>, newest first.</summary>
     private static async Task<Results<Ok<DeliveryPage>, BadRequest<ApiError>>> ListAsync(
-        IDbContextFactory<HubgateDbContext> databases,
+        WebhookInbox inbox,
         string? state,
         string? @event,
         int? limit,
@@ -35,34 +35,16 @@ internal static class DeliveriesEndpoints
         DeliveryState? wanted = null;
         if (!string.IsNullOrEmpty(state))
         {
-            if (!Enum.TryParse<DeliveryState>(state, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+            if (!DeliverySummary.TryParseState(state, out var parsed))
             {
-                return TypedResults.BadRequest(new ApiError(
-                    $"Unknown state '{state}': use one of {string.Join(", ", Enum.GetNames<DeliveryState>().Select(n => n.ToLowerInvariant()))}."));
+                return TypedResults.BadRequest(new ApiError($"Unknown state '{state}': use one of {DeliverySummary.StateNames}."));
             }
 
             wanted = parsed;
         }
 
         var take = Math.Clamp(limit ?? DefaultLimit, 1, MaxLimit);
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var query = db.WebhookDeliveries.AsNoTracking();
-        if (wanted is { } s)
-        {
-            query = query.Where(d => d.State == s);
-        }
-
-        if (!string.IsNullOrEmpty(@event))
-        {
-            query = query.Where(d => d.Event == @event);
-        }
-
-        if (before is { } cursor)
-        {
-            query = query.Where(d => d.Id < cursor);
-        }
-
-        var rows = await query.OrderByDescending(d => d.Id).Take(take + 1).Select(Summary).ToListAsync(cancellationToken);
+        var rows = await inbox.ListAsync(wanted, @event, before, take + 1, cancellationToken);
         var next = rows.Count > take ? rows[take - 1].Sequence : (long?)null;
         return TypedResults.Ok(new DeliveryPage(rows.Take(take).ToList(), next));
     }
@@ -80,7 +62,7 @@ internal static class DeliveriesEndpoints
         using var headers = row.HeadersJson is null ? null : JsonDocument.Parse(row.HeadersJson);
         using var payload = JsonDocument.Parse(row.Body);
         return TypedResults.Ok(new DeliveryDetail(
-            Summary.Compile()(row), row.BodySha256, row.HookId, row.LeaseOwner, row.LeaseExpiresAt, row.PossibleReplayOf,
+            DeliverySummary.From(row), row.BodySha256, row.HookId, row.LeaseOwner, row.LeaseExpiresAt, row.PossibleReplayOf,
             headers?.RootElement.Clone(), payload.RootElement.Clone()));
     }
 
@@ -116,14 +98,6 @@ internal static class DeliveriesEndpoints
             return TypedResults.Json(new ApiError($"Could not list GitHub's deliveries: {e.Message}"), statusCode: StatusCodes.Status502BadGateway);
         }
     }
-
-    private static readonly System.Linq.Expressions.Expression<Func<WebhookDeliveryEntity, DeliverySummary>> Summary = d => new DeliverySummary(
-        d.Id, d.DeliveryId, d.Event, d.Action, d.InstallationId, d.RepositoryId, d.State, d.Attempts, d.ReceivedAt, d.NextAttemptAt,
-        d.ProcessedAt, d.LastError);
-
-    internal sealed record DeliverySummary(
-        long Sequence, string DeliveryId, string Event, string? Action, long? InstallationId, long? RepositoryId, DeliveryState State,
-        int Attempts, DateTimeOffset ReceivedAt, DateTimeOffset NextAttemptAt, DateTimeOffset? ProcessedAt, string? LastError);
 
     internal sealed record DeliveryDetail(
         DeliverySummary Delivery, string BodySha256, long? HookId, string? LeaseOwner, DateTimeOffset? LeaseExpiresAt, string? PossibleReplayOf,

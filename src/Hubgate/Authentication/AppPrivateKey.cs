@@ -37,13 +37,13 @@ internal static class AppPrivateKey
 
         if (!pem.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
         {
-            throw new AppPrivateKeyException($"{source}: no PEM private key found (expected '-----BEGIN RSA PRIVATE KEY-----' or '-----BEGIN PRIVATE KEY-----').");
+            throw new AppPrivateKeyException($"{source}: no PEM private key found (expected a PEM block of type RSA PRIVATE KEY, as GitHub issues it, or PRIVATE KEY for PKCS#8).");
         }
 
         var rsa = RSA.Create();
         try
         {
-            // ImportFromPem reads PKCS#1 (BEGIN RSA PRIVATE KEY) and PKCS#8 (BEGIN PRIVATE KEY).
+            // ImportFromPem reads both PKCS#1 (what GitHub hands out) and PKCS#8 blocks.
             rsa.ImportFromPem(pem);
             if (rsa.KeySize < 2048)
             {

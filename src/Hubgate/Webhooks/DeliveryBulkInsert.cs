@@ -1,8 +1,10 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Hubgate.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace Hubgate.Webhooks;
 
@@ -13,12 +15,12 @@ namespace Hubgate.Webhooks;
 /// </summary>
 internal static class DeliveryBulkInsert
 {
+    /// <summary>The statement and its columns, worked out once per model (one per database provider).</summary>
+    private static readonly ConditionalWeakTable<IModel, Plan> Plans = [];
+
     public static async Task InsertAsync(HubgateDbContext db, IReadOnlyList<WebhookDeliveryEntity> rows, CancellationToken cancellationToken)
     {
-        var entity = db.Model.FindEntityType(typeof(WebhookDeliveryEntity))!;
-        var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
-        var columns = entity.GetProperties().Where(p => p.ValueGenerated == ValueGenerated.Never || !p.IsPrimaryKey()).ToList();
-
+        var (sql, columns) = Plans.GetValue(db.Model, Build);
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -29,11 +31,9 @@ internal static class DeliveryBulkInsert
                 await using (command.ConfigureAwait(false))
                 {
                     command.Transaction = transaction.GetDbTransaction();
-                    command.CommandText =
-                        $"INSERT INTO \"{table.Name}\" ({string.Join(", ", columns.Select(c => $"\"{c.GetColumnName(table)}\""))}) " +
-                        $"VALUES ({string.Join(", ", columns.Select((_, i) => $"@p{i}"))})";
-                    var parameters = new DbParameter[columns.Count];
-                    for (var i = 0; i < columns.Count; i++)
+                    command.CommandText = sql;
+                    var parameters = new DbParameter[columns.Length];
+                    for (var i = 0; i < columns.Length; i++)
                     {
                         parameters[i] = command.CreateParameter();
                         parameters[i].ParameterName = $"@p{i}";
@@ -42,11 +42,10 @@ internal static class DeliveryBulkInsert
 
                     foreach (var row in rows)
                     {
-                        for (var i = 0; i < columns.Count; i++)
+                        for (var i = 0; i < columns.Length; i++)
                         {
-                            var value = columns[i].GetGetter().GetClrValue(row);
-                            var converter = columns[i].GetTypeMapping().Converter;
-                            if (value is not null && converter is not null)
+                            var value = columns[i].Getter.GetClrValue(row);
+                            if (value is not null && columns[i].Converter is { } converter)
                             {
                                 value = converter.ConvertToProvider(value);
                             }
@@ -66,4 +65,18 @@ internal static class DeliveryBulkInsert
             await db.Database.CloseConnectionAsync().ConfigureAwait(false);
         }
     }
+
+    private static Plan Build(IModel model)
+    {
+        var entity = model.FindEntityType(typeof(WebhookDeliveryEntity))!;
+        var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        var properties = entity.GetProperties().Where(p => !p.IsPrimaryKey() || p.ValueGenerated == ValueGenerated.Never).ToList();
+        var sql = $"INSERT INTO \"{table.Name}\" ({string.Join(", ", properties.Select(p => $"\"{p.GetColumnName(table)}\""))}) " +
+                  $"VALUES ({string.Join(", ", properties.Select((_, i) => $"@p{i}"))})";
+        return new Plan(sql, [.. properties.Select(p => new Column(p.GetGetter(), p.GetTypeMapping().Converter))]);
+    }
+
+    private sealed record Plan(string Sql, Column[] Columns);
+
+    private sealed record Column(IClrPropertyGetter Getter, ValueConverter? Converter);
 }

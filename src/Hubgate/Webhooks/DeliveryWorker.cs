@@ -94,22 +94,28 @@ public sealed partial class DeliveryWorker(
         var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
 
-        // A delivery whose worker vanished on its last allowed attempt is not tried again: it may be what kills workers.
         var maxAttempts = Math.Max(1, settings.MaxAttempts);
-        await db.WebhookDeliveries
-            .Where(d => d.State == DeliveryState.Processing && d.LeaseExpiresAt < now && d.Attempts >= maxAttempts)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(d => d.State, DeliveryState.Dead)
-                .SetProperty(d => d.LeaseOwner, (string?)null)
-                .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
-                .SetProperty(d => d.LastError, "The worker processing its last attempt stopped (crash or lease expiry) before finishing."),
-                cancellationToken).ConfigureAwait(false);
-
-        var candidates = await Due(db.WebhookDeliveries, now)
+        var due = await Due(db.WebhookDeliveries, now)
             .OrderBy(d => d.Id)
-            .Select(d => d.Id)
+            .Select(d => new { d.Id, d.State, d.Attempts })
             .Take(Math.Max(1, settings.ClaimBatchSize))
             .ToListAsync(cancellationToken).ConfigureAwait(false);
+
+        // A delivery whose worker vanished on its last allowed attempt is not tried again: it may be what kills workers.
+        var orphaned = due.Where(d => d.State == DeliveryState.Processing && d.Attempts >= maxAttempts).Select(d => d.Id).ToList();
+        if (orphaned.Count > 0)
+        {
+            await db.WebhookDeliveries
+                .Where(d => orphaned.Contains(d.Id) && d.State == DeliveryState.Processing && d.LeaseExpiresAt < now)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(d => d.State, DeliveryState.Dead)
+                    .SetProperty(d => d.LeaseOwner, (string?)null)
+                    .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
+                    .SetProperty(d => d.LastError, "The worker processing its last attempt stopped (crash or lease expiry) before finishing."),
+                    cancellationToken).ConfigureAwait(false);
+        }
+
+        var candidates = due.Select(d => d.Id).Except(orphaned).ToList();
         if (candidates.Count == 0)
         {
             return candidates;
@@ -193,21 +199,8 @@ public sealed partial class DeliveryWorker(
     private async Task CompleteAsync(WebhookDeliveryEntity delivery, DispatchOutcome outcome)
     {
         var state = outcome == DispatchOutcome.Processed ? DeliveryState.Processed : DeliveryState.Ignored;
-        var now = time.GetUtcNow();
-        var db = await databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
-        await using var dbDisposal = db.ConfigureAwait(false);
-        var rows = await db.WebhookDeliveries
-            .Where(d => d.Id == delivery.Id && d.LeaseOwner == Name)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(d => d.State, state)
-                .SetProperty(d => d.ProcessedAt, now)
-                .SetProperty(d => d.LeaseOwner, (string?)null)
-                .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
-                .SetProperty(d => d.LastError, (string?)null))
-            .ConfigureAwait(false);
-        if (rows == 0)
+        if (!await FinishAsync(delivery, state, delivery.NextAttemptAt, time.GetUtcNow(), error: null).ConfigureAwait(false))
         {
-            Log.LeaseLost(logger, delivery.DeliveryId, delivery.Event);
             return;
         }
 
@@ -226,15 +219,34 @@ public sealed partial class DeliveryWorker(
         var now = time.GetUtcNow();
         var dead = delivery.Attempts >= Math.Max(1, settings.MaxAttempts);
         var delay = RetryDelay(delivery.Attempts, settings);
-        var next = dead ? now : now + delay;
         var state = dead ? DeliveryState.Dead : DeliveryState.Failed;
+        if (!await FinishAsync(delivery, state, dead ? now : now + delay, processedAt: null, error).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (dead)
+        {
+            Log.Dead(logger, delivery.DeliveryId, delivery.Event, delivery.Attempts, error);
+        }
+        else
+        {
+            Log.Failed(logger, delivery.DeliveryId, delivery.Event, delivery.Attempts, delay, error);
+        }
+    }
+
+    /// <summary>Records the outcome and gives up the lease; false (and a log) when the lease was no longer this worker's.</summary>
+    private async Task<bool> FinishAsync(WebhookDeliveryEntity delivery, DeliveryState state, DateTimeOffset nextAttemptAt,
+        DateTimeOffset? processedAt, string? error)
+    {
         var db = await databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
         var rows = await db.WebhookDeliveries
             .Where(d => d.Id == delivery.Id && d.LeaseOwner == Name)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(d => d.State, state)
-                .SetProperty(d => d.NextAttemptAt, next)
+                .SetProperty(d => d.NextAttemptAt, nextAttemptAt)
+                .SetProperty(d => d.ProcessedAt, processedAt)
                 .SetProperty(d => d.LeaseOwner, (string?)null)
                 .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
                 .SetProperty(d => d.LastError, error))
@@ -243,14 +255,8 @@ public sealed partial class DeliveryWorker(
         {
             Log.LeaseLost(logger, delivery.DeliveryId, delivery.Event);
         }
-        else if (dead)
-        {
-            Log.Dead(logger, delivery.DeliveryId, delivery.Event, delivery.Attempts, error);
-        }
-        else
-        {
-            Log.Failed(logger, delivery.DeliveryId, delivery.Event, delivery.Attempts, delay, error);
-        }
+
+        return rows > 0;
     }
 
     private async Task ReleaseAsync(long id)

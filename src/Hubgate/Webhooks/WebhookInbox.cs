@@ -85,6 +85,32 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         return rows > 0;
     }
 
+    /// <summary>Stored deliveries, newest first, optionally of one state and event, below sequence <paramref name="before"/>.</summary>
+    public async Task<List<DeliverySummary>> ListAsync(DeliveryState? state, string? @event, long? before, int limit,
+        CancellationToken cancellationToken = default)
+    {
+        var db = await _databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
+        var query = db.WebhookDeliveries.AsNoTracking();
+        if (state is { } s)
+        {
+            query = query.Where(d => d.State == s);
+        }
+
+        if (!string.IsNullOrEmpty(@event))
+        {
+            query = query.Where(d => d.Event == @event);
+        }
+
+        if (before is { } cursor)
+        {
+            query = query.Where(d => d.Id < cursor);
+        }
+
+        return await query.OrderByDescending(d => d.Id).Take(Math.Max(1, limit)).Select(DeliverySummary.Projection)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
