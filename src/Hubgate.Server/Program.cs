@@ -1,6 +1,7 @@
 using Hubgate.Server.Api;
 using Hubgate.Server.Authentication;
 using Hubgate.Server.Health;
+using Hubgate.Server.Integrations;
 using Hubgate.Server.Proxy;
 using Hubgate.Server.Storage;
 using Hubgate.Server.Webhooks;
@@ -18,12 +19,16 @@ builder.AddApiKey();
 builder.AddGitHubApp();
 builder.AddProxy();
 builder.AddWebhooks();
+builder.AddIntegrations();
+builder.AddApiDocs();
 
 var app = builder.Build();
 
 app.MapHealth();
 app.MapProxy();
 app.MapWebhooks();
+app.MapIntegrations();
+app.MapApiDocs();
 
 await app.RunAsync();
 return 0;

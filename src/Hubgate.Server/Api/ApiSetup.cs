@@ -11,6 +11,26 @@ internal static class ApiSetup
         return builder;
     }
 
+    /// <summary>An OpenAPI document describing the management API.</summary>
+    public static WebApplicationBuilder AddApiDocs(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Hubgate management API";
+            document.Info.Description = "Installations, repositories, commits, pull requests and webhook deliveries. " +
+                "Every /api route needs Authorization: Bearer <Hubgate:ApiKey>.";
+            return Task.CompletedTask;
+        }));
+        return builder;
+    }
+
+    /// <summary><c>GET /openapi/v1.json</c> (no key needed: it describes the API, it holds no data).</summary>
+    public static WebApplication MapApiDocs(this WebApplication app)
+    {
+        app.MapOpenApi();
+        return app;
+    }
+
     /// <summary>The <c>/api</c> group: JSON, API key required on every route.</summary>
     public static RouteGroupBuilder MapApiGroup(this IEndpointRouteBuilder app) =>
         app.MapGroup("/api").RequireApiKey();

@@ -1,4 +1,5 @@
 using Hubgate.Authentication;
+using Hubgate.Integrations;
 using Hubgate.Storage;
 using Hubgate.Webhooks;
 
@@ -32,6 +33,7 @@ internal sealed class CliServices : IAsyncDisposable
         builder.Services.AddGitHubApp(builder.Configuration);
         builder.Configuration["Webhooks:RunWorker"] = "false";
         builder.Services.AddGitHubWebhooks(builder.Configuration);
+        builder.Services.AddGitHubIntegrationModel(builder.Configuration);
         var app = builder.Build();
         await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
         return new CliServices(app);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Hubgate.Integrations;
 using Hubgate.Server.Api;
 using Hubgate.Storage;
 using Hubgate.Webhooks;
@@ -12,7 +13,7 @@ namespace Hubgate.Server.Cli;
 /// </summary>
 internal static class HubgateCommand
 {
-    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "deliveries", "migrate", "--help", "-h", "-?" };
+    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "deliveries", "migrate", "sync", "--help", "-h", "-?" };
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -43,6 +44,7 @@ internal static class HubgateCommand
         var root = new RootCommand("Hubgate: a GitHub App's tokens, proxy and durable webhook inbox. Without a command, runs the service.");
         root.Subcommands.Add(Migrate(settings));
         root.Subcommands.Add(Deliveries(settings));
+        root.Subcommands.Add(Sync(settings));
         return root;
     }
 
@@ -56,6 +58,54 @@ internal static class HubgateCommand
             return 0;
         });
         return command;
+    }
+
+    private static Command Sync(IReadOnlyDictionary<string, string?>? settings)
+    {
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of progress and a summary." };
+        var command = new Command("sync", "Lists every installation and its repositories on GitHub and repairs the model: adds what is missing, " +
+                                          "marks what GitHub no longer has as deleted / disabled.") { json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            await using var services = await CliServices.StartAsync(settings, cancellationToken);
+            var asJson = parse.GetValue(json);
+            var progress = asJson ? null : new SynchronousProgress<SyncProgress>(p => output.WriteLine(
+                $"[{p.Index}/{p.Total}] installation {p.InstallationId} ({p.Account ?? "?"}): " +
+                (p.Error is null ? $"{p.Repositories} repositories" : $"FAILED: {p.Error}")));
+            SyncReport report;
+            try
+            {
+                report = await services.Get<InstallationSync>().SyncAsync(progress, cancellationToken);
+            }
+            catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"Could not list GitHub's installations: {e.Message}");
+                return 1;
+            }
+
+            if (asJson)
+            {
+                output.WriteLine(JsonSerializer.Serialize(report, Json));
+            }
+            else
+            {
+                output.WriteLine($"Installations: {report.InstallationsSeen} on GitHub, {report.InstallationsAdded} added, {report.InstallationsRemoved} marked deleted, " +
+                                 $"{report.InstallationsSuspended} suspended.");
+                output.WriteLine($"Repositories: {report.RepositoriesSeen} on GitHub, {report.RepositoriesAdded} added, {report.RepositoriesReactivated} re-enabled, " +
+                                 $"{report.RepositoriesDisabled} disabled.");
+                output.WriteLine(report.Errors.Count == 0 ? $"Done in {report.Duration.TotalSeconds:0.0} s." : $"{report.Errors.Count} installations could not be listed (see above).");
+            }
+
+            return report.Errors.Count == 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    /// <summary>Reports on the caller's thread, in order (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 
     private static Command Deliveries(IReadOnlyDictionary<string, string?>? settings)
@@ -135,7 +185,7 @@ internal static class HubgateCommand
 
             foreach (var r in rows)
             {
-                var error = r.LastError is null ? "" : "  " + r.LastError.Split('\n')[0];
+                var error = (r.LastError ?? r.IgnoredReason) is { } why ? "  " + why.Split('\n')[0] : "";
                 parse.InvocationConfiguration.Output.WriteLine($"{r.Sequence,8}  {r.DeliveryId,-36}  {r.Event + (r.Action is null ? "" : "." + r.Action),-32}  {r.State.ToString().ToLowerInvariant(),-10}  {r.Attempts}  {r.ReceivedAt:u}{error}");
             }
 

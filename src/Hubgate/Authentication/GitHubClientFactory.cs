@@ -19,6 +19,21 @@ public sealed class GitHubClientFactory(IHttpMessageHandlerFactory handlers, IOp
     /// <summary>A client that acts as the App itself (App JWT; for <c>client.GitHubApps.*</c>).</summary>
     public GitHubClient ForApp() => Create(null);
 
+    /// <summary>
+    /// A plain <see cref="HttpClient"/> on the same authorizing pipeline, acting as the installation (or as the App when
+    /// <paramref name="installationId"/> is null); relative URIs resolve against <c>GitHub:ApiBaseUrl</c>. Dispose it
+    /// when done (the pooled handlers underneath are not disposed).
+    /// </summary>
+    public HttpClient CreateHttpClient(long? installationId)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new HttpClient(new InstallationScopeHandler(installationId) { InnerHandler = handlers.CreateHandler(ClientName) })
+        {
+            BaseAddress = options.Value.NormalizedApiBaseUrl,
+            Timeout = Timeout.InfiniteTimeSpan, // the resilience pipeline owns timeouts
+        };
+    }
+
     private GitHubClient Create(long? installationId)
     {
         ArgumentNullException.ThrowIfNull(options);

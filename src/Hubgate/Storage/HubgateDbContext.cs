@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Hubgate.Storage;
 
 /// <summary>
-/// Hubgate's one store: installations and their tokens, repositories, commits, pull requests,
+/// Hubgate's one store: installations and their tokens, repositories, commits, pushes, pull requests,
 /// the webhook inbox and the Data Protection key ring. Each database provider has a subclass that
 /// owns its migrations (<see cref="SqliteHubgateDbContext"/>, <see cref="PostgresHubgateDbContext"/>).
 /// </summary>
@@ -16,6 +16,7 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<CommitEntity> Commits => Set<CommitEntity>();
     public DbSet<CommitFileChangeEntity> CommitFileChanges => Set<CommitFileChangeEntity>();
     public DbSet<PullRequestEntity> PullRequests => Set<PullRequestEntity>();
+    public DbSet<PushEntity> Pushes => Set<PushEntity>();
     public DbSet<WebhookDeliveryEntity> WebhookDeliveries => Set<WebhookDeliveryEntity>();
     public DbSet<AppStateEntity> AppState => Set<AppStateEntity>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
@@ -72,6 +73,13 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
             b.ToTable("pull_requests");
             b.HasIndex(p => new { p.RepositoryId, p.Number }).IsUnique();
             b.HasIndex(p => new { p.RepositoryId, p.State });
+        });
+
+        modelBuilder.Entity<PushEntity>(b =>
+        {
+            b.ToTable("pushes");
+            b.HasIndex(p => p.DeliveryId).IsUnique();
+            b.HasIndex(p => new { p.RepositoryId, p.Id });
         });
 
         modelBuilder.Entity<WebhookDeliveryEntity>(b =>

@@ -16,6 +16,12 @@ public class InstallationEntity
     /// <summary>The events the installation subscribes to (JSON array).</summary>
     public string? EventsJson { get; set; }
     public InstallationStatus Status { get; set; } = InstallationStatus.Active;
+    /// <summary>When GitHub reported it suspended (null while active).</summary>
+    public DateTimeOffset? SuspendedAt { get; set; }
+    /// <summary>When the App was uninstalled (a <c>deleted</c> event, or sync no longer finding it).</summary>
+    public DateTimeOffset? DeletedAt { get; set; }
+    /// <summary>The last time a sync saw it on GitHub.</summary>
+    public DateTimeOffset? SyncedAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 

@@ -19,6 +19,8 @@ public class PullRequestEntity
     public DateTimeOffset? OpenedAt { get; set; }
     public DateTimeOffset? ClosedAt { get; set; }
     public DateTimeOffset? MergedAt { get; set; }
+    /// <summary>GitHub's <c>updated_at</c> of the version stored: an older event arriving late does not roll it back.</summary>
+    public DateTimeOffset? GitHubUpdatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
 

@@ -12,6 +12,10 @@ public class RepositoryEntity
     public bool Private { get; set; }
     public string? DefaultBranch { get; set; }
     public RepositoryStatus Status { get; set; } = RepositoryStatus.Active;
+    /// <summary>The ref and head commit of the last push seen.</summary>
+    public string? LastPushRef { get; set; }
+    public string? LastPushSha { get; set; }
+    public DateTimeOffset? LastPushAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

@@ -25,6 +25,8 @@ public class WebhookDeliveryEntity
     public string? LeaseOwner { get; set; }
     public DateTimeOffset? LeaseExpiresAt { get; set; }
     public string? LastError { get; set; }
+    /// <summary>Why a delivery was <c>ignored</c> (no handler, no installation, installation unknown to GitHub).</summary>
+    public string? IgnoredReason { get; set; }
     public DateTimeOffset? ProcessedAt { get; set; }
     /// <summary>Set when a byte-identical body arrived under another delivery id within the replay window.</summary>
     public string? PossibleReplayOf { get; set; }

@@ -172,7 +172,7 @@ public sealed partial class DeliveryWorker(
 
         using var lease = new CancellationTokenSource(settings.LeaseDuration, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Token);
-        DispatchOutcome outcome;
+        DispatchResult outcome;
         try
         {
             outcome = await dispatcher.DispatchAsync(delivery, delivery.Attempts, linked.Token).ConfigureAwait(false);
@@ -196,10 +196,10 @@ public sealed partial class DeliveryWorker(
         await CompleteAsync(delivery, outcome).ConfigureAwait(false);
     }
 
-    private async Task CompleteAsync(WebhookDeliveryEntity delivery, DispatchOutcome outcome)
+    private async Task CompleteAsync(WebhookDeliveryEntity delivery, DispatchResult outcome)
     {
-        var state = outcome == DispatchOutcome.Processed ? DeliveryState.Processed : DeliveryState.Ignored;
-        if (!await FinishAsync(delivery, state, delivery.NextAttemptAt, time.GetUtcNow(), error: null).ConfigureAwait(false))
+        var state = outcome.Outcome == DispatchOutcome.Processed ? DeliveryState.Processed : DeliveryState.Ignored;
+        if (!await FinishAsync(delivery, state, delivery.NextAttemptAt, time.GetUtcNow(), error: null, outcome.Reason).ConfigureAwait(false))
         {
             return;
         }
@@ -210,7 +210,7 @@ public sealed partial class DeliveryWorker(
         }
         else
         {
-            Log.Ignored(logger, delivery.DeliveryId, delivery.Event, delivery.Action);
+            Log.Ignored(logger, delivery.DeliveryId, delivery.Event, delivery.Action, outcome.Reason);
         }
     }
 
@@ -220,7 +220,7 @@ public sealed partial class DeliveryWorker(
         var dead = delivery.Attempts >= Math.Max(1, settings.MaxAttempts);
         var delay = RetryDelay(delivery.Attempts, settings);
         var state = dead ? DeliveryState.Dead : DeliveryState.Failed;
-        if (!await FinishAsync(delivery, state, dead ? now : now + delay, processedAt: null, error).ConfigureAwait(false))
+        if (!await FinishAsync(delivery, state, dead ? now : now + delay, processedAt: null, error, ignoredReason: null).ConfigureAwait(false))
         {
             return;
         }
@@ -237,7 +237,7 @@ public sealed partial class DeliveryWorker(
 
     /// <summary>Records the outcome and gives up the lease; false (and a log) when the lease was no longer this worker's.</summary>
     private async Task<bool> FinishAsync(WebhookDeliveryEntity delivery, DeliveryState state, DateTimeOffset nextAttemptAt,
-        DateTimeOffset? processedAt, string? error)
+        DateTimeOffset? processedAt, string? error, string? ignoredReason)
     {
         var db = await databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
@@ -249,7 +249,8 @@ public sealed partial class DeliveryWorker(
                 .SetProperty(d => d.ProcessedAt, processedAt)
                 .SetProperty(d => d.LeaseOwner, (string?)null)
                 .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
-                .SetProperty(d => d.LastError, error))
+                .SetProperty(d => d.LastError, error)
+                .SetProperty(d => d.IgnoredReason, ignoredReason))
             .ConfigureAwait(false);
         if (rows == 0)
         {
@@ -319,8 +320,8 @@ public sealed partial class DeliveryWorker(
         [LoggerMessage(EventId = 320, Level = LogLevel.Information, Message = "Delivery {DeliveryId} ({Event}.{Action}) processed on attempt {Attempt}")]
         public static partial void Processed(ILogger logger, string deliveryId, string @event, string? action, int attempt);
 
-        [LoggerMessage(EventId = 321, Level = LogLevel.Debug, Message = "Delivery {DeliveryId} ({Event}.{Action}) has no handler: kept as ignored")]
-        public static partial void Ignored(ILogger logger, string deliveryId, string @event, string? action);
+        [LoggerMessage(EventId = 321, Level = LogLevel.Debug, Message = "Delivery {DeliveryId} ({Event}.{Action}) kept as ignored: {Reason}")]
+        public static partial void Ignored(ILogger logger, string deliveryId, string @event, string? action, string? reason);
 
         [LoggerMessage(EventId = 322, Level = LogLevel.Warning, Message = "Delivery {DeliveryId} ({Event}) failed on attempt {Attempt}; retrying in {Delay}: {Error}")]
         public static partial void Failed(ILogger logger, string deliveryId, string @event, int attempt, TimeSpan delay, string error);

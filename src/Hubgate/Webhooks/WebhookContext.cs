@@ -77,6 +77,24 @@ public sealed class WebhookContext
         return (T)payload!;
     }
 
+    /// <summary>The first reason given to <see cref="Ignore"/>.</summary>
+    public string? IgnoredReason { get; private set; }
+
+    internal bool IgnoredByCurrentHandler { get; private set; }
+
+    /// <summary>
+    /// Says this handler passes on the delivery, and why (shown in the deliveries API). Other handlers still run; the
+    /// delivery ends <c>ignored</c> with this reason when every handler passed on it, <c>processed</c> otherwise.
+    /// </summary>
+    public void Ignore(string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        IgnoredReason ??= reason;
+        IgnoredByCurrentHandler = true;
+    }
+
+    internal void BeginHandler() => IgnoredByCurrentHandler = false;
+
     internal void Release() => _document?.Dispose();
 }
 

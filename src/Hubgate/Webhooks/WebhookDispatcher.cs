@@ -8,9 +8,12 @@ public enum DispatchOutcome
 {
     /// <summary>At least one handler ran and all succeeded.</summary>
     Processed,
-    /// <summary>No handler is registered for the event and action: kept, marked <c>ignored</c>.</summary>
+    /// <summary>No handler is registered for the event and action, or a handler called <see cref="WebhookContext.Ignore"/>: kept, marked <c>ignored</c>.</summary>
     Ignored,
 }
+
+/// <summary>The outcome and, for an ignored delivery, why.</summary>
+public readonly record struct DispatchResult(DispatchOutcome Outcome, string? Reason = null);
 
 /// <summary>
 /// Runs the handlers registered for a delivery's event (and action) in a fresh DI scope, in registration order.
@@ -25,13 +28,13 @@ public sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrat
 
     public bool HasHandler(string @event, string? action) => _registrations.Any(r => r.Matches(@event, action));
 
-    public async Task<DispatchOutcome> DispatchAsync(WebhookDeliveryEntity delivery, int attempt, CancellationToken cancellationToken)
+    public async Task<DispatchResult> DispatchAsync(WebhookDeliveryEntity delivery, int attempt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);
         var matching = _registrations.Where(r => r.Matches(delivery.Event, delivery.Action)).ToList();
         if (matching.Count == 0)
         {
-            return DispatchOutcome.Ignored;
+            return new DispatchResult(DispatchOutcome.Ignored, $"no handler is registered for {Describe(delivery.Event, delivery.Action)}");
         }
 
         var scope = scopes.CreateAsyncScope();
@@ -41,8 +44,10 @@ public sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrat
                 delivery.RepositoryId, delivery.ReceivedAt, attempt, delivery.Body, scope.ServiceProvider);
             try
             {
+                var processedBy = 0;
                 foreach (var registration in matching)
                 {
+                    context.BeginHandler();
                     try
                     {
                         await registration.Handle(context, cancellationToken).ConfigureAwait(false);
@@ -51,16 +56,23 @@ public sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrat
                     {
                         throw new WebhookHandlerException(registration.Name, e);
                     }
+
+                    processedBy += context.IgnoredByCurrentHandler ? 0 : 1;
                 }
+
+                // Processed when at least one handler took it; ignored when every one of them passed on it.
+                return processedBy > 0 || context.IgnoredReason is null
+                    ? new DispatchResult(DispatchOutcome.Processed)
+                    : new DispatchResult(DispatchOutcome.Ignored, context.IgnoredReason);
             }
             finally
             {
                 context.Release();
             }
         }
-
-        return DispatchOutcome.Processed;
     }
+
+    private static string Describe(string @event, string? action) => action is null ? @event : $"{@event}.{action}";
 }
 
 /// <summary>A handler failed; <see cref="Exception.InnerException"/> is what it threw.</summary>

@@ -74,7 +74,8 @@ public sealed partial class WebhookInbox : IAsyncDisposable
                 .SetProperty(d => d.State, DeliveryState.Pending)
                 .SetProperty(d => d.Attempts, 0)
                 .SetProperty(d => d.NextAttemptAt, now)
-                .SetProperty(d => d.ProcessedAt, (DateTimeOffset?)null), cancellationToken)
+                .SetProperty(d => d.ProcessedAt, (DateTimeOffset?)null)
+                .SetProperty(d => d.IgnoredReason, (string?)null), cancellationToken)
             .ConfigureAwait(false);
         if (rows > 0)
         {

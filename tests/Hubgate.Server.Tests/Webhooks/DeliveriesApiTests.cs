@@ -161,7 +161,8 @@ public sealed class DeliveriesApiTests : IAsyncLifetime
     {
         using var app = new HubgateApplication(Settings());
         using var client = Client(app);
-        using var delivery = WebhookFixtures.Delivery("/webhooks/github", "ping", WebhookFixtures.Load("ping", "payload.json"), Secret, "cli-1");
+        // A push from a repository webhook (no installation): the model passes on it, so it is kept as ignored, with why.
+        using var delivery = WebhookFixtures.Delivery("/webhooks/github", "push", WebhookFixtures.Load("push", "payload.json"), Secret, "cli-1");
         Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync(delivery)).StatusCode);
         await WaitForStateAsync(client, "cli-1", "ignored");
 
@@ -172,6 +173,7 @@ public sealed class DeliveriesApiTests : IAsyncLifetime
         var config = new System.CommandLine.InvocationConfiguration { Output = output, Error = error };
         Assert.Equal(0, await HubgateCommand.Build(settings).Parse(["deliveries", "list", "--state", "ignored"]).InvokeAsync(config));
         Assert.Contains("cli-1", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("names no installation", output.ToString(), StringComparison.Ordinal);
         Assert.Equal(0, await HubgateCommand.Build(settings).Parse(["deliveries", "replay", "cli-1"]).InvokeAsync(config));
         Assert.Equal(1, await HubgateCommand.Build(settings).Parse(["deliveries", "replay", "nope"]).InvokeAsync(config));
         Assert.Contains("No delivery nope", error.ToString(), StringComparison.Ordinal);

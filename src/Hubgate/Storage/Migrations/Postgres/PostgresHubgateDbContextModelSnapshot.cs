@@ -143,6 +143,9 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("EventsJson")
                         .HasColumnType("text");
 
@@ -156,6 +159,12 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
+
+                    b.Property<DateTimeOffset?>("SuspendedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("SyncedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("TargetType")
                         .HasColumnType("text");
@@ -211,6 +220,9 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<long?>("GitHubId")
                         .HasColumnType("bigint");
 
+                    b.Property<DateTimeOffset?>("GitHubUpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("HeadRef")
                         .HasColumnType("text");
 
@@ -253,6 +265,62 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.ToTable("pull_requests", (string)null);
                 });
 
+            modelBuilder.Entity("Hubgate.Storage.PushEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("After")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Before")
+                        .HasColumnType("text");
+
+                    b.Property<int>("CommitsStored")
+                        .HasColumnType("integer");
+
+                    b.Property<bool>("Created")
+                        .HasColumnType("boolean");
+
+                    b.Property<bool>("Deleted")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("DeliveryId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<bool>("Forced")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("HeadCommitSha")
+                        .HasColumnType("text");
+
+                    b.Property<string>("PusherName")
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Ref")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("RepositoryId")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DeliveryId")
+                        .IsUnique();
+
+                    b.HasIndex("RepositoryId", "Id");
+
+                    b.ToTable("pushes", (string)null);
+                });
+
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -270,6 +338,15 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.Property<long>("InstallationId")
                         .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset?>("LastPushAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastPushRef")
+                        .HasColumnType("text");
+
+                    b.Property<string>("LastPushSha")
+                        .HasColumnType("text");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -333,6 +410,9 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.Property<long?>("HookId")
                         .HasColumnType("bigint");
+
+                    b.Property<string>("IgnoredReason")
+                        .HasColumnType("text");
 
                     b.Property<long?>("InstallationId")
                         .HasColumnType("bigint");

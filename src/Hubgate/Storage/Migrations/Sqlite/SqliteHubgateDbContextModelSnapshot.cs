@@ -133,6 +133,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("DeletedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("EventsJson")
                         .HasColumnType("TEXT");
 
@@ -146,6 +149,12 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("SuspendedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("SyncedAt")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("TargetType")
                         .HasColumnType("TEXT");
@@ -199,6 +208,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long?>("GitHubId")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("GitHubUpdatedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("HeadRef")
                         .HasColumnType("TEXT");
 
@@ -241,6 +253,60 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.ToTable("pull_requests", (string)null);
                 });
 
+            modelBuilder.Entity("Hubgate.Storage.PushEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("After")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Before")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("CommitsStored")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Created")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Deleted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DeliveryId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Forced")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("HeadCommitSha")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PusherName")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ReceivedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Ref")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("RepositoryId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DeliveryId")
+                        .IsUnique();
+
+                    b.HasIndex("RepositoryId", "Id");
+
+                    b.ToTable("pushes", (string)null);
+                });
+
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -258,6 +324,15 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.Property<long>("InstallationId")
                         .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LastPushAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LastPushRef")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LastPushSha")
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -319,6 +394,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.Property<long?>("HookId")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("IgnoredReason")
+                        .HasColumnType("TEXT");
 
                     b.Property<long?>("InstallationId")
                         .HasColumnType("INTEGER");

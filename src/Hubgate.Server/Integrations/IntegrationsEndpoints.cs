@@ -1,0 +1,191 @@
+using Hubgate.Authentication;
+using Hubgate.Integrations;
+using Hubgate.Server.Api;
+using Hubgate.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Hubgate.Server.Integrations;
+
+/// <summary>
+/// The model as JSON: installations, their repositories, commits and pull requests, and an on-demand sync. Ids are
+/// GitHub's. Lists are cursor-paginated: pass the answer's <c>next_after</c> / <c>next_before</c> back as
+/// <c>after</c> / <c>before</c> until it is null.
+/// </summary>
+internal static class IntegrationsEndpoints
+{
+    private const int DefaultLimit = 50;
+    private const int MaxLimit = 500;
+
+    public static IEndpointRouteBuilder MapIntegrationsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapApiGroup();
+        var installations = api.MapGroup("/installations").WithTags("Installations");
+        installations.MapGet("/", ListInstallationsAsync);
+        installations.MapGet("/{id:long}", ShowInstallationAsync);
+        installations.MapGet("/{id:long}/repositories", ListRepositoriesAsync);
+
+        var repositories = api.MapGroup("/repositories").WithTags("Repositories");
+        repositories.MapGet("/{id:long}", ShowRepositoryAsync);
+        repositories.MapGet("/{id:long}/commits", ListCommitsAsync);
+        repositories.MapGet("/{id:long}/pulls", ListPullsAsync);
+
+        api.MapPost("/sync", SyncAsync).WithTags("Sync");
+        return app;
+    }
+
+    private static int Take(int? limit) => Math.Clamp(limit ?? DefaultLimit, 1, MaxLimit);
+
+    /// <summary><c>GET /api/installations?status=active&amp;limit=50&amp;after=123</c>, by id.</summary>
+    private static async Task<Results<Ok<InstallationPage>, BadRequest<ApiError>>> ListInstallationsAsync(
+        IDbContextFactory<HubgateDbContext> databases, TimeProvider time, string? status, int? limit, long? after, CancellationToken cancellationToken)
+    {
+        if (!TryFilter<InstallationStatus>(status, "status", out var wanted, out var bad))
+        {
+            return bad;
+        }
+
+        var take = Take(limit);
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var query = db.Installations.AsNoTracking().Where(i => after == null || i.Id > after);
+        if (wanted is { } s)
+        {
+            query = query.Where(i => i.Status == s);
+        }
+
+        var rows = await query.OrderBy(i => i.Id).Take(take + 1).ToListAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        return TypedResults.Ok(new InstallationPage(
+            rows.Take(take).Select(i => InstallationDto.From(i, now)).ToList(), rows.Count > take ? rows[take - 1].Id : null));
+    }
+
+    private static async Task<Results<Ok<InstallationDto>, NotFound<ApiError>>> ShowInstallationAsync(
+        IDbContextFactory<HubgateDbContext> databases, TimeProvider time, long id, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var row = await db.Installations.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
+        if (row is null)
+        {
+            return TypedResults.NotFound(new ApiError($"No installation {id} is known."));
+        }
+
+        var repositories = await db.Repositories.CountAsync(r => r.InstallationId == id && r.Status == RepositoryStatus.Active, cancellationToken);
+        return TypedResults.Ok(InstallationDto.From(row, time.GetUtcNow(), repositories));
+    }
+
+    /// <summary><c>GET /api/installations/{id}/repositories?status=active&amp;limit&amp;after</c>, by id.</summary>
+    private static async Task<Results<Ok<RepositoryPage>, NotFound<ApiError>, BadRequest<ApiError>>> ListRepositoriesAsync(
+        IDbContextFactory<HubgateDbContext> databases, long id, string? status, int? limit, long? after, CancellationToken cancellationToken)
+    {
+        if (!TryFilter<RepositoryStatus>(status, "status", out var wanted, out var bad))
+        {
+            return bad;
+        }
+
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        if (!await db.Installations.AnyAsync(i => i.Id == id, cancellationToken))
+        {
+            return TypedResults.NotFound(new ApiError($"No installation {id} is known."));
+        }
+
+        var take = Take(limit);
+        var query = db.Repositories.AsNoTracking().Where(r => r.InstallationId == id && (after == null || r.Id > after));
+        if (wanted is { } s)
+        {
+            query = query.Where(r => r.Status == s);
+        }
+
+        var rows = await query.OrderBy(r => r.Id).Select(RepositoryDto.Projection).Take(take + 1).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new RepositoryPage(rows.Take(take).ToList(), rows.Count > take ? rows[take - 1].Id : null));
+    }
+
+    private static async Task<Results<Ok<RepositoryDto>, NotFound<ApiError>>> ShowRepositoryAsync(
+        IDbContextFactory<HubgateDbContext> databases, long id, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var row = await db.Repositories.AsNoTracking().Where(r => r.Id == id).Select(RepositoryDto.Projection).SingleOrDefaultAsync(cancellationToken);
+        return row is null ? TypedResults.NotFound(new ApiError($"No repository {id} is known.")) : TypedResults.Ok(row);
+    }
+
+    /// <summary><c>GET /api/repositories/{id}/commits?limit=50&amp;before=&lt;sequence&gt;</c>, most recently stored first, with file changes.</summary>
+    private static async Task<Results<Ok<CommitPage>, NotFound<ApiError>>> ListCommitsAsync(
+        IDbContextFactory<HubgateDbContext> databases, long id, int? limit, long? before, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        if (!await db.Repositories.AnyAsync(r => r.Id == id, cancellationToken))
+        {
+            return TypedResults.NotFound(new ApiError($"No repository {id} is known."));
+        }
+
+        var take = Take(limit);
+        var rows = await db.Commits.AsNoTracking()
+            .Where(c => c.RepositoryId == id && (before == null || c.Id < before))
+            .OrderByDescending(c => c.Id)
+            .Take(take + 1)
+            .Include(c => c.FileChanges)
+            .AsSplitQuery()
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(new CommitPage(rows.Take(take).Select(CommitDto.From).ToList(), rows.Count > take ? rows[take - 1].Id : null));
+    }
+
+    /// <summary><c>GET /api/repositories/{id}/pulls?state=open|closed|merged|all&amp;limit&amp;before=&lt;number&gt;</c>, newest number first.</summary>
+    private static async Task<Results<Ok<PullRequestPage>, NotFound<ApiError>, BadRequest<ApiError>>> ListPullsAsync(
+        IDbContextFactory<HubgateDbContext> databases, long id, string? state, int? limit, int? before, CancellationToken cancellationToken)
+    {
+        if (!TryFilter<PullRequestState>(string.Equals(state, "all", StringComparison.OrdinalIgnoreCase) ? null : state, "state", out var wanted, out var bad))
+        {
+            return bad;
+        }
+
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        if (!await db.Repositories.AnyAsync(r => r.Id == id, cancellationToken))
+        {
+            return TypedResults.NotFound(new ApiError($"No repository {id} is known."));
+        }
+
+        var take = Take(limit);
+        var query = db.PullRequests.AsNoTracking().Where(p => p.RepositoryId == id && (before == null || p.Number < before));
+        if (wanted is { } s)
+        {
+            query = query.Where(p => p.State == s);
+        }
+
+        var rows = await query.OrderByDescending(p => p.Number).Select(PullRequestDto.Projection).Take(take + 1).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new PullRequestPage(rows.Take(take).ToList(), rows.Count > take ? rows[take - 1].Number : null));
+    }
+
+    /// <summary><c>POST /api/sync</c>: runs a sync now and answers its report (502 when GitHub cannot be listed).</summary>
+    private static async Task<Results<Ok<SyncReport>, JsonHttpResult<ApiError>>> SyncAsync(InstallationSync sync, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return TypedResults.Ok(await sync.SyncAsync(cancellationToken: cancellationToken));
+        }
+        catch (Exception e) when (e is GitHubApiException or GitHubAppNotConfiguredException or HttpRequestException)
+        {
+            return TypedResults.Json(new ApiError($"Could not list GitHub's installations: {e.Message}"), statusCode: StatusCodes.Status502BadGateway);
+        }
+    }
+
+    /// <summary>Parses an optional enum filter as operators type it (<c>active</c>, <c>Merged</c>); false with a 400 answer when unknown.</summary>
+    private static bool TryFilter<T>(string? text, string name, out T? value, out BadRequest<ApiError> bad)
+        where T : struct, Enum
+    {
+        value = null;
+        bad = null!;
+        if (string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+
+        if (Enum.TryParse<T>(text, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed))
+        {
+            value = parsed;
+            return true;
+        }
+
+        var names = string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
+        bad = TypedResults.BadRequest(new ApiError($"Unknown {name} '{text}': use one of {names}."));
+        return false;
+    }
+}

@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Hubgate.Authentication;
+using Hubgate.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace Hubgate.Integrations;
+
+/// <summary>
+/// Installations and repositories as GitHub describes them, written onto their rows: from webhook payloads, from
+/// <c>GET /app/installations/{id}</c> when an event names an installation Hubgate has never seen, and from sync.
+/// Token state on an installation row is never touched here.
+/// </summary>
+public sealed class InstallationDirectory(IHttpClientFactory clients, TimeProvider time)
+{
+    /// <summary>The tracked row for <paramref name="installationId"/>, created (not yet saved) when absent.</summary>
+    public static async Task<InstallationEntity> TrackInstallationAsync(HubgateDbContext db, long installationId, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var row = await db.Installations.FindAsync([installationId], cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            row = new InstallationEntity { Id = installationId, CreatedAt = now, UpdatedAt = now, Status = InstallationStatus.Active };
+            db.Installations.Add(row);
+        }
+
+        return row;
+    }
+
+    /// <summary>Copies what an installation object says (account, target, selection, permissions, events, suspension).</summary>
+    public static void Apply(InstallationEntity row, JsonElement installation, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        row.AppId = installation.Int64("app_id") ?? row.AppId;
+        if (installation.Object("account") is { } account)
+        {
+            row.AccountLogin = account.String("login") ?? account.String("slug") ?? row.AccountLogin;
+            row.AccountId = account.Int64("id") ?? row.AccountId;
+            row.AccountType = account.String("type") ?? (account.String("slug") is not null ? "Enterprise" : row.AccountType);
+        }
+
+        row.TargetType = installation.String("target_type") ?? row.TargetType;
+        row.RepositorySelection = installation.String("repository_selection") ?? row.RepositorySelection;
+        row.PermissionsJson = installation.RawJson("permissions") ?? row.PermissionsJson;
+        row.EventsJson = installation.RawJson("events") ?? row.EventsJson;
+        if (installation.TryGetProperty("suspended_at", out _))
+        {
+            row.SuspendedAt = installation.Time("suspended_at");
+            if (row.Status != InstallationStatus.Deleted)
+            {
+                row.Status = row.SuspendedAt is null ? InstallationStatus.Active : InstallationStatus.Suspended;
+            }
+        }
+
+        row.UpdatedAt = now;
+    }
+
+    /// <summary>
+    /// The installation's row; when Hubgate has none, GitHub is asked (<c>GET /app/installations/{id}</c>, App JWT)
+    /// and the answer stored. Null when GitHub answers 404: the App is not installed there (any more).
+    /// </summary>
+    /// <exception cref="GitHubApiException">GitHub answered anything else than 200 or 404 (the delivery is retried).</exception>
+    public async Task<InstallationEntity?> FindOrFetchAsync(HubgateDbContext db, long installationId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var row = await db.Installations.FindAsync([installationId], cancellationToken).ConfigureAwait(false);
+        if (row is not null && row.AccountLogin is not null)
+        {
+            return row;
+        }
+
+        // Unknown, or known only from a token mint (no account yet): GitHub describes it.
+        var client = clients.CreateClient(GitHubClientFactory.ClientName);
+        using var response = await client.GetAsync(
+            new Uri(string.Create(CultureInfo.InvariantCulture, $"app/installations/{installationId}"), UriKind.Relative),
+            cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new GitHubApiException(
+                $"GitHub answered {(int)response.StatusCode} to GET /app/installations/{installationId}.", response.StatusCode);
+        }
+
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var document = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var now = time.GetUtcNow();
+            row ??= await TrackInstallationAsync(db, installationId, now, cancellationToken).ConfigureAwait(false);
+            Apply(row, document.RootElement, now);
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            return row;
+        }
+    }
+
+    /// <summary>
+    /// Upserts a repository from a repository object (a webhook's <c>repository</c>, an entry of
+    /// <c>repositories_added</c>, a page of <c>/installation/repositories</c>). Null when the object has no id.
+    /// <paramref name="status"/> is set when given; a new row is active unless told otherwise.
+    /// </summary>
+    public static async Task<RepositoryEntity?> UpsertRepositoryAsync(HubgateDbContext db, long installationId, JsonElement repository,
+        DateTimeOffset now, RepositoryStatus? status, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        if (repository.Int64("id") is not { } id)
+        {
+            return null;
+        }
+
+        var row = await db.Repositories.FindAsync([id], cancellationToken).ConfigureAwait(false);
+        var fullName = repository.String("full_name");
+        var name = repository.String("name") ?? fullName?.Split('/').Last() ?? id.ToString(CultureInfo.InvariantCulture);
+        if (row is null)
+        {
+            row = new RepositoryEntity
+            {
+                Id = id,
+                InstallationId = installationId,
+                Name = name,
+                FullName = fullName ?? name,
+                CreatedAt = now,
+                Status = status ?? RepositoryStatus.Active,
+            };
+            db.Repositories.Add(row);
+        }
+        else if (status is { } wanted)
+        {
+            row.Status = wanted;
+        }
+
+        row.InstallationId = installationId;
+        row.Name = name;
+        row.FullName = fullName ?? row.FullName;
+        row.OwnerLogin = repository.Object("owner")?.String("login")
+            ?? (fullName is not null && fullName.Contains('/', StringComparison.Ordinal) ? fullName[..fullName.IndexOf('/', StringComparison.Ordinal)] : row.OwnerLogin);
+        row.Private = repository.Boolean("private") ?? row.Private;
+        row.DefaultBranch = repository.String("default_branch") ?? row.DefaultBranch;
+        row.UpdatedAt = now;
+        return row;
+    }
+
+    /// <summary>Marks every repository of the installation disabled (kept: their history stays queryable).</summary>
+    public static Task<int> DisableRepositoriesAsync(HubgateDbContext db, long installationId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        return db.Repositories
+            .Where(r => r.InstallationId == installationId && r.Status != RepositoryStatus.Disabled && r.Status != RepositoryStatus.Deleted)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RepositoryStatus.Disabled).SetProperty(r => r.UpdatedAt, now), cancellationToken);
+    }
+}

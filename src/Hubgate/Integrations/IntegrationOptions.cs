@@ -1,0 +1,19 @@
+namespace Hubgate.Integrations;
+
+/// <summary>How webhooks become the model (<c>Integrations:*</c>).</summary>
+public sealed class IntegrationOptions
+{
+    public const string SectionName = "Integrations";
+
+    /// <summary>
+    /// Commits whose message contains this text (any case) are not stored. Empty turns skipping off.
+    /// </summary>
+    public string SkipCommitMarker { get; set; } = "[skip hubgate]";
+}
+
+/// <summary>The periodic repair of the model from GitHub's own lists (<c>GitHub:SyncInterval</c>).</summary>
+public sealed class SyncOptions
+{
+    /// <summary>How often to sync installations and repositories with GitHub; <see cref="TimeSpan.Zero"/> turns it off.</summary>
+    public TimeSpan SyncInterval { get; set; } = TimeSpan.FromHours(6);
+}

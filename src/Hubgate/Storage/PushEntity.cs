@@ -1,0 +1,22 @@
+namespace Hubgate.Storage;
+
+/// <summary>A push to a repository: the ref, what it moved from and to, and its head commit. One per delivery.</summary>
+public class PushEntity
+{
+    public long Id { get; set; }
+    public long RepositoryId { get; set; }
+    /// <summary>The delivery that reported it (unique: a delivery processed twice records one push).</summary>
+    public required string DeliveryId { get; set; }
+    public required string Ref { get; set; }
+    public string? Before { get; set; }
+    public string? After { get; set; }
+    public string? HeadCommitSha { get; set; }
+    public bool Created { get; set; }
+    /// <summary>A branch or tag deletion: no commits are stored for it.</summary>
+    public bool Deleted { get; set; }
+    public bool Forced { get; set; }
+    public string? PusherName { get; set; }
+    /// <summary>How many of the push's commits were new to Hubgate when it was processed.</summary>
+    public int CommitsStored { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+}
