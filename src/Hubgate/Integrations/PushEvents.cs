@@ -30,7 +30,7 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         var headSha = payload.Object("head_commit")?.String("id") ?? (deleted ? null : payload.String("after"));
         var commits = deleted ? [] : Wanted(payload, options.CurrentValue.SkipCommitMarker);
 
-        var stored = 0;
+        var fresh = new List<CommitEntity>(commits.Count);
         if (commits.Count > 0)
         {
             var shas = commits.Select(c => c.Sha).ToList();
@@ -39,17 +39,27 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
                 .Select(c => c.Sha)
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
             var skip = known.ToHashSet(StringComparer.Ordinal);
-            foreach (var commit in commits)
-            {
-                if (skip.Contains(commit.Sha))
-                {
-                    continue;
-                }
+            fresh.AddRange(commits.Where(c => !skip.Contains(c.Sha)).Select(c => ToEntity(c, repository.Id, @ref, now)));
+        }
 
-                db.Commits.Add(ToEntity(commit, repository.Id, @ref, now));
-                stored++;
+        // Commits and their file changes go in through prepared statements (EF's change tracker costs ~10× the CPU
+        // per row), in the same transaction as the push and the repository's update: all of it or none of it.
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionDisposal = transaction.ConfigureAwait(false);
+        await BulkInsert.InsertAsync(db, fresh, cancellationToken).ConfigureAwait(false);
+        var files = new List<CommitFileChangeEntity>(fresh.Count * 4);
+        foreach (var commit in fresh)
+        {
+            foreach (var file in commit.FileChanges)
+            {
+                file.CommitId = commit.Id;
+                files.Add(file);
             }
         }
+
+        await BulkInsert.InsertAsync(db, files, cancellationToken).ConfigureAwait(false);
+        var stored = fresh.Count;
 
         if (!await db.Pushes.AnyAsync(p => p.DeliveryId == context.DeliveryId, cancellationToken).ConfigureAwait(false))
         {
@@ -78,6 +88,7 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         }
 
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The commits to store, in payload order, first occurrence of a sha winning.</summary>

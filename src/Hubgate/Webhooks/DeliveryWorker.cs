@@ -67,28 +67,45 @@ public sealed partial class DeliveryWorker(
         }
     }
 
-    /// <summary>Claims and processes one batch of due deliveries. Returns how many were processed.</summary>
+    /// <summary>
+    /// Claims and processes one batch of due deliveries, then records every outcome in one transaction (one commit for
+    /// the batch instead of one per delivery). A crash before that commit leaves the batch leased: it is processed again
+    /// after the lease, which handlers, being idempotent, allow. Returns how many were processed.
+    /// </summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         var settings = options.CurrentValue;
-        var claimed = await ClaimAsync(settings, cancellationToken).ConfigureAwait(false);
+        var (claimed, leaseUntil) = await ClaimAsync(settings, cancellationToken).ConfigureAwait(false);
+        var outcomes = new List<Outcome>(claimed.Count);
         var done = 0;
-        foreach (var id in claimed)
+        try
         {
-            if (cancellationToken.IsCancellationRequested)
+            foreach (var id in claimed)
             {
-                await ReleaseAsync(id).ConfigureAwait(false);
-                continue;
-            }
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    await ReleaseAsync(id).ConfigureAwait(false);
+                    continue;
+                }
 
-            await ProcessAsync(id, settings, cancellationToken).ConfigureAwait(false);
-            done++;
+                (var outcome, leaseUntil) = await ProcessAsync(id, settings, leaseUntil, cancellationToken).ConfigureAwait(false);
+                if (outcome is not null)
+                {
+                    outcomes.Add(outcome);
+                }
+
+                done++;
+            }
+        }
+        finally
+        {
+            await FinishAsync(outcomes).ConfigureAwait(false);
         }
 
         return done;
     }
 
-    private async Task<List<long>> ClaimAsync(WebhookOptions settings, CancellationToken cancellationToken)
+    private async Task<(List<long> Ids, DateTimeOffset LeaseUntil)> ClaimAsync(WebhookOptions settings, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
@@ -116,14 +133,14 @@ public sealed partial class DeliveryWorker(
         }
 
         var candidates = due.Select(d => d.Id).Except(orphaned).ToList();
+        var leaseUntil = now + settings.LeaseDuration;
         if (candidates.Count == 0)
         {
-            return candidates;
+            return (candidates, leaseUntil);
         }
 
         // One conditional UPDATE claims the batch: a row another worker claimed meanwhile no longer matches. This
         // worker finishes or releases every claim before the next, so what it holds now is exactly this batch.
-        var leaseUntil = now + settings.LeaseDuration;
         await Due(db.WebhookDeliveries.Where(d => candidates.Contains(d.Id)), now)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(d => d.State, DeliveryState.Processing)
@@ -137,7 +154,7 @@ public sealed partial class DeliveryWorker(
             .OrderBy(d => d.Id)
             .Select(d => d.Id)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return mine;
+        return (mine, leaseUntil);
     }
 
     private static IQueryable<WebhookDeliveryEntity> Due(IQueryable<WebhookDeliveryEntity> deliveries, DateTimeOffset now) =>
@@ -145,119 +162,133 @@ public sealed partial class DeliveryWorker(
             ((d.State == DeliveryState.Pending || d.State == DeliveryState.Failed) && d.NextAttemptAt <= now) ||
             (d.State == DeliveryState.Processing && d.LeaseExpiresAt < now));
 
-    private async Task ProcessAsync(long id, WebhookOptions settings, CancellationToken stoppingToken)
+    /// <summary>Runs one claimed delivery's handlers; the outcome to record (null when it was handed back or is no longer ours).</summary>
+    private async Task<(Outcome? Outcome, DateTimeOffset LeaseUntil)> ProcessAsync(long id, WebhookOptions settings, DateTimeOffset leaseUntil,
+        CancellationToken stoppingToken)
     {
         WebhookDeliveryEntity? delivery;
         var now = time.GetUtcNow();
         var db = await databases.CreateDbContextAsync(stoppingToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
-            // Renew the lease for this delivery's own run; if it is no longer ours, another worker took it over.
-            var renewed = await db.WebhookDeliveries
-                .Where(d => d.Id == id && d.LeaseOwner == Name && d.State == DeliveryState.Processing)
-                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, now + settings.LeaseDuration), stoppingToken)
-                .ConfigureAwait(false);
-            if (renewed == 0)
+            if (leaseUntil - now < settings.LeaseDuration / 2)
             {
-                return;
+                // Less than half the lease is left: renew it for everything this worker holds (the rest of the batch,
+                // and the finished deliveries whose outcomes are not recorded yet). With most of it left, the claim
+                // still holds and no write is needed.
+                leaseUntil = now + settings.LeaseDuration;
+                await db.WebhookDeliveries
+                    .Where(d => d.LeaseOwner == Name && d.State == DeliveryState.Processing)
+                    .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, leaseUntil), stoppingToken)
+                    .ConfigureAwait(false);
             }
 
-            delivery = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.Id == id, stoppingToken).ConfigureAwait(false);
+            // If it is no longer ours, another worker took it over when the lease ran out.
+
+            delivery = await db.WebhookDeliveries.AsNoTracking()
+                .SingleOrDefaultAsync(d => d.Id == id && d.LeaseOwner == Name && d.State == DeliveryState.Processing, stoppingToken)
+                .ConfigureAwait(false);
         }
 
         if (delivery is null)
         {
-            return;
+            return (null, leaseUntil);
         }
 
-        using var lease = new CancellationTokenSource(settings.LeaseDuration, time);
+        using var lease = new CancellationTokenSource(leaseUntil - now, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Token);
-        DispatchResult outcome;
+        DispatchResult result;
         try
         {
-            outcome = await dispatcher.DispatchAsync(delivery, delivery.Attempts, linked.Token).ConfigureAwait(false);
+            result = await dispatcher.DispatchAsync(delivery, delivery.Attempts, linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Shutting down: hand the delivery back untouched for the next start (or another replica).
             Log.Released(logger, delivery.DeliveryId, delivery.Event);
             await ReleaseAsync(id).ConfigureAwait(false);
-            return;
+            return (null, leaseUntil);
         }
         catch (Exception e)
         {
             var error = lease.IsCancellationRequested && e is OperationCanceledException
                 ? $"The handlers did not finish within the lease ({settings.LeaseDuration}) and were cancelled."
                 : Describe(e);
-            await FailAsync(delivery, error, settings).ConfigureAwait(false);
-            return;
+            var failedAt = time.GetUtcNow();
+            var dead = delivery.Attempts >= Math.Max(1, settings.MaxAttempts);
+            var delay = RetryDelay(delivery.Attempts, settings);
+            return (new Outcome(delivery, dead ? DeliveryState.Dead : DeliveryState.Failed, dead ? failedAt : failedAt + delay, null, error, null, delay),
+                leaseUntil);
         }
 
-        await CompleteAsync(delivery, outcome).ConfigureAwait(false);
+        var state = result.Outcome == DispatchOutcome.Processed ? DeliveryState.Processed : DeliveryState.Ignored;
+        return (new Outcome(delivery, state, delivery.NextAttemptAt, time.GetUtcNow(), null, result.Reason, TimeSpan.Zero), leaseUntil);
     }
 
-    private async Task CompleteAsync(WebhookDeliveryEntity delivery, DispatchResult outcome)
-    {
-        var state = outcome.Outcome == DispatchOutcome.Processed ? DeliveryState.Processed : DeliveryState.Ignored;
-        if (!await FinishAsync(delivery, state, delivery.NextAttemptAt, time.GetUtcNow(), error: null, outcome.Reason).ConfigureAwait(false))
-        {
-            return;
-        }
+    /// <summary>What one delivery came to, recorded with the rest of its batch.</summary>
+    private sealed record Outcome(WebhookDeliveryEntity Delivery, DeliveryState State, DateTimeOffset NextAttemptAt, DateTimeOffset? ProcessedAt,
+        string? Error, string? IgnoredReason, TimeSpan RetryIn);
 
-        if (state == DeliveryState.Processed)
-        {
-            Log.Processed(logger, delivery.DeliveryId, delivery.Event, delivery.Action, delivery.Attempts);
-        }
-        else
-        {
-            Log.Ignored(logger, delivery.DeliveryId, delivery.Event, delivery.Action, outcome.Reason);
-        }
-    }
-
-    private async Task FailAsync(WebhookDeliveryEntity delivery, string error, WebhookOptions settings)
+    /// <summary>Records the batch's outcomes and gives up their leases in one transaction, then logs each.</summary>
+    private async Task FinishAsync(List<Outcome> outcomes)
     {
-        var now = time.GetUtcNow();
-        var dead = delivery.Attempts >= Math.Max(1, settings.MaxAttempts);
-        var delay = RetryDelay(delivery.Attempts, settings);
-        var state = dead ? DeliveryState.Dead : DeliveryState.Failed;
-        if (!await FinishAsync(delivery, state, dead ? now : now + delay, processedAt: null, error, ignoredReason: null).ConfigureAwait(false))
+        if (outcomes.Count == 0)
         {
             return;
         }
 
-        if (dead)
-        {
-            Log.Dead(logger, delivery.DeliveryId, delivery.Event, delivery.Attempts, error);
-        }
-        else
-        {
-            Log.Failed(logger, delivery.DeliveryId, delivery.Event, delivery.Attempts, delay, error);
-        }
-    }
-
-    /// <summary>Records the outcome and gives up the lease; false (and a log) when the lease was no longer this worker's.</summary>
-    private async Task<bool> FinishAsync(WebhookDeliveryEntity delivery, DeliveryState state, DateTimeOffset nextAttemptAt,
-        DateTimeOffset? processedAt, string? error, string? ignoredReason)
-    {
+        var recorded = new bool[outcomes.Count];
         var db = await databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
-        await using var dbDisposal = db.ConfigureAwait(false);
-        var rows = await db.WebhookDeliveries
-            .Where(d => d.Id == delivery.Id && d.LeaseOwner == Name)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(d => d.State, state)
-                .SetProperty(d => d.NextAttemptAt, nextAttemptAt)
-                .SetProperty(d => d.ProcessedAt, processedAt)
-                .SetProperty(d => d.LeaseOwner, (string?)null)
-                .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
-                .SetProperty(d => d.LastError, error)
-                .SetProperty(d => d.IgnoredReason, ignoredReason))
-            .ConfigureAwait(false);
-        if (rows == 0)
+        await using (db.ConfigureAwait(false))
         {
-            Log.LeaseLost(logger, delivery.DeliveryId, delivery.Event);
+            var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                for (var i = 0; i < outcomes.Count; i++)
+                {
+                    var o = outcomes[i];
+                    recorded[i] = await db.WebhookDeliveries
+                        .Where(d => d.Id == o.Delivery.Id && d.LeaseOwner == Name)
+                        .ExecuteUpdateAsync(s => s
+                            .SetProperty(d => d.State, o.State)
+                            .SetProperty(d => d.NextAttemptAt, o.NextAttemptAt)
+                            .SetProperty(d => d.ProcessedAt, o.ProcessedAt)
+                            .SetProperty(d => d.LeaseOwner, (string?)null)
+                            .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
+                            .SetProperty(d => d.LastError, o.Error)
+                            .SetProperty(d => d.IgnoredReason, o.IgnoredReason))
+                        .ConfigureAwait(false) > 0;
+                }
+
+                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
         }
 
-        return rows > 0;
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            var (delivery, state) = (outcomes[i].Delivery, outcomes[i].State);
+            if (!recorded[i])
+            {
+                Log.LeaseLost(logger, delivery.DeliveryId, delivery.Event);
+                continue;
+            }
+
+            switch (state)
+            {
+                case DeliveryState.Processed:
+                    Log.Processed(logger, delivery.DeliveryId, delivery.Event, delivery.Action, delivery.Attempts);
+                    break;
+                case DeliveryState.Ignored:
+                    Log.Ignored(logger, delivery.DeliveryId, delivery.Event, delivery.Action, outcomes[i].IgnoredReason);
+                    break;
+                case DeliveryState.Dead:
+                    Log.Dead(logger, delivery.DeliveryId, delivery.Event, delivery.Attempts, outcomes[i].Error!);
+                    break;
+                default:
+                    Log.Failed(logger, delivery.DeliveryId, delivery.Event, delivery.Attempts, outcomes[i].RetryIn, outcomes[i].Error!);
+                    break;
+            }
+        }
     }
 
     private async Task ReleaseAsync(long id)

@@ -204,7 +204,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         {
             try
             {
-                await DeliveryBulkInsert.InsertAsync(db, fresh.Select(p => p.Delivery).ToList(), CancellationToken.None).ConfigureAwait(false);
+                await InsertAsync(db, fresh.Select(p => p.Delivery).ToList()).ConfigureAwait(false);
             }
             catch (System.Data.Common.DbException)
             {
@@ -228,6 +228,25 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         if (fresh.Count > 0)
         {
             _signal.Notify();
+        }
+    }
+
+    /// <summary>The batch in one transaction with one prepared command: one commit (one fsync) for all of it.</summary>
+    private static async Task InsertAsync(HubgateDbContext db, List<WebhookDeliveryEntity> rows)
+    {
+        await db.Database.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                await BulkInsert.InsertAsync(db, rows, CancellationToken.None).ConfigureAwait(false);
+                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
         }
     }
 
