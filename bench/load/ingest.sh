@@ -55,7 +55,14 @@ STORED=$(sqlite3 "$WORK/hubgate.db" 'select count(*) from webhook_deliveries' 2>
 echo "hubgate rows stored: $STORED"
 kill "$HG_PID"; wait "$HG_PID" 2>/dev/null || true
 
-# 3. Peak memory of one 25 MB delivery (VmHWM growth over the resident size before it).
+# 3. Hubgate ingest only (Webhooks:RunWorker=false): the receiver and the durable inbox alone.
+HG_PID=$(start_hubgate 5194 "$WORK/ingest.db" false); PIDS+=($HG_PID)
+wait_up 5194
+load 5194 "warmup-ingest" >/dev/null
+load 5194 "hubgate-sqlite-ingest-only"
+kill "$HG_PID"; wait "$HG_PID" 2>/dev/null || true
+
+# 4. Peak memory of one 25 MB delivery (VmHWM growth over the resident size before it).
 HG_PID=$(start_hubgate 5193 "$WORK/memory.db" false); PIDS+=($HG_PID)
 wait_up 5193
 python3 - "$WORK/big.json" <<'PY'

@@ -31,32 +31,12 @@ internal static class BulkInsert
         }
 
         var plan = Plans.GetValue(db.Model, _ => new ConcurrentDictionary<Type, Plan>()).GetOrAdd(typeof(T), static (type, model) => Build(model, type), db.Model);
-        var command = db.Database.GetDbConnection().CreateCommand();
+        var (command, parameters) = CreateCommand(db, plan.Sql, plan.Columns.Length);
         await using (command.ConfigureAwait(false))
         {
-            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-            command.CommandText = plan.Sql;
-            var parameters = new DbParameter[plan.Columns.Length];
-            for (var i = 0; i < parameters.Length; i++)
-            {
-                parameters[i] = command.CreateParameter();
-                parameters[i].ParameterName = $"@p{i}";
-                command.Parameters.Add(parameters[i]);
-            }
-
             foreach (var row in rows)
             {
-                for (var i = 0; i < parameters.Length; i++)
-                {
-                    var value = plan.Columns[i].Getter.GetClrValue(row);
-                    if (value is not null && plan.Columns[i].Converter is { } converter)
-                    {
-                        value = converter.ConvertToProvider(value);
-                    }
-
-                    parameters[i].Value = value ?? DBNull.Value;
-                }
-
+                Bind(parameters, plan.Columns, row);
                 if (plan.Key is { } key)
                 {
                     var id = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
@@ -69,6 +49,40 @@ internal static class BulkInsert
             }
         }
     }
+
+    /// <summary>A command in the context's current transaction with <paramref name="count"/> parameters <c>@p0…</c>.</summary>
+    internal static (DbCommand Command, DbParameter[] Parameters) CreateCommand(HubgateDbContext db, string sql, int count)
+    {
+        var command = db.Database.GetDbConnection().CreateCommand();
+        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        command.CommandText = sql;
+        var parameters = new DbParameter[count];
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            parameters[i] = command.CreateParameter();
+            parameters[i].ParameterName = $"@p{i}";
+            command.Parameters.Add(parameters[i]);
+        }
+
+        return (command, parameters);
+    }
+
+    /// <summary>Sets each parameter to its column's value on <paramref name="row"/>, converted as the model says.</summary>
+    internal static void Bind(DbParameter[] parameters, Column[] columns, object row)
+    {
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            var value = columns[i].Getter.GetClrValue(row);
+            if (value is not null && columns[i].Converter is { } converter)
+            {
+                value = converter.ConvertToProvider(value);
+            }
+
+            parameters[i].Value = value ?? DBNull.Value;
+        }
+    }
+
+    internal static Column ColumnOf(IProperty property) => new(property.GetGetter(), property.GetTypeMapping().Converter);
 
     private static Plan Build(IModel model, Type type)
     {
@@ -84,13 +98,13 @@ internal static class BulkInsert
         var sql = $"INSERT INTO \"{table.Name}\" ({string.Join(", ", properties.Select(p => $"\"{p.GetColumnName(table)}\""))}) " +
                   $"VALUES ({string.Join(", ", properties.Select((_, i) => $"@p{i}"))})" +
                   (generated is null ? string.Empty : $" RETURNING \"{generated.GetColumnName(table)}\"");
-        return new Plan(sql, [.. properties.Select(p => new Column(p.GetGetter(), p.GetTypeMapping().Converter))],
+        return new Plan(sql, [.. properties.Select(ColumnOf)],
             generated?.PropertyInfo is { } info ? new Key(info) : null);
     }
 
     private sealed record Plan(string Sql, Column[] Columns, Key? Key);
 
-    private sealed record Column(IClrPropertyGetter Getter, ValueConverter? Converter);
+    internal sealed record Column(IClrPropertyGetter Getter, ValueConverter? Converter);
 
     private sealed record Key(System.Reflection.PropertyInfo Property);
 }

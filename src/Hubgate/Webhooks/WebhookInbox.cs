@@ -149,136 +149,41 @@ public sealed partial class WebhookInbox : IAsyncDisposable
 
     private async Task WriteBatchAsync(List<Pending> batch)
     {
-        var now = _time.GetUtcNow();
-        var ids = batch.Select(p => p.Delivery.DeliveryId).Distinct(StringComparer.Ordinal).ToList();
-        var hashes = batch.Select(p => p.Delivery.BodySha256).Distinct(StringComparer.Ordinal).ToList();
-        var since = now - _options.CurrentValue.ReplayWindow;
+        var since = _time.GetUtcNow() - _options.CurrentValue.ReplayWindow;
+        foreach (var pending in batch)
+        {
+            pending.Delivery.NextAttemptAt = pending.Delivery.ReceivedAt;
+        }
 
         var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
-        var existing = (await db.WebhookDeliveries.AsNoTracking()
-            .Where(d => ids.Contains(d.DeliveryId))
-            .Select(d => d.DeliveryId)
-            .ToListAsync().ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
-        // The earliest delivery with each body, by an index seek per distinct body: cheap however many share it.
-        var seenBodies = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var hash in hashes)
-        {
-            var earlier = await db.WebhookDeliveries.AsNoTracking()
-                .Where(d => d.BodySha256 == hash && d.ReceivedAt >= since)
-                .OrderBy(d => d.BodySha256).ThenBy(d => d.ReceivedAt)
-                .Select(d => d.DeliveryId)
-                .FirstOrDefaultAsync().ConfigureAwait(false);
-            if (earlier is not null)
-            {
-                seenBodies[hash] = earlier;
-            }
-        }
+        var results = await DeliveryInsert.InsertAsync(db, batch.Select(p => p.Delivery).ToList(), since, CancellationToken.None).ConfigureAwait(false);
 
-        var fresh = new List<Pending>(batch.Count);
-        var duplicates = new List<Pending>();
-        foreach (var pending in batch)
+        var stored = 0;
+        for (var i = 0; i < batch.Count; i++)
         {
-            var delivery = pending.Delivery;
-            if (!existing.Add(delivery.DeliveryId))
+            var (pending, result) = (batch[i], results[i]);
+            if (!result.Stored)
             {
-                duplicates.Add(pending);
+                pending.Completion.TrySetResult(InboxOutcome.Duplicate);
                 continue;
             }
 
-            if (seenBodies.TryGetValue(delivery.BodySha256, out var earlier) && earlier != delivery.DeliveryId)
+            pending.Delivery.Id = result.Id;
+            pending.Delivery.PossibleReplayOf = result.PossibleReplayOf;
+            if (result.PossibleReplayOf is { } earlier)
             {
-                delivery.PossibleReplayOf = earlier;
-                Log.PossibleReplay(_logger, delivery.DeliveryId, earlier, delivery.Event);
-            }
-            else
-            {
-                seenBodies[delivery.BodySha256] = delivery.DeliveryId;
+                Log.PossibleReplay(_logger, pending.Delivery.DeliveryId, earlier, pending.Delivery.Event);
             }
 
-            delivery.NextAttemptAt = delivery.ReceivedAt;
-            fresh.Add(pending);
-        }
-
-        if (fresh.Count > 0)
-        {
-            try
-            {
-                await InsertAsync(db, fresh.Select(p => p.Delivery).ToList()).ConfigureAwait(false);
-            }
-            catch (System.Data.Common.DbException)
-            {
-                // Another replica stored one of these ids between our read and our write: store one by one.
-                db.ChangeTracker.Clear();
-                await WriteOneByOneAsync(fresh, duplicates).ConfigureAwait(false);
-                fresh.RemoveAll(duplicates.Contains);
-            }
-        }
-
-        foreach (var pending in fresh)
-        {
             pending.Completion.TrySetResult(InboxOutcome.Stored);
+            stored++;
         }
 
-        foreach (var pending in duplicates)
-        {
-            pending.Completion.TrySetResult(InboxOutcome.Duplicate);
-        }
-
-        if (fresh.Count > 0)
+        if (stored > 0)
         {
             _signal.Notify();
         }
-    }
-
-    /// <summary>The batch in one transaction with one prepared command: one commit (one fsync) for all of it.</summary>
-    private static async Task InsertAsync(HubgateDbContext db, List<WebhookDeliveryEntity> rows)
-    {
-        await db.Database.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
-        try
-        {
-            var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
-            await using (transaction.ConfigureAwait(false))
-            {
-                await BulkInsert.InsertAsync(db, rows, CancellationToken.None).ConfigureAwait(false);
-                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
-        }
-    }
-
-    private async Task WriteOneByOneAsync(List<Pending> fresh, List<Pending> duplicates)
-    {
-        foreach (var pending in fresh)
-        {
-            var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
-            await using var dbDisposal = db.ConfigureAwait(false);
-            pending.Delivery.Id = 0;
-            db.WebhookDeliveries.Add(pending.Delivery);
-            try
-            {
-                await db.SaveChangesAsync().ConfigureAwait(false);
-            }
-            catch (DbUpdateException)
-            {
-                if (!await ExistsAsync(pending.Delivery.DeliveryId).ConfigureAwait(false))
-                {
-                    throw;
-                }
-
-                duplicates.Add(pending);
-            }
-        }
-    }
-
-    private async Task<bool> ExistsAsync(string deliveryId)
-    {
-        var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
-        await using var dbDisposal = db.ConfigureAwait(false);
-        return await db.WebhookDeliveries.AnyAsync(d => d.DeliveryId == deliveryId).ConfigureAwait(false);
     }
 
     private sealed class Pending(WebhookDeliveryEntity delivery)
