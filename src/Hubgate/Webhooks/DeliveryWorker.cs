@@ -110,14 +110,34 @@ public sealed partial class DeliveryWorker(
         var now = time.GetUtcNow();
         var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
+        var batchSize = Math.Max(1, settings.ClaimBatchSize);
+        if (!db.IsPostgres)
+        {
+            var due = await Due(db.WebhookDeliveries, now)
+                .OrderBy(d => d.Id)
+                .Select(d => new DueRow(d.Id, d.State, d.Attempts))
+                .Take(batchSize)
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            return await ClaimAsync(db, due, now, settings, cancellationToken).ConfigureAwait(false);
+        }
 
+        // PostgreSQL, several replicas: the due rows are locked as they are read and rows another worker is claiming
+        // right now are skipped, so replicas take different batches instead of racing for the same one. The
+        // conditional UPDATE is what makes a claim exclusive either way.
+        var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var due = await LockDueAsync(db, now, batchSize, cancellationToken).ConfigureAwait(false);
+            var claimed = await ClaimAsync(db, due, now, settings, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return claimed;
+        }
+    }
+
+    private async Task<(List<long> Ids, DateTimeOffset LeaseUntil)> ClaimAsync(HubgateDbContext db, List<DueRow> due, DateTimeOffset now,
+        WebhookOptions settings, CancellationToken cancellationToken)
+    {
         var maxAttempts = Math.Max(1, settings.MaxAttempts);
-        var due = await Due(db.WebhookDeliveries, now)
-            .OrderBy(d => d.Id)
-            .Select(d => new { d.Id, d.State, d.Attempts })
-            .Take(Math.Max(1, settings.ClaimBatchSize))
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-
         // A delivery whose worker vanished on its last allowed attempt is not tried again: it may be what kills workers.
         var orphaned = due.Where(d => d.State == DeliveryState.Processing && d.Attempts >= maxAttempts).Select(d => d.Id).ToList();
         if (orphaned.Count > 0)
@@ -155,6 +175,29 @@ public sealed partial class DeliveryWorker(
             .Select(d => d.Id)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         return (mine, leaseUntil);
+    }
+
+    private sealed record DueRow(long Id, DeliveryState State, int Attempts);
+
+    /// <summary>The due rows in order of receipt, <c>FOR UPDATE SKIP LOCKED</c> (PostgreSQL, inside the claim's transaction).</summary>
+    private static async Task<List<DueRow>> LockDueAsync(HubgateDbContext db, DateTimeOffset now, int batchSize, CancellationToken cancellationToken)
+    {
+        string pending = nameof(DeliveryState.Pending), failed = nameof(DeliveryState.Failed), processing = nameof(DeliveryState.Processing);
+        var rows = await db.Database.SqlQuery<LockedRow>($"""
+            SELECT "Id", "State", "Attempts" FROM webhook_deliveries
+            WHERE ("State" IN ({pending}, {failed}) AND "NextAttemptAt" <= {now}) OR ("State" = {processing} AND "LeaseExpiresAt" < {now})
+            ORDER BY "Id" LIMIT {batchSize} FOR UPDATE SKIP LOCKED
+            """).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return [.. rows.Select(r => new DueRow(r.Id, Enum.Parse<DeliveryState>(r.State), r.Attempts))];
+    }
+
+    private sealed class LockedRow
+    {
+        public long Id { get; set; }
+
+        public string State { get; set; } = "";
+
+        public int Attempts { get; set; }
     }
 
     private static IQueryable<WebhookDeliveryEntity> Due(IQueryable<WebhookDeliveryEntity> deliveries, DateTimeOffset now) =>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Hubgate.Server.Tests.Infrastructure;
+using Hubgate.Testing;
 
 namespace Hubgate.Server.Tests.Health;
 
@@ -28,6 +29,6 @@ public sealed class HealthEndpointsTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("ready", body!["status"]?.ToString());
-        Assert.True(File.Exists(app.DatabasePath));
+        Assert.True(TestDatabase.IsPostgres || File.Exists(app.DatabasePath));
     }
 }

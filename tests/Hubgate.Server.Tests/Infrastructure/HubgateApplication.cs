@@ -1,3 +1,4 @@
+using Hubgate.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,7 +8,8 @@ using Microsoft.Extensions.Logging.Testing;
 namespace Hubgate.Server.Tests.Infrastructure;
 
 /// <summary>
-/// The real server on a fresh SQLite file of its own. Settings given to the constructor
+/// The real server on a fresh database of its own (SQLite, or PostgreSQL on the suite's PostgreSQL pass: see
+/// <see cref="TestDatabase"/>). Settings given to the constructor
 /// override appsettings.json the way environment variables would.
 /// </summary>
 public class HubgateApplication : WebApplicationFactory<Program>
@@ -22,12 +24,8 @@ public class HubgateApplication : WebApplicationFactory<Program>
         Directory = Path.Combine(Path.GetTempPath(), "hubgate-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
         DatabasePath = Path.Combine(Directory, "hubgate.db");
-        _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["ConnectionStrings:Hubgate"] = $"Data Source={DatabasePath}",
-            ["Database:Provider"] = "Sqlite",
-            ["Urls"] = "http://127.0.0.1:0",
-        };
+        _settings = TestDatabase.Settings(Directory);
+        _settings["Urls"] = "http://127.0.0.1:0";
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;
@@ -37,7 +35,15 @@ public class HubgateApplication : WebApplicationFactory<Program>
     /// <summary>A folder that belongs to this instance (database, key files).</summary>
     public string Directory { get; }
 
+    /// <summary>The SQLite file, when the run is on SQLite.</summary>
     public string DatabasePath { get; }
+
+    /// <summary><c>Database:Provider</c> and <c>ConnectionStrings:Hubgate</c> as the server uses them (for CLI runs on the same database).</summary>
+    public Dictionary<string, string?> DatabaseSettings => new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Database:Provider"] = _settings["Database:Provider"],
+        ["ConnectionStrings:Hubgate"] = _settings["ConnectionStrings:Hubgate"],
+    };
 
     /// <summary>Everything the server logged (Debug and up).</summary>
     public FakeLogCollector Logs { get; } = new();
@@ -65,6 +71,7 @@ public class HubgateApplication : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        TestDatabase.Delete(Directory);
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

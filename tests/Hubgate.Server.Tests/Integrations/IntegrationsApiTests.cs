@@ -210,7 +210,11 @@ public sealed class IntegrationsApiTests : IAsyncLifetime
         _gitHub.AddRepository(2, 77, "second-org", "tool");
         _gitHub.RemoveInstallation(1);
         var settings = Settings();
-        settings["ConnectionStrings:Hubgate"] = $"Data Source={app.DatabasePath}";
+        foreach (var (key, value) in app.DatabaseSettings)
+        {
+            settings[key] = value;
+        }
+
         using var output = new StringWriter();
         using var error = new StringWriter();
         var config = new System.CommandLine.InvocationConfiguration { Output = output, Error = error };

@@ -136,8 +136,11 @@ public sealed class DeliveriesApiTests : IAsyncLifetime
 
         // The CLI on the same database and configuration.
         var settings = Settings();
-        settings["ConnectionStrings:Hubgate"] = $"Data Source={app.DatabasePath}";
-        settings["Database:Provider"] = "Sqlite";
+        foreach (var (key, value) in app.DatabaseSettings)
+        {
+            settings[key] = value;
+        }
+
         using var output = new StringWriter();
         using var error = new StringWriter();
         var exit = await HubgateCommand.Build(settings).Parse(["deliveries", "recover", "--since", "12h"])
@@ -167,7 +170,11 @@ public sealed class DeliveriesApiTests : IAsyncLifetime
         await WaitForStateAsync(client, "cli-1", "ignored");
 
         var settings = Settings();
-        settings["ConnectionStrings:Hubgate"] = $"Data Source={app.DatabasePath}";
+        foreach (var (key, value) in app.DatabaseSettings)
+        {
+            settings[key] = value;
+        }
+
         using var output = new StringWriter();
         using var error = new StringWriter();
         var config = new System.CommandLine.InvocationConfiguration { Output = output, Error = error };

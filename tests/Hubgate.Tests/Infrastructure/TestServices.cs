@@ -1,5 +1,6 @@
 using Hubgate.Authentication;
 using Hubgate.Storage;
+using Hubgate.Testing;
 using Hubgate.Webhooks;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
@@ -11,7 +12,8 @@ using Microsoft.Extensions.Time.Testing;
 namespace Hubgate.Tests.Infrastructure;
 
 /// <summary>
-/// The library's real services (storage on a fresh SQLite file, GitHub App authentication) as an application
+/// The library's real services (storage on a fresh database of the run's kind — see <see cref="TestDatabase"/> —,
+/// GitHub App authentication) as an application
 /// would register them, with a fake clock and captured logs.
 /// </summary>
 internal sealed class TestServices : IAsyncDisposable
@@ -41,10 +43,12 @@ internal sealed class TestServices : IAsyncDisposable
     {
         directory ??= Path.Combine(Path.GetTempPath(), "hubgate-unit", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
-        var all = new Dictionary<string, string?>(settings)
+        var all = TestDatabase.Settings(directory);
+        foreach (var (key, value) in settings)
         {
-            ["ConnectionStrings:Hubgate"] = $"Data Source={Path.Combine(directory, "hubgate.db")}",
-        };
+            all[key] = value;
+        }
+
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(all).Build();
         time ??= new FakeTimeProvider(DateTimeOffset.UtcNow);
         var logs = new FakeLogCollector();
@@ -75,6 +79,7 @@ internal sealed class TestServices : IAsyncDisposable
     /// <summary>Deletes the database folder (call once no other instance uses it).</summary>
     public void DeleteFiles()
     {
+        TestDatabase.Delete(Directory);
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
