@@ -7,8 +7,9 @@ internal static class StorageSetup
     /// <summary>The database (SQLite by default), its key ring, and migrations at start-up.</summary>
     public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
     {
-        builder.Services.AddHubgateStorage(builder.Configuration);
+        // First of the hosted services: Data Protection's own (registered next) reads the key ring from the database.
         builder.Services.AddHostedService<MigrateOnStartup>();
+        builder.Services.AddHubgateStorage(builder.Configuration);
         return builder;
     }
 }

@@ -13,6 +13,9 @@ public sealed partial class DatabaseMigrator(
     IOptions<DatabaseOptions> options,
     ILogger<DatabaseMigrator> logger)
 {
+    // pg_advisory_lock(int, int) class for "schema migration" ("HgMi").
+    private const int MigrationLockClass = 0x48674D69;
+
     /// <summary>Where the database is, for messages: the provider and the host or file, never the password.</summary>
     public string Describe()
     {
@@ -33,12 +36,25 @@ public sealed partial class DatabaseMigrator(
             var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             await using (db.ConfigureAwait(false))
             {
+                await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                if (db.IsPostgres)
+                {
+                    // Replicas starting together: one migrates, the others wait here and then find nothing pending.
+                    // A session lock on this connection, released by closing it.
+                    await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({MigrationLockClass}, 0)", cancellationToken).ConfigureAwait(false);
+                }
+
                 var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
                 if (pending.Count > 0)
                 {
                     var where = Describe();
                     Log.Migrating(logger, pending.Count, where);
                     await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                if (db.IsPostgres)
+                {
+                    await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({MigrationLockClass}, 0)", cancellationToken).ConfigureAwait(false);
                 }
 
                 if (!db.IsPostgres)

@@ -22,6 +22,9 @@ public sealed partial class DeliveryWorker(
 {
     private const int MaxErrorLength = 4000;
 
+    /// <summary>How many times a delivery's handlers run within one attempt when they lose an insert race.</summary>
+    private const int MaxRunsOnInsertRace = 3;
+
     /// <summary>This worker's name in <see cref="WebhookDeliveryEntity.LeaseOwner"/>.</summary>
     public string Name { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
 
@@ -243,7 +246,20 @@ public sealed partial class DeliveryWorker(
         DispatchResult result;
         try
         {
-            result = await dispatcher.DispatchAsync(delivery, delivery.Attempts, linked.Token).ConfigureAwait(false);
+            for (var run = 1; ; run++)
+            {
+                try
+                {
+                    result = await dispatcher.DispatchAsync(delivery, delivery.Attempts, linked.Token).ConfigureAwait(false);
+                    break;
+                }
+                catch (WebhookHandlerException e) when (run < MaxRunsOnInsertRace && DatabaseErrors.IsUniqueViolation(e))
+                {
+                    // Another worker inserted the same row (a repository seen for the first time by two deliveries at
+                    // once, say). Handlers are idempotent: running them again now finds the row, within this attempt.
+                    Log.InsertRace(logger, delivery.DeliveryId, delivery.Event, e.Handler);
+                }
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -411,6 +427,9 @@ public sealed partial class DeliveryWorker(
 
         [LoggerMessage(EventId = 326, Level = LogLevel.Warning, Message = "{Count} deliveries were mid-processing when the previous process stopped: processing them again")]
         public static partial void Reclaimed(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 328, Level = LogLevel.Debug, Message = "Delivery {DeliveryId} ({Event}): handler {Handler} lost an insert race with another worker; running the handlers again")]
+        public static partial void InsertRace(ILogger logger, string deliveryId, string @event, string handler);
 
         [LoggerMessage(EventId = 327, Level = LogLevel.Error, Message = "The delivery worker failed ({Exception}: {Reason}); trying again in {Delay}")]
         public static partial void LoopFailed(ILogger logger, string exception, string reason, TimeSpan delay);

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Hubgate.Server.Tests.Infrastructure;
+
+/// <summary>
+/// The built server (<c>src/Hubgate.Server</c>'s own output) as a separate operating-system process on 127.0.0.1,
+/// configured through environment variables the way an operator would: for tests of several replicas and of
+/// <c>kill -9</c>. Stopped by its PID.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private const int MaxOutputLines = 400;
+    private readonly Process _process;
+    private readonly Queue<string> _output = new();
+
+    private ServerProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
+    }
+
+    public Uri BaseAddress { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The last lines the process wrote (stdout and stderr).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _output);
+            }
+        }
+    }
+
+    /// <summary>Starts the server with <paramref name="settings"/> (configuration keys) and waits until /healthz answers.</summary>
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken = default)
+    {
+        var port = FreePort();
+        var baseAddress = new Uri($"http://127.0.0.1:{port}/");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = ServerDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(ServerDirectory, "Hubgate.Server.dll"));
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Urls"] = baseAddress.AbsoluteUri.TrimEnd('/');
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server process.");
+        var server = new ServerProcess(process, baseAddress);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The server exited with {process.ExitCode} while starting:\n{server.Output}");
+            }
+
+            try
+            {
+                using var response = await client.GetAsync(new Uri("/healthz", UriKind.Relative), cancellationToken);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return server;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                await server.DisposeAsync();
+                throw new TimeoutException($"The server did not answer /healthz within 60 s:\n{server.Output}");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    /// <summary>An HTTP client for this server.</summary>
+    public HttpClient CreateClient() => new(new SocketsHttpHandler { MaxConnectionsPerServer = 64 })
+    {
+        BaseAddress = BaseAddress,
+        Timeout = TimeSpan.FromSeconds(30),
+    };
+
+    /// <summary>SIGKILL: no shutdown code runs, as when a machine or container dies.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The server's build output for the configuration the tests were built in.</summary>
+    private static string ServerDirectory
+    {
+        get
+        {
+            var testBin = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
+            var framework = Path.GetFileName(testBin);
+            var configuration = Path.GetFileName(Path.GetDirectoryName(testBin)!);
+            var root = new DirectoryInfo(testBin);
+            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Hubgate.slnx")))
+            {
+                root = root.Parent;
+            }
+
+            if (root is null)
+            {
+                throw new InvalidOperationException($"Cannot find the repository root above {testBin}.");
+            }
+
+            var directory = Path.Combine(root.FullName, "src", "Hubgate.Server", "bin", configuration, framework);
+            return File.Exists(Path.Combine(directory, "Hubgate.Server.dll"))
+                ? directory
+                : throw new InvalidOperationException($"The server is not built at {directory}.");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.Enqueue(line);
+            while (_output.Count > MaxOutputLines)
+            {
+                _output.Dequeue();
+            }
+        }
+    }
+
+    public override string ToString() => new StringBuilder().Append("server pid ").Append(Pid).Append(" at ").Append(BaseAddress).ToString();
+}
