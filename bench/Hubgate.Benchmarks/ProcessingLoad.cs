@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Hubgate.Authentication;
 using Hubgate.Integrations;
 using Hubgate.Storage;
+using Hubgate.Testing;
 using Hubgate.Webhooks;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -16,22 +17,30 @@ using Microsoft.Extensions.Logging;
 /// <summary>
 /// Processing throughput of the integration model: <c>pushes</c> push deliveries of 20 new commits with 5 file changes
 /// each are stored through the inbox, then the worker processes them all; commits stored per second is the result.
-/// <c>dotnet run -c Release --project bench/Hubgate.Benchmarks -- processing [pushes]</c>
+/// <c>dotnet run -c Release --project bench/Hubgate.Benchmarks -- processing [pushes] [--postgres] [--replicas N]</c>: SQLite and
+/// the in-process worker by default; <c>--postgres</c> on a throwaway PostgreSQL 15 (fsync on); <c>--replicas N</c> by N
+/// server processes (build <c>src/Hubgate.Server</c> in Release first).
 /// </summary>
 internal static class ProcessingLoad
 {
     private const int CommitsPerPush = 20;
     private const int FilesPerCommit = 5;
 
-    public static async Task<int> RunAsync(int pushes)
+    public static async Task<int> RunAsync(int pushes, bool postgres, int replicas)
     {
         var directory = Path.Combine(Path.GetTempPath(), "hubgate-processing-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(directory);
+        // PostgreSQL as in production: fsync on.
+        var server = postgres ? await ThrowawayPostgres.StartAsync(durable: true) : null;
         try
         {
-            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            var database = new Dictionary<string, string?>
             {
-                ["ConnectionStrings:Hubgate"] = $"Data Source={Path.Combine(directory, "hubgate.db")}",
+                ["Database:Provider"] = postgres ? "Postgres" : "Sqlite",
+                ["ConnectionStrings:Hubgate"] = server?.CreateDatabase("hubgate") ?? $"Data Source={Path.Combine(directory, "hubgate.db")}",
+            };
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>(database)
+            {
                 ["GitHub:WebhookSecret"] = "bench",
                 ["Webhooks:RunWorker"] = "false",
                 ["Webhooks:ClaimBatchSize"] = "16",
@@ -64,38 +73,104 @@ internal static class ProcessingLoad
                 });
             }
 
-            var worker = provider.GetRequiredService<DeliveryWorker>();
-            var clock = Stopwatch.StartNew();
-            var processed = 0;
-            for (var rounds = 0; rounds < pushes + 10; rounds++)
-            {
-                var n = await worker.RunOnceAsync(CancellationToken.None);
-                if (n == 0)
-                {
-                    break;
-                }
+            var contexts = provider.GetRequiredService<IDbContextFactory<HubgateDbContext>>();
+            var elapsed = replicas > 0
+                ? await ProcessWithServersAsync(contexts, database, pushes, replicas)
+                : await ProcessInProcessAsync(provider.GetRequiredService<DeliveryWorker>(), pushes);
 
-                processed += n;
-            }
-
-            clock.Stop();
-            var db = await provider.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
+            var db = await contexts.CreateDbContextAsync();
             await using (db)
             {
                 var commits = await db.Commits.CountAsync();
                 var files = await db.CommitFileChanges.CountAsync();
                 var states = await db.WebhookDeliveries.GroupBy(d => d.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync();
+                var retried = await db.WebhookDeliveries.CountAsync(d => d.Attempts > 1);
+                var where = postgres ? "PostgreSQL" : "SQLite";
+                var by = replicas > 0 ? $"{replicas} server process(es)" : "the in-process worker";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{processed} pushes processed in {clock.Elapsed.TotalSeconds:0.00} s: {commits} commits, {files} file changes stored; " +
-                    $"{commits / clock.Elapsed.TotalSeconds:0} commits/s, {processed / clock.Elapsed.TotalSeconds:0} pushes/s; " +
-                    $"states: {string.Join(", ", states.Select(s => $"{s.Key}={s.Count}"))}"));
+                    $"{where}, {by}: {pushes} pushes processed in {elapsed.TotalSeconds:0.00} s: {commits} commits, {files} file changes stored; " +
+                    $"{commits / elapsed.TotalSeconds:0} commits/s, {pushes / elapsed.TotalSeconds:0} pushes/s; " +
+                    $"states: {string.Join(", ", states.Select(s => $"{s.Key}={s.Count}"))}; tried more than once: {retried}"));
                 return commits == pushes * CommitsPerPush ? 0 : 1;
             }
         }
         finally
         {
             SqliteConnection.ClearAllPools();
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            if (server is not null)
+            {
+                await server.DisposeAsync();
+            }
+
             Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static async Task<TimeSpan> ProcessInProcessAsync(DeliveryWorker worker, int pushes)
+    {
+        var clock = Stopwatch.StartNew();
+        for (var rounds = 0; rounds < pushes + 10; rounds++)
+        {
+            if (await worker.RunOnceAsync(CancellationToken.None) == 0)
+            {
+                break;
+            }
+        }
+
+        return clock.Elapsed;
+    }
+
+    /// <summary>
+    /// The stored deliveries are held back (due in an hour) while <paramref name="replicas"/> server processes start,
+    /// then released at once; the time is from release until every one is finished.
+    /// </summary>
+    private static async Task<TimeSpan> ProcessWithServersAsync(IDbContextFactory<HubgateDbContext> contexts, Dictionary<string, string?> database,
+        int pushes, int replicas)
+    {
+        var db = await contexts.CreateDbContextAsync();
+        await using (db)
+        {
+            var later = DateTimeOffset.UtcNow.AddHours(1);
+            await db.WebhookDeliveries.ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, later));
+        }
+
+        var settings = new Dictionary<string, string?>(database)
+        {
+            ["GitHub:WebhookSecret"] = "bench",
+            ["GitHub:SyncInterval"] = "0",
+            ["Webhooks:PollInterval"] = "00:00:00.050",
+            ["Webhooks:ClaimBatchSize"] = "16",
+        };
+        var servers = await Task.WhenAll(Enumerable.Range(0, replicas).Select(_ => ServerProcess.StartAsync(settings)));
+        try
+        {
+            db = await contexts.CreateDbContextAsync();
+            await using (db)
+            {
+                var clock = Stopwatch.StartNew();
+                var now = DateTimeOffset.UtcNow;
+                await db.WebhookDeliveries.ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, now));
+                var finished = new[] { DeliveryState.Processed, DeliveryState.Ignored, DeliveryState.Dead };
+                while (clock.Elapsed < TimeSpan.FromMinutes(10))
+                {
+                    if (await db.WebhookDeliveries.CountAsync(d => finished.Contains(d.State)) >= pushes)
+                    {
+                        return clock.Elapsed;
+                    }
+
+                    await Task.Delay(50);
+                }
+
+                throw new TimeoutException($"Not drained within 10 minutes:\n{string.Join("\n", servers.Select(s => s.Output))}");
+            }
+        }
+        finally
+        {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
         }
     }
 

@@ -1,10 +1,14 @@
 using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project bench/Hubgate.Benchmarks -- --filter '*' [--job short]
-// dotnet run -c Release --project bench/Hubgate.Benchmarks -- processing [pushes]
+// dotnet run -c Release --project bench/Hubgate.Benchmarks -- processing [pushes] [--postgres] [--replicas N]
 if (args.Length > 0 && args[0] == "processing")
 {
-    return await ProcessingLoad.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 500);
+    var pushes = args.Length > 1 && int.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 500;
+    var replicas = Array.IndexOf(args, "--replicas") is var at and >= 0 && at + 1 < args.Length
+        ? int.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture)
+        : 0;
+    return await ProcessingLoad.RunAsync(pushes, args.Contains("--postgres"), replicas);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

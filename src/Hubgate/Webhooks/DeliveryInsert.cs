@@ -32,27 +32,13 @@ internal static class DeliveryInsert
             var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                var (command, parameters) = BulkInsert.CreateCommand(db, plan.Sql, plan.Columns.Length);
-                await using (command.ConfigureAwait(false))
-                {
-                    var sinceParameter = command.CreateParameter();
-                    sinceParameter.ParameterName = "@since";
-                    sinceParameter.Value = plan.SinceConverter is { } c ? c.ConvertToProvider(since)! : since;
-                    command.Parameters.Add(sinceParameter);
-
-                    for (var r = 0; r < rows.Count; r++)
-                    {
-                        BulkInsert.Bind(parameters, plan.Columns, rows[r]);
-                        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                        await using (reader.ConfigureAwait(false))
-                        {
-                            results[r] = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                                ? new Result(true, Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture),
-                                    reader.IsDBNull(1) ? null : reader.GetString(1))
-                                : new Result(false, 0, null);
-                        }
-                    }
-                }
+                var sinceValue = plan.SinceConverter is { } c ? c.ConvertToProvider(since)! : since;
+                await BulkInsert.ExecutePerRowAsync(db, plan.Sql, plan.Columns, rows, new BulkInsert.DbParameterValue("@since", sinceValue),
+                    async (reader, r, ct) => results[r] = await reader.ReadAsync(ct).ConfigureAwait(false)
+                        ? new Result(true, Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture),
+                            reader.IsDBNull(1) ? null : reader.GetString(1))
+                        : new Result(false, 0, null),
+                    cancellationToken).ConfigureAwait(false);
 
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }

@@ -5,7 +5,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using FakeGitHub;
-using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Testing;
 using Npgsql;
 
