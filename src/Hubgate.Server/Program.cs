@@ -23,6 +23,10 @@ builder.AddIntegrations();
 builder.AddApiDocs();
 
 var app = builder.Build();
+if (!await app.CheckDatabaseAsync())
+{
+    return 2; // said in one line which database could not be reached
+}
 
 app.MapHealth();
 app.MapProxy();

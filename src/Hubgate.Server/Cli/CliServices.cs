@@ -29,6 +29,7 @@ internal sealed class CliServices : IAsyncDisposable
         builder.Configuration["Logging:LogLevel:Default"] = "Warning";
         builder.Configuration["Logging:LogLevel:Polly"] = "None";
         builder.Configuration["Logging:LogLevel:System.Net.Http"] = "None";
+        builder.Configuration["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None"; // failures are reported by the command
         builder.Services.AddHubgateStorage(builder.Configuration);
         builder.Services.AddGitHubApp(builder.Configuration);
         builder.Configuration["Webhooks:RunWorker"] = "false";

@@ -30,8 +30,28 @@ internal static class HubgateCommand
             return false;
         }
 
-        run = Build().Parse(args).InvokeAsync();
+        run = RunAsync(args);
         return true;
+    }
+
+    /// <summary>
+    /// Runs a command. A database that cannot be reached is one line on stderr naming the provider and host, and exit
+    /// code 2 — not a stack trace.
+    /// </summary>
+    internal static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? settings = null,
+        InvocationConfiguration? configuration = null)
+    {
+        configuration ??= new InvocationConfiguration();
+        configuration.EnableDefaultExceptionHandler = false;
+        try
+        {
+            return await Build(settings).Parse(args).InvokeAsync(configuration);
+        }
+        catch (DatabaseUnavailableException e)
+        {
+            await configuration.Error.WriteLineAsync($"hubgate: {e.Message}");
+            return 2;
+        }
     }
 
     /// <summary>The arguments the web host sees: everything but a leading <c>serve</c>.</summary>

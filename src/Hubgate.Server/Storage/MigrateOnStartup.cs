@@ -30,6 +30,8 @@ internal sealed partial class MigrateOnStartup(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    internal static void LogUnavailable(ILogger logger, string message) => Log.DatabaseUnavailable(logger, message);
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 101, Level = LogLevel.Critical, Message = "{Message}")]

@@ -12,4 +12,21 @@ internal static class StorageSetup
         builder.Services.AddHubgateStorage(builder.Configuration);
         return builder;
     }
+
+    /// <summary>
+    /// Before anything starts: can the database be reached? When not, one critical line naming the provider and the host
+    /// (never the password) instead of a host failure with stack traces, and the caller exits.
+    /// </summary>
+    public static async Task<bool> CheckDatabaseAsync(this WebApplication app)
+    {
+        var migrator = app.Services.GetRequiredService<DatabaseMigrator>();
+        var (reachable, _, error) = await migrator.CheckAsync(app.Lifetime.ApplicationStopping);
+        if (!reachable)
+        {
+            MigrateOnStartup.LogUnavailable(app.Services.GetRequiredService<ILogger<MigrateOnStartup>>(),
+                $"Cannot open the database ({migrator.Describe()}): {error}");
+        }
+
+        return reachable;
+    }
 }

@@ -172,6 +172,11 @@ public sealed class ReplicaTests : IAsyncLifetime
         Assert.Equal(count, await QueryAsync<long>("""SELECT count(DISTINCT "Sha") FROM commits"""));
         Assert.Equal(count, await QueryAsync<long>("SELECT count(*) FROM pushes"));
         Assert.Equal(1, await QueryAsync<long>("SELECT count(*) FROM repositories"));
+
+        // GitHub redelivering to whichever replica the balancer picks: the other replica knows the id already.
+        var again = await Task.WhenAll(Enumerable.Range(0, 100).Select(n => SendAsync(n % 2 == 0 ? clientB : clientA, n, $"replica-{n}")));
+        Assert.All(again, s => Assert.Equal(HttpStatusCode.OK, s));
+        Assert.Equal(count, await QueryAsync<long>("SELECT count(*) FROM webhook_deliveries"));
         Assert.False(a.HasExited || b.HasExited, a.Output + b.Output);
     }
 
