@@ -162,6 +162,7 @@ public sealed partial class FakeGitHubServer
             if (caller.Error is null)
             {
                 caller.Credential = FakeCredential.Jwt;
+                Hubgate.Testing.TestSecrets.Register(credential, "an App JWT");
             }
 
             return;
@@ -224,6 +225,7 @@ public sealed partial class FakeGitHubServer
         }
 
         var token = NewToken();
+        Hubgate.Testing.TestSecrets.Register(token, "an installation token");
         var expiresAt = now + TokenLifetime;
         lock (_lock)
         {

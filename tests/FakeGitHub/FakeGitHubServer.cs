@@ -19,7 +19,13 @@ namespace FakeGitHub;
 /// </summary>
 public sealed partial class FakeGitHubServer : IAsyncDisposable
 {
-    private static readonly Lazy<RSA> SharedKey = new(() => RSA.Create(2048));
+    private static readonly Lazy<RSA> SharedKey = new(() =>
+    {
+        var key = RSA.Create(2048);
+        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "the App's private key (PKCS#1)");
+        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportPkcs8PrivateKeyPem(), "the App's private key (PKCS#8)");
+        return key;
+    });
     private readonly Lock _lock = new();
     private readonly WebApplication _app;
     private readonly FakeGitHubOptions _options;
@@ -198,6 +204,18 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         lock (_lock)
         {
             _installations[id].Suspended = false;
+        }
+    }
+
+    /// <summary>Every installation token minted so far (for tests that look for them where they must not be).</summary>
+    public IReadOnlyList<string> IssuedTokens
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _tokens.Keys];
+            }
         }
     }
 

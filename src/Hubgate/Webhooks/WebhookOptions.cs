@@ -67,6 +67,12 @@ public sealed class WebhookOptions
     /// <summary>How far back to compare body hashes to flag a possible replay under a new delivery id (24 h).</summary>
     public TimeSpan ReplayWindow { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// How long ingest waits for a delivery's commit before answering 503 (8 s: inside GitHub's 10 s, so GitHub sees a
+    /// failure it can redeliver rather than a timeout).
+    /// </summary>
+    public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(8);
+
     /// <summary>The most deliveries committed in one transaction by the ingest writer (256).</summary>
     public int MaxBatchSize { get; set; } = 256;
 

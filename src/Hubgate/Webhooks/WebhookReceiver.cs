@@ -5,6 +5,7 @@ using Hubgate.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
 namespace Hubgate.Webhooks;
@@ -13,7 +14,12 @@ namespace Hubgate.Webhooks;
 /// The webhook endpoint: checks a delivery in a fixed order (method, secret configured, size, body, event, signature,
 /// JSON), stores it in the inbox and answers 202 only once it is committed. Handlers never run here.
 /// </summary>
-public sealed partial class WebhookReceiver(WebhookSecrets secrets, WebhookInbox inbox, TimeProvider time, ILogger<WebhookReceiver> logger)
+public sealed partial class WebhookReceiver(
+    WebhookSecrets secrets,
+    WebhookInbox inbox,
+    IOptionsMonitor<WebhookOptions> options,
+    TimeProvider time,
+    ILogger<WebhookReceiver> logger)
 {
     public const string EventHeader = "X-GitHub-Event";
     public const string DeliveryHeader = "X-GitHub-Delivery";
@@ -179,7 +185,17 @@ public sealed partial class WebhookReceiver(WebhookSecrets secrets, WebhookInbox
         InboxOutcome outcome;
         try
         {
-            outcome = await inbox.StoreAsync(delivery, cancellationToken).ConfigureAwait(false);
+            outcome = await inbox.StoreAsync(delivery, cancellationToken)
+                .WaitAsync(options.CurrentValue.StoreTimeout, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The database holds its lock (or hangs) longer than GitHub waits for an answer (10 s). If the write commits
+            // later, GitHub's redelivery under the same id is answered 200.
+            Log.StoreTimedOut(logger, deliveryId, @event, options.CurrentValue.StoreTimeout);
+            await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
+                "The database did not commit the delivery in time; it was not accepted. Redeliver it later.").ConfigureAwait(false);
+            return;
         }
         catch (DeliveryStoreException)
         {
@@ -379,6 +395,10 @@ public sealed partial class WebhookReceiver(WebhookSecrets secrets, WebhookInbox
         [LoggerMessage(EventId = 311, Level = LogLevel.Warning,
             Message = "Webhook signature mismatch for delivery {DeliveryId} ({Event}) from {RemoteAddress}: no configured secret matches. Answered 401.")]
         public static partial void SignatureMismatch(ILogger logger, string? deliveryId, string @event, string? remoteAddress);
+
+        [LoggerMessage(EventId = 316, Level = LogLevel.Warning,
+            Message = "Delivery {DeliveryId} ({Event}) was not committed within {Timeout}: answered 503 (database locked or slow)")]
+        public static partial void StoreTimedOut(ILogger logger, string deliveryId, string @event, TimeSpan timeout);
 
         [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "Webhook body too large (Content-Length {ContentLength}): answered 413.")]
         public static partial void TooLarge(ILogger logger, long? contentLength);

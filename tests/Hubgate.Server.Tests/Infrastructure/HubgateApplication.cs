@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Hubgate.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,8 +31,30 @@ public class HubgateApplication : WebApplicationFactory<Program>
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;
+            RegisterIfSecret(key, value);
         }
     }
+
+    /// <summary>Configured secrets join the run's list, so leaks of them are caught on <see cref="Dispose"/>.</summary>
+    private static void RegisterIfSecret(string key, string? value)
+    {
+        if (key.Equals("GitHub:PrivateKey", StringComparison.OrdinalIgnoreCase))
+        {
+            TestSecrets.RegisterPem(value, "the App's private key");
+        }
+        else if (key.Equals("GitHub:WebhookSecret", StringComparison.OrdinalIgnoreCase)
+                 || key.StartsWith("GitHub:AdditionalWebhookSecrets", StringComparison.OrdinalIgnoreCase))
+        {
+            TestSecrets.Register(value, "a webhook secret");
+        }
+        else if (key.Equals("Hubgate:ApiKey", StringComparison.OrdinalIgnoreCase))
+        {
+            TestSecrets.Register(value, "the API key");
+        }
+    }
+
+    /// <summary>The bodies of every 4xx and 5xx answer (first 64 KiB each), for secret scans.</summary>
+    public ConcurrentQueue<string> ErrorBodies { get; } = new();
 
     /// <summary>A folder that belongs to this instance (database, key files).</summary>
     public string Directory { get; }
@@ -63,6 +87,7 @@ public class HubgateApplication : WebApplicationFactory<Program>
         builder.ConfigureServices(services =>
         {
             services.AddLogging(logging => logging.AddProvider(new FakeLoggerProvider(Logs)));
+            services.AddSingleton<IStartupFilter>(new ErrorBodyCapture(ErrorBodies));
             _services?.Invoke(services);
         });
     }
@@ -71,13 +96,94 @@ public class HubgateApplication : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        TestDatabase.Delete(Directory);
         try
         {
-            System.IO.Directory.Delete(Directory, recursive: true);
+            if (disposing)
+            {
+                // The host is stopped: everything it logged, answered and wrote is final. No secret may be in any of it.
+                TestSecrets.AssertNoneIn(
+                    [("the logs", AllLogText()), .. ErrorBodies.Select(b => ("an error body", b))],
+                    [DatabasePath, DatabasePath + "-wal", DatabasePath + "-journal"]);
+            }
         }
-        catch (IOException)
+        finally
         {
+            TestDatabase.Delete(Directory);
+            try
+            {
+                System.IO.Directory.Delete(Directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Keeps a copy of error answers' bodies: a tee on the response stream, read after the endpoint ran.</summary>
+    private sealed class ErrorBodyCapture(ConcurrentQueue<string> bodies) : IStartupFilter
+    {
+        private const int Limit = 64 * 1024;
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, call) =>
+            {
+                var original = context.Response.Body;
+                using var copy = new MemoryStream();
+                context.Response.Body = new TeeStream(original, copy, Limit);
+                try
+                {
+                    await call(context);
+                }
+                finally
+                {
+                    context.Response.Body = original;
+                    if (context.Response.StatusCode >= 400)
+                    {
+                        bodies.Enqueue(System.Text.Encoding.UTF8.GetString(copy.GetBuffer(), 0, (int)copy.Length));
+                    }
+                }
+            });
+            next(app);
+        };
+    }
+
+    private sealed class TeeStream(Stream inner, MemoryStream copy, int limit) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush() => inner.Flush();
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Keep(buffer.AsSpan(offset, count));
+            inner.Write(buffer, offset, count);
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Keep(buffer.Span);
+            await inner.WriteAsync(buffer, cancellationToken);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        private void Keep(ReadOnlySpan<byte> bytes)
+        {
+            var room = limit - (int)copy.Length;
+            if (room > 0)
+            {
+                copy.Write(bytes[..Math.Min(room, bytes.Length)]);
+            }
         }
     }
 }

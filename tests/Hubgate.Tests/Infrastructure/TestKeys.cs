@@ -5,7 +5,12 @@ namespace Hubgate.Tests.Infrastructure;
 /// <summary>RSA keys generated for the test run (never a real App's key).</summary>
 internal static class TestKeys
 {
-    private static readonly Lazy<RSA> Shared = new(() => RSA.Create(2048));
+    private static readonly Lazy<RSA> Shared = new(() =>
+    {
+        var key = RSA.Create(2048);
+        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "the test App's private key");
+        return key;
+    });
 
     public static RSA Rsa => Shared.Value;
 

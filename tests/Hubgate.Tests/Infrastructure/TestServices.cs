@@ -47,6 +47,10 @@ internal sealed class TestServices : IAsyncDisposable
         foreach (var (key, value) in settings)
         {
             all[key] = value;
+            if (key.Contains("Secret", StringComparison.OrdinalIgnoreCase) || key.Equals("Hubgate:ApiKey", StringComparison.OrdinalIgnoreCase))
+            {
+                TestSecrets.Register(value, $"the configured {key}");
+            }
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(all).Build();
@@ -74,6 +78,8 @@ internal sealed class TestServices : IAsyncDisposable
     {
         await Provider.DisposeAsync();
         SqliteConnection.ClearAllPools();
+        // Nothing the services logged or wrote may hold a token, JWT, key or secret of the run.
+        TestSecrets.AssertNoneIn([("the logs", AllLogText())], [DatabasePath, DatabasePath + "-wal"]);
     }
 
     /// <summary>Deletes the database folder (call once no other instance uses it).</summary>

@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using System.Text;
+
+namespace Hubgate.Testing;
+
+/// <summary>
+/// Every secret the test run hands out or configures — installation tokens minted and App JWTs accepted by the fake
+/// GitHub, the App's private key, webhook secrets, API keys — and a scan that fails when one of them turns up where it
+/// must never be: captured logs, error bodies, database files. Test hosts scan what they captured when disposed, so the
+/// whole suite is scanned as it runs.
+/// </summary>
+public static class TestSecrets
+{
+    /// <summary>Shorter values are too likely to occur by chance to mean anything.</summary>
+    public const int MinimumLength = 10;
+
+    private static readonly ConcurrentDictionary<string, string> Known = new(StringComparer.Ordinal);
+
+    /// <summary>How many distinct secrets have been registered so far (for the reliability report).</summary>
+    public static int Count => Known.Count;
+
+    /// <summary>Registers <paramref name="secret"/> as <paramref name="what"/> (for messages: the secret itself is never printed).</summary>
+    public static void Register(string? secret, string what)
+    {
+        if (secret is { Length: >= MinimumLength })
+        {
+            Known.TryAdd(secret, what);
+        }
+    }
+
+    /// <summary>A PEM private key: each line of its base64 body is a secret of its own (a partial leak is a leak).</summary>
+    public static void RegisterPem(string? pem, string what)
+    {
+        if (pem is null)
+        {
+            return;
+        }
+
+        foreach (var line in pem.Replace("\\n", "\n", StringComparison.Ordinal).Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!line.StartsWith("-----", StringComparison.Ordinal) && line.Length >= 40)
+            {
+                Register(line, what);
+            }
+        }
+    }
+
+    /// <summary>The descriptions of the registered secrets found in <paramref name="text"/>.</summary>
+    public static List<string> FindIn(string text) =>
+        [.. Known.Where(k => text.Contains(k.Key, StringComparison.Ordinal)).Select(k => k.Value).Distinct()];
+
+    /// <summary>
+    /// Throws <see cref="SecretLeakException"/> naming what leaked and where, when any registered secret appears in one of
+    /// <paramref name="texts"/> or, as UTF-8, in one of <paramref name="files"/> (missing files are skipped).
+    /// </summary>
+    public static void AssertNoneIn(IEnumerable<(string Where, string Text)> texts, IEnumerable<string> files)
+    {
+        var findings = new List<string>();
+        foreach (var (where, text) in texts)
+        {
+            findings.AddRange(FindIn(text).Select(what => $"{what} in {where}"));
+        }
+
+        foreach (var file in files.Where(File.Exists))
+        {
+            var content = Encoding.UTF8.GetString(ReadShared(file));
+            findings.AddRange(FindIn(content).Select(what => $"{what} in {Path.GetFileName(file)}"));
+        }
+
+        if (findings.Count > 0)
+        {
+            throw new SecretLeakException("Secrets leaked: " + string.Join("; ", findings.Distinct()));
+        }
+    }
+
+    private static byte[] ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+}
+
+/// <summary>A registered secret was found in logs, an error body or a database file.</summary>
+public sealed class SecretLeakException(string message) : Exception(message);
