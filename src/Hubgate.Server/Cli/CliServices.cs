@@ -17,7 +17,11 @@ internal sealed class CliServices : IAsyncDisposable
 
     public T Get<T>() where T : notnull => _app.Services.GetRequiredService<T>();
 
-    public static async Task<CliServices> StartAsync(IReadOnlyDictionary<string, string?>? settings, CancellationToken cancellationToken)
+    public IConfiguration Configuration => _app.Configuration;
+
+    /// <summary>The services; the database is migrated first unless <paramref name="migrate"/> is false (<c>check</c> only looks).</summary>
+    public static async Task<CliServices> StartAsync(IReadOnlyDictionary<string, string?>? settings, CancellationToken cancellationToken,
+        bool migrate = true)
     {
         var builder = WebApplication.CreateBuilder();
         if (settings is not null)
@@ -36,7 +40,11 @@ internal sealed class CliServices : IAsyncDisposable
         builder.Services.AddGitHubWebhooks(builder.Configuration);
         builder.Services.AddGitHubIntegrationModel(builder.Configuration);
         var app = builder.Build();
-        await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+        if (migrate)
+        {
+            await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+        }
+
         return new CliServices(app);
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Spectre.Console;
 using Hubgate.Integrations;
 using Hubgate.Server.Api;
 using Hubgate.Storage;
@@ -13,7 +14,10 @@ namespace Hubgate.Server.Cli;
 /// </summary>
 internal static class HubgateCommand
 {
-    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "deliveries", "migrate", "sync", "--help", "-h", "-?" };
+    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal)
+    {
+        "check", "deliveries", "jwt", "migrate", "send", "sign", "sync", "token", "--help", "-h", "-?", "--version",
+    };
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -62,9 +66,17 @@ internal static class HubgateCommand
     internal static RootCommand Build(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var root = new RootCommand("Hubgate: a GitHub App's tokens, proxy and durable webhook inbox. Without a command, runs the service.");
+        var serve = new Command("serve", "Runs the service (the same as no command): webhooks, proxy, API, dashboard, worker.");
+        serve.SetAction(_ => 0); // never reached: `serve` starts the web host in Program before commands are parsed
+        root.Subcommands.Add(serve);
         root.Subcommands.Add(Migrate(settings));
-        root.Subcommands.Add(Deliveries(settings));
+        root.Subcommands.Add(CheckCommand.Create(settings));
         root.Subcommands.Add(Sync(settings));
+        root.Subcommands.Add(Deliveries(settings));
+        root.Subcommands.Add(CredentialCommands.Jwt(settings));
+        root.Subcommands.Add(CredentialCommands.Token(settings));
+        root.Subcommands.Add(PayloadCommands.Sign(settings));
+        root.Subcommands.Add(PayloadCommands.Send(settings));
         return root;
     }
 
@@ -127,6 +139,14 @@ internal static class HubgateCommand
     {
         public void Report(T value) => report(value);
     }
+
+    private static string StateMarkup(DeliveryState state) => state switch
+    {
+        DeliveryState.Processed => "[green]processed[/]",
+        DeliveryState.Failed => "[yellow]failed[/]",
+        DeliveryState.Dead => "[red]dead[/]",
+        _ => state.ToString().ToLowerInvariant(),
+    };
 
     private static Command Deliveries(IReadOnlyDictionary<string, string?>? settings)
     {
@@ -203,13 +223,53 @@ internal static class HubgateCommand
                 return 0;
             }
 
+            var console = CliConsole.For(parse);
+            var table = new Table().AddColumns("#", "delivery", "event", "state", "attempts", "received (UTC)", "last error / reason");
             foreach (var r in rows)
             {
-                var error = (r.LastError ?? r.IgnoredReason) is { } why ? "  " + why.Split('\n')[0] : "";
-                parse.InvocationConfiguration.Output.WriteLine($"{r.Sequence,8}  {r.DeliveryId,-36}  {r.Event + (r.Action is null ? "" : "." + r.Action),-32}  {r.State.ToString().ToLowerInvariant(),-10}  {r.Attempts}  {r.ReceivedAt:u}{error}");
+                var why = (r.LastError ?? r.IgnoredReason)?.Split('\n')[0] ?? "";
+                table.AddRow(r.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(r.DeliveryId),
+                    Markup.Escape(r.Event + (r.Action is null ? "" : "." + r.Action)), StateMarkup(r.State), r.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    r.ReceivedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(why.Length > 80 ? why[..80] + "…" : why));
             }
 
-            parse.InvocationConfiguration.Output.WriteLine($"{rows.Count} deliveries.");
+            console.Write(table);
+            console.WriteLine($"{rows.Count} deliveries.");
+            return 0;
+        });
+
+        var showId = new Argument<string>("delivery-id") { Description = "The X-GitHub-Delivery id." };
+        var show = new Command("show", "Shows one stored delivery: its state, the headers kept and the payload.") { showId, json };
+        show.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var services = await CliServices.StartAsync(settings, cancellationToken);
+            var detail = await Hubgate.Server.Webhooks.DeliveriesEndpoints.DeliveryDetail.LoadAsync(
+                services.Get<Microsoft.EntityFrameworkCore.IDbContextFactory<Hubgate.Storage.HubgateDbContext>>(), parse.GetValue(showId)!, cancellationToken);
+            if (detail is null)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"No delivery {parse.GetValue(showId)} is stored.");
+                return 1;
+            }
+
+            if (parse.GetValue(json))
+            {
+                CliConsole.WriteJson(parse, detail);
+                return 0;
+            }
+
+            var d = detail.Delivery;
+            var output = parse.InvocationConfiguration.Output;
+            output.WriteLine($"delivery   {d.DeliveryId} (#{d.Sequence})");
+            output.WriteLine($"event      {d.Event}{(d.Action is null ? "" : "." + d.Action)}");
+            output.WriteLine($"state      {d.State.ToString().ToLowerInvariant()} after {d.Attempts} attempt(s){(d.LastError is null ? "" : ": " + d.LastError.Split('\n')[0])}");
+            output.WriteLine($"received   {d.ReceivedAt:u}");
+            if (detail.PossibleReplayOf is { } earlier)
+            {
+                output.WriteLine($"replay?    same body as {earlier}");
+            }
+
+            output.WriteLine("headers    " + (detail.Headers?.ToString() ?? "{}"));
+            output.WriteLine(JsonSerializer.Serialize(detail.Payload, CliConsole.Json));
             return 0;
         });
 
@@ -231,6 +291,7 @@ internal static class HubgateCommand
 
         deliveries.Subcommands.Add(recover);
         deliveries.Subcommands.Add(list);
+        deliveries.Subcommands.Add(show);
         deliveries.Subcommands.Add(replay);
         return deliveries;
     }

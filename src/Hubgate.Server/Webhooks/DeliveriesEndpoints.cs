@@ -50,21 +50,10 @@ internal static class DeliveriesEndpoints
     }
 
     private static async Task<Results<Ok<DeliveryDetail>, NotFound<ApiError>>> ShowAsync(
-        IDbContextFactory<HubgateDbContext> databases, string deliveryId, CancellationToken cancellationToken)
-    {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var row = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.DeliveryId == deliveryId, cancellationToken);
-        if (row is null)
-        {
-            return TypedResults.NotFound(new ApiError($"No delivery {deliveryId} is stored."));
-        }
-
-        using var headers = row.HeadersJson is null ? null : JsonDocument.Parse(row.HeadersJson);
-        using var payload = JsonDocument.Parse(row.Body);
-        return TypedResults.Ok(new DeliveryDetail(
-            DeliverySummary.From(row), row.BodySha256, row.HookId, row.LeaseOwner, row.LeaseExpiresAt, row.PossibleReplayOf,
-            headers?.RootElement.Clone(), payload.RootElement.Clone()));
-    }
+        IDbContextFactory<HubgateDbContext> databases, string deliveryId, CancellationToken cancellationToken) =>
+        await DeliveryDetail.LoadAsync(databases, deliveryId, cancellationToken) is { } detail
+            ? TypedResults.Ok(detail)
+            : TypedResults.NotFound(new ApiError($"No delivery {deliveryId} is stored."));
 
     private static async Task<Results<Accepted<ReplayAnswer>, NotFound<ApiError>, Conflict<ApiError>>> ReplayAsync(
         WebhookInbox inbox, IDbContextFactory<HubgateDbContext> databases, string deliveryId, CancellationToken cancellationToken)
@@ -101,7 +90,25 @@ internal static class DeliveriesEndpoints
 
     internal sealed record DeliveryDetail(
         DeliverySummary Delivery, string BodySha256, long? HookId, string? LeaseOwner, DateTimeOffset? LeaseExpiresAt, string? PossibleReplayOf,
-        JsonElement? Headers, JsonElement Payload);
+        JsonElement? Headers, JsonElement Payload)
+    {
+        /// <summary>One stored delivery with the headers kept and its payload (API, CLI and dashboard); null when unknown.</summary>
+        public static async Task<DeliveryDetail?> LoadAsync(IDbContextFactory<HubgateDbContext> databases, string deliveryId, CancellationToken cancellationToken)
+        {
+            await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            var row = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.DeliveryId == deliveryId, cancellationToken);
+            if (row is null)
+            {
+                return null;
+            }
+
+            using var headers = row.HeadersJson is null ? null : JsonDocument.Parse(row.HeadersJson);
+            using var payload = JsonDocument.Parse(row.Body);
+            return new DeliveryDetail(
+                DeliverySummary.From(row), row.BodySha256, row.HookId, row.LeaseOwner, row.LeaseExpiresAt, row.PossibleReplayOf,
+                headers?.RootElement.Clone(), payload.RootElement.Clone());
+        }
+    }
 
     internal sealed record DeliveryPage(IReadOnlyList<DeliverySummary> Deliveries, long? NextBefore);
 
