@@ -14,6 +14,13 @@ if [[ ! -x "$pg_bin/initdb" && $(id -u) -eq 0 ]] && command -v apt-get >/dev/nul
   apt-get install -y -q postgresql-15 >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q postgresql-15 >/dev/null; }
 fi
 
+# The dashboard's browser test drives Debian's Chromium (headless); install it if this machine lacks it.
+if [[ ! -x /usr/bin/chromium && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "Chromium not found: installing chromium" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+fi
+
 status=0
 dotnet build Hubgate.slnx -v quiet -nologo || exit $?
 

@@ -1,9 +1,11 @@
 using Hubgate.Server.Api;
 using Hubgate.Server.Authentication;
+using Hubgate.Server.Dashboard;
 using Hubgate.Server.Health;
 using Hubgate.Server.Integrations;
 using Hubgate.Server.Proxy;
 using Hubgate.Server.Storage;
+using Hubgate.Server.Telemetry;
 using Hubgate.Server.Webhooks;
 
 // `hubgate <command>` runs an operator command; no command (or `serve`) runs the service.
@@ -21,6 +23,8 @@ builder.AddProxy();
 builder.AddWebhooks();
 builder.AddIntegrations();
 builder.AddApiDocs();
+builder.AddTelemetry();
+builder.AddDashboard();
 
 var app = builder.Build();
 if (!await app.CheckDatabaseAsync())
@@ -29,10 +33,12 @@ if (!await app.CheckDatabaseAsync())
 }
 
 app.MapHealth();
+app.MapDashboard();
 app.MapProxy();
 app.MapWebhooks();
 app.MapIntegrations();
 app.MapApiDocs();
+app.MapTelemetry();
 
 await app.RunAsync();
 return 0;

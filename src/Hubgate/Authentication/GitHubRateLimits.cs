@@ -10,6 +10,8 @@ public sealed class GitHubRateLimits
     private readonly ConcurrentDictionary<long, RateLimitSnapshot> _byInstallation = new();
     private RateLimitSnapshot? _app;
 
+    public GitHubRateLimits() => Telemetry.HubgateTelemetry.Observe(this);
+
     /// <summary>The last known state for an installation's token, or null when no response has been seen.</summary>
     public RateLimitSnapshot? ForInstallation(long installationId) =>
         _byInstallation.TryGetValue(installationId, out var s) ? s : null;

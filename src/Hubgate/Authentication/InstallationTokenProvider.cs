@@ -55,6 +55,7 @@ public sealed partial class InstallationTokenProvider
     {
         if (_cache.TryGetValue(installationId, out var cached) && IsFresh(cached, _time.GetUtcNow()))
         {
+            Telemetry.HubgateTelemetry.TokenCacheHits.Add(1);
             return new ValueTask<InstallationToken>(cached);
         }
 
@@ -149,7 +150,18 @@ public sealed partial class InstallationTokenProvider
         }
 
         Log.RefreshStart(_logger, installationId, stored?.ExpiresAt);
-        var token = await MintAsync(installationId, cancellationToken).ConfigureAwait(false);
+        InstallationToken token;
+        try
+        {
+            token = await MintAsync(installationId, cancellationToken).ConfigureAwait(false);
+            Telemetry.HubgateTelemetry.TokenMints.Add(1, new KeyValuePair<string, object?>("result", "minted"));
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            Telemetry.HubgateTelemetry.TokenMints.Add(1, new KeyValuePair<string, object?>("result", "failed"));
+            throw;
+        }
+
         await _store.SaveAsync(db, installationId, token, cancellationToken).ConfigureAwait(false);
         Log.RefreshEnd(_logger, installationId, stored?.ExpiresAt, token.ExpiresAt);
         return token;

@@ -19,7 +19,13 @@ public class WebhookDeliveryEntity
     /// <summary>The headers worth keeping (JSON object). Never the signature.</summary>
     public string? HeadersJson { get; set; }
     public DeliveryState State { get; set; } = DeliveryState.Pending;
+    /// <summary>How many times the handlers have run for it, replays included.</summary>
     public int Attempts { get; set; }
+    /// <summary>
+    /// <see cref="Attempts"/> when it was last replayed (0 if never): <c>Webhooks:MaxAttempts</c> counts from here, so a
+    /// replay gets a full set of retries while the count of runs keeps going up.
+    /// </summary>
+    public int AttemptsAtReplay { get; set; }
     public DateTimeOffset NextAttemptAt { get; set; }
     /// <summary>Who holds the processing lease and until when.</summary>
     public string? LeaseOwner { get; set; }

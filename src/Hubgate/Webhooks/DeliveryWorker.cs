@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Hubgate.Storage;
+using Hubgate.Telemetry;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -118,7 +120,7 @@ public sealed partial class DeliveryWorker(
         {
             var due = await Due(db.WebhookDeliveries, now)
                 .OrderBy(d => d.Id)
-                .Select(d => new DueRow(d.Id, d.State, d.Attempts))
+                .Select(d => new DueRow(d.Id, d.State, d.Attempts - d.AttemptsAtReplay))
                 .Take(batchSize)
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
             return await ClaimAsync(db, due, now, settings, cancellationToken).ConfigureAwait(false);
@@ -180,6 +182,7 @@ public sealed partial class DeliveryWorker(
         return (mine, leaseUntil);
     }
 
+    /// <summary>A due delivery; <paramref name="Attempts"/> counts since its last replay.</summary>
     private sealed record DueRow(long Id, DeliveryState State, int Attempts);
 
     /// <summary>The due rows in order of receipt, <c>FOR UPDATE SKIP LOCKED</c> (PostgreSQL, inside the claim's transaction).</summary>
@@ -187,7 +190,7 @@ public sealed partial class DeliveryWorker(
     {
         string pending = nameof(DeliveryState.Pending), failed = nameof(DeliveryState.Failed), processing = nameof(DeliveryState.Processing);
         var rows = await db.Database.SqlQuery<LockedRow>($"""
-            SELECT "Id", "State", "Attempts" FROM webhook_deliveries
+            SELECT "Id", "State", "Attempts" - "AttemptsAtReplay" AS "Attempts" FROM webhook_deliveries
             WHERE ("State" IN ({pending}, {failed}) AND "NextAttemptAt" <= {now}) OR ("State" = {processing} AND "LeaseExpiresAt" < {now})
             ORDER BY "Id" LIMIT {batchSize} FOR UPDATE SKIP LOCKED
             """).ToListAsync(cancellationToken).ConfigureAwait(false);
@@ -243,6 +246,19 @@ public sealed partial class DeliveryWorker(
 
         using var lease = new CancellationTokenSource(leaseUntil - now, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Token);
+        using var activity = HubgateTelemetry.Source.StartActivity("webhook.process");
+        activity?.SetTag("github.event", delivery.Event);
+        activity?.SetTag("github.delivery", delivery.DeliveryId);
+        activity?.SetTag("hubgate.attempt", delivery.Attempts);
+        var started = Stopwatch.GetTimestamp();
+        void Finished(DeliveryState state)
+        {
+            var tags = new TagList { { "event", delivery.Event }, { "state", state.ToString().ToLowerInvariant() } };
+            HubgateTelemetry.DeliveriesFinished.Add(1, tags);
+            HubgateTelemetry.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("event", delivery.Event));
+            activity?.SetTag("hubgate.state", tags[1].Value);
+        }
+
         DispatchResult result;
         try
         {
@@ -274,13 +290,17 @@ public sealed partial class DeliveryWorker(
                 ? $"The handlers did not finish within the lease ({settings.LeaseDuration}) and were cancelled."
                 : Describe(e);
             var failedAt = time.GetUtcNow();
-            var dead = delivery.Attempts >= Math.Max(1, settings.MaxAttempts);
-            var delay = RetryDelay(delivery.Attempts, settings);
+            var sinceReplay = delivery.Attempts - delivery.AttemptsAtReplay;
+            var dead = sinceReplay >= Math.Max(1, settings.MaxAttempts);
+            var delay = RetryDelay(sinceReplay, settings);
+            Finished(dead ? DeliveryState.Dead : DeliveryState.Failed);
+            activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
             return (new Outcome(delivery, dead ? DeliveryState.Dead : DeliveryState.Failed, dead ? failedAt : failedAt + delay, null, error, null, delay),
                 leaseUntil);
         }
 
         var state = result.Outcome == DispatchOutcome.Processed ? DeliveryState.Processed : DeliveryState.Ignored;
+        Finished(state);
         return (new Outcome(delivery, state, delivery.NextAttemptAt, time.GetUtcNow(), null, result.Reason, TimeSpan.Zero), leaseUntil);
     }
 

@@ -59,7 +59,8 @@ public sealed partial class WebhookInbox : IAsyncDisposable
     }
 
     /// <summary>
-    /// Puts a stored delivery back in the queue (any state but processing): due now, attempts reset. Returns false
+    /// Puts a stored delivery back in the queue (any state but processing): due now, with a full set of retries (the count
+    /// of attempts goes on). Returns false
     /// when no delivery has that id, or it is being processed right now.
     /// </summary>
     public async Task<bool> ReplayAsync(string deliveryId, CancellationToken cancellationToken = default)
@@ -72,7 +73,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
             .Where(d => d.DeliveryId == deliveryId && d.State != DeliveryState.Processing)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(d => d.State, DeliveryState.Pending)
-                .SetProperty(d => d.Attempts, 0)
+                .SetProperty(d => d.AttemptsAtReplay, d => d.Attempts)
                 .SetProperty(d => d.NextAttemptAt, now)
                 .SetProperty(d => d.ProcessedAt, (DateTimeOffset?)null)
                 .SetProperty(d => d.IgnoredReason, (string?)null), cancellationToken)

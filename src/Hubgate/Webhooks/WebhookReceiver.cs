@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Hubgate.Storage;
+using Hubgate.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -42,6 +44,8 @@ public sealed partial class WebhookReceiver(
         ArgumentNullException.ThrowIfNull(context);
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
+        var started = Stopwatch.GetTimestamp();
+        using var activity = HubgateTelemetry.Source.StartActivity("webhook.ingest");
 
         if (!HttpMethods.IsPost(request.Method))
         {
@@ -121,18 +125,22 @@ public sealed partial class WebhookReceiver(
             case SignatureCheck.Valid:
                 break;
             case SignatureCheck.Missing:
+                SignatureFailed("missing");
                 await ErrorAsync(context, StatusCodes.Status400BadRequest,
                     "The delivery is not signed: send X-Hub-Signature-256 (or X-Hub-Signature).").ConfigureAwait(false);
                 return;
             case SignatureCheck.Malformed:
+                SignatureFailed("malformed");
                 await ErrorAsync(context, StatusCodes.Status400BadRequest,
                     "The signature is malformed: expected sha256=<64 hex digits> (or sha1=<40 hex digits>).").ConfigureAwait(false);
                 return;
             case SignatureCheck.UnsupportedAlgorithm:
+                SignatureFailed("unsupported_algorithm");
                 await ErrorAsync(context, StatusCodes.Status400BadRequest,
                     "The signature uses an unsupported algorithm: expected sha256 (or sha1).").ConfigureAwait(false);
                 return;
             default:
+                SignatureFailed("mismatch");
                 Log.SignatureMismatch(logger, Printable(deliveryHeader.ToString()), @event, context.Connection.RemoteIpAddress?.ToString());
                 await ErrorAsync(context, StatusCodes.Status401Unauthorized,
                     "The signature does not match the body for any configured webhook secret.").ConfigureAwait(false);
@@ -182,6 +190,16 @@ public sealed partial class WebhookReceiver(
             HeadersJson = KeptHeadersJson(request.Headers),
         };
 
+        activity?.SetTag("github.event", @event);
+        activity?.SetTag("github.delivery", deliveryId);
+        void Received(string result)
+        {
+            var tags = new TagList { { "event", @event }, { "result", result } };
+            HubgateTelemetry.DeliveriesReceived.Add(1, tags);
+            HubgateTelemetry.IngestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
+            activity?.SetTag("hubgate.result", result);
+        }
+
         InboxOutcome outcome;
         try
         {
@@ -193,6 +211,7 @@ public sealed partial class WebhookReceiver(
             // The database holds its lock (or hangs) longer than GitHub waits for an answer (10 s). If the write commits
             // later, GitHub's redelivery under the same id is answered 200.
             Log.StoreTimedOut(logger, deliveryId, @event, options.CurrentValue.StoreTimeout);
+            Received("unavailable");
             await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
                 "The database did not commit the delivery in time; it was not accepted. Redeliver it later.").ConfigureAwait(false);
             return;
@@ -200,12 +219,14 @@ public sealed partial class WebhookReceiver(
         catch (DeliveryStoreException)
         {
             // Logged by the inbox. 503 makes GitHub mark the delivery failed, so recovery can ask for it again.
+            Received("unavailable");
             await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
                 "The delivery could not be stored; it was not accepted. Redeliver it later.").ConfigureAwait(false);
             return;
         }
         catch (ObjectDisposedException)
         {
+            Received("unavailable");
             await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "The server is shutting down; redeliver later.").ConfigureAwait(false);
             return;
         }
@@ -213,13 +234,18 @@ public sealed partial class WebhookReceiver(
         if (outcome == InboxOutcome.Duplicate)
         {
             Log.Duplicate(logger, deliveryId, @event);
+            Received("duplicate");
             await AnswerAsync(context, StatusCodes.Status200OK, deliveryId, "duplicate").ConfigureAwait(false);
             return;
         }
 
         Log.Stored(logger, deliveryId, @event, facts.Action, body.Length);
+        Received("stored");
         await AnswerAsync(context, StatusCodes.Status202Accepted, deliveryId, "queued").ConfigureAwait(false);
     }
+
+    private static void SignatureFailed(string reason) =>
+        HubgateTelemetry.SignatureFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     /// <summary>
     /// Reads the body into one exactly sized array, refusing anything over 25 MiB while reading: a known length is

@@ -25,6 +25,8 @@ public sealed partial class RouteAuthenticationTests : IDisposable
         ["/openapi/{documentName}.json"] = "the API's description: holds no data",
         ["/webhooks/github"] = "GitHub's deliveries: authenticated by the HMAC signature instead",
         ["/extensions/github/webhook/"] = "Sentry-compatible alias of /webhooks/github, same HMAC check",
+        ["/metrics"] = "Prometheus scrape: counts, durations and rate limits — no payloads, tokens or secrets",
+        ["/signin"] = "the dashboard's sign-in form; its POST checks the API key and sets the session cookie",
     };
 
     private readonly HubgateApplication _app = new(new Dictionary<string, string?>
@@ -35,13 +37,19 @@ public sealed partial class RouteAuthenticationTests : IDisposable
 
     public void Dispose() => _app.Dispose();
 
-    private List<(string Pattern, string Method, bool RequiresKey)> Routes()
+    private List<(string Pattern, string Method, bool RequiresKey)> Routes() =>
+        [.. AllRoutes().Where(r => !r.RequiresSignIn).Select(r => (r.Pattern, r.Method, r.RequiresKey))];
+
+    /// <summary>Every route/method pair, with how it is protected: the API key (API, proxy) or the dashboard sign-in.</summary>
+    private List<(string Pattern, string Method, bool RequiresKey, bool RequiresSignIn)> AllRoutes()
     {
         _ = _app.Server; // build the host
         return [.. _app.Services.GetRequiredService<EndpointDataSource>().Endpoints
             .OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET", "POST", "PUT", "PATCH", "DELETE"])
-                .Select(m => ("/" + e.RoutePattern.RawText!.TrimStart('/'), m, e.Metadata.GetMetadata<RequiresApiKey>() is not null)))
+                .Select(m => ("/" + e.RoutePattern.RawText!.TrimStart('/'), m, e.Metadata.GetMetadata<RequiresApiKey>() is not null,
+                    e.Metadata.GetMetadata<Hubgate.Server.Dashboard.RequiresSignIn>() is not null
+                    && e.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is not null)))
             .Distinct()];
     }
 
@@ -68,9 +76,9 @@ public sealed partial class RouteAuthenticationTests : IDisposable
     }
 
     [Fact]
-    public void EveryRoute_IsPublicOnPurpose_OrRequiresTheApiKey()
+    public void EveryRoute_IsPublicOnPurpose_OrRequiresTheApiKey_OrTheDashboardSignIn()
     {
-        var unprotected = Routes().Where(r => !r.RequiresKey && !Public.ContainsKey(r.Pattern))
+        var unprotected = AllRoutes().Where(r => !r.RequiresKey && !r.RequiresSignIn && !Public.ContainsKey(r.Pattern))
             .Select(r => $"{r.Method} {r.Pattern}").ToList();
 
         Assert.True(unprotected.Count == 0,
@@ -131,6 +139,23 @@ public sealed partial class RouteAuthenticationTests : IDisposable
         {
             using var response = await client.GetAsync(new Uri(Concrete(pattern), UriKind.Relative));
             Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.NotFound, $"{pattern}: {(int)response.StatusCode}");
+        }
+    }
+
+    [Fact]
+    public async Task EveryDashboardRoute_WithoutASession_GoesToSignIn_EvenWithTheApiKeyAsBearer()
+    {
+        using var client = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+        var dashboard = AllRoutes().Where(r => r.RequiresSignIn).ToList();
+        Assert.Contains(dashboard, r => r.Pattern == "/" && r.Method == "GET");
+        Assert.Contains(dashboard, r => r.Pattern == "/deliveries/{deliveryId}/redeliver" && r.Method == "POST");
+        foreach (var (pattern, method, _, _) in dashboard)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(Concrete(pattern), UriKind.Relative));
+            using var response = await client.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.Redirect && response.Headers.Location!.OriginalString.Contains("/signin", StringComparison.Ordinal),
+                $"{method} {pattern}: {(int)response.StatusCode} {response.Headers.Location}");
         }
     }
 

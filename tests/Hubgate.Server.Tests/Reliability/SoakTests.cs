@@ -18,9 +18,10 @@ namespace Hubgate.Server.Tests.Reliability;
 /// A 60-second soak at a steady 20 deliveries a second of mixed events — push (new commits each time), pull_request
 /// (with a slow extra handler, 100 ms), installation, and events nobody handles — through the real endpoint, worker
 /// and model: nothing lost, the queue drained at the end, and the managed heap after the run within 64 MiB of what it
-/// was after warm-up. Runs once (SQLite pass).
+/// was after warm-up. Runs once (SQLite pass), alone: the heap is the test process's, so no other test may run beside it.
 /// </summary>
 [Trait("Database", "Sqlite")]
+[Collection(RunsAlone.Name)]
 public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Secret = "soak-webhook-secret";
@@ -148,4 +149,11 @@ public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
                          $"states {string.Join(", ", states.Select(s => $"{s.Key}={s.Value}"))}, drained {drainedIn.TotalSeconds:0.0} s after the last send, " +
                          $"heap after warm-up {heapAfterWarmUp / 1024} KiB, at end {heapAtEnd / 1024} KiB (growth {(heapAtEnd - heapAfterWarmUp) / 1024} KiB), lost 0");
     }
+}
+
+/// <summary>Tests that measure the process (memory) run after the parallel ones, one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RunsAlone
+{
+    public const string Name = "Runs alone";
 }

@@ -152,12 +152,14 @@ public sealed class DeliveryWorkerTests
             Assert.Contains("downstream said no", dead.LastError, StringComparison.Ordinal);
             Assert.Equal([1, 2, 3], calls);
 
-            // Dead stays dead until replayed; a replay starts again from attempt 1.
+            // Dead stays dead until replayed; a replay is attempt 4 (the count of runs goes on) with a full set of retries.
             services.Time.Advance(TimeSpan.FromHours(2));
             Assert.Equal(0, await worker.RunOnceAsync(CancellationToken.None));
             Assert.True(await services.Get<WebhookInbox>().ReplayAsync("failing"));
             await worker.RunOnceAsync(CancellationToken.None);
-            Assert.Equal([1, 2, 3, 1], calls);
+            Assert.Equal([1, 2, 3, 4], calls);
+            var replayed = await ReadAsync(services, "failing");
+            Assert.Equal((DeliveryState.Failed, 4), (replayed.State, replayed.Attempts));
             Assert.False(await services.Get<WebhookInbox>().ReplayAsync("no-such-delivery"));
         }
         finally

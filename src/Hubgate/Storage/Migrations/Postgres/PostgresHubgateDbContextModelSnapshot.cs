@@ -389,6 +389,9 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<int>("Attempts")
                         .HasColumnType("integer");
 
+                    b.Property<int>("AttemptsAtReplay")
+                        .HasColumnType("integer");
+
                     b.Property<byte[]>("Body")
                         .IsRequired()
                         .HasColumnType("bytea");

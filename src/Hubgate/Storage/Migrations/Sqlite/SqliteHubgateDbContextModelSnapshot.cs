@@ -373,6 +373,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<int>("Attempts")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int>("AttemptsAtReplay")
+                        .HasColumnType("INTEGER");
+
                     b.Property<byte[]>("Body")
                         .IsRequired()
                         .HasColumnType("BLOB");

@@ -1,0 +1,98 @@
+using System.Security.Claims;
+using Hubgate.Server.Api;
+using Hubgate.Server.Webhooks;
+using Hubgate.Storage;
+using Hubgate.Webhooks;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Hubgate.Server.Dashboard;
+
+/// <summary>
+/// The operators' page at <c>/</c>: installations, recent deliveries with filters, a delivery's detail with a Redeliver
+/// button. Server-rendered HTML that refreshes itself; sign-in with the API key.
+/// </summary>
+internal static class DashboardEndpoints
+{
+    private const int DeliveryRows = 50;
+
+    public static void Map(WebApplication app)
+    {
+        app.MapGet("/signin", (HttpContext context, IAntiforgery antiforgery, string? failed) =>
+            Html(DashboardPages.SignIn(antiforgery.GetAndStoreTokens(context), failed is not null)))
+            .ExcludeFromDescription();
+
+        app.MapPost("/signin", SignInAsync).ExcludeFromDescription();
+
+        var pages = app.MapGroup("/").RequireAuthorization(DashboardSetup.Policy).WithMetadata(RequiresSignIn.Instance).ExcludeFromDescription();
+        pages.MapGet("/", HomeAsync);
+        pages.MapGet("/deliveries/{deliveryId}", DeliveryAsync);
+        pages.MapPost("/deliveries/{deliveryId}/redeliver", RedeliverAsync);
+        pages.MapPost("/signout", async (HttpContext context, [FromForm(Name = "signout")] string? _) =>
+        {
+            await context.SignOutAsync(DashboardSetup.Scheme);
+            return Results.Redirect("/signin");
+        });
+    }
+
+    private static async Task<IResult> SignInAsync(HttpContext context, [FromForm(Name = "apiKey")] string? apiKey, IOptionsMonitor<ApiKeyOptions> options)
+    {
+        var configured = options.CurrentValue.ApiKey;
+        if (string.IsNullOrEmpty(configured))
+        {
+            return Html(DashboardPages.NotConfigured(), StatusCodes.Status503ServiceUnavailable);
+        }
+
+        if (string.IsNullOrEmpty(apiKey) || !ApiKeyAuthentication.FixedTimeEquals(apiKey, configured))
+        {
+            return Results.Redirect("/signin?failed=1");
+        }
+
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "operator")], DashboardSetup.Scheme);
+        await context.SignInAsync(DashboardSetup.Scheme, new ClaimsPrincipal(identity));
+        return Results.Redirect("/");
+    }
+
+    private static async Task<IResult> HomeAsync(HttpContext context, IAntiforgery antiforgery, IDbContextFactory<HubgateDbContext> databases,
+        WebhookInbox inbox, string? state, string? @event, CancellationToken cancellationToken)
+    {
+        DeliveryState? wanted = DeliverySummary.TryParseState(state ?? "", out var parsed) ? parsed : null;
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var installations = await db.Installations.AsNoTracking()
+            .OrderBy(i => i.Id)
+            .Take(200)
+            .Select(i => new DashboardPages.InstallationRow(i.Id, i.AccountLogin, i.AccountType, i.Status, i.TokenExpiresAt,
+                db.Repositories.Count(r => r.InstallationId == i.Id && r.Status == RepositoryStatus.Active)))
+            .ToListAsync(cancellationToken);
+        var deliveries = await inbox.ListAsync(wanted, string.IsNullOrWhiteSpace(@event) ? null : @event.Trim(), before: null, DeliveryRows, cancellationToken);
+        return Html(DashboardPages.Home(antiforgery.GetAndStoreTokens(context), installations, deliveries, wanted, @event, DateTimeOffset.UtcNow));
+    }
+
+    private static async Task<IResult> DeliveryAsync(HttpContext context, IAntiforgery antiforgery, IDbContextFactory<HubgateDbContext> databases,
+        string deliveryId, string? redelivered, CancellationToken cancellationToken)
+    {
+        var detail = await DeliveriesEndpoints.DeliveryDetail.LoadAsync(databases, deliveryId, cancellationToken);
+        return detail is null
+            ? Html(DashboardPages.NotFound(deliveryId), StatusCodes.Status404NotFound)
+            : Html(DashboardPages.Delivery(antiforgery.GetAndStoreTokens(context), detail, redelivered));
+    }
+
+    private static async Task<IResult> RedeliverAsync(WebhookInbox inbox, string deliveryId, [FromForm(Name = "confirm")] string? confirm,
+        CancellationToken cancellationToken)
+    {
+        var queued = await inbox.ReplayAsync(deliveryId, cancellationToken);
+        return Results.Redirect($"/deliveries/{Uri.EscapeDataString(deliveryId)}?redelivered={(queued ? "queued" : "busy")}");
+    }
+
+    private static IResult Html(string page, int status = StatusCodes.Status200OK) =>
+        Results.Content(page, "text/html; charset=utf-8", System.Text.Encoding.UTF8, status);
+}
+
+/// <summary>Endpoint metadata: this page requires the dashboard sign-in (checked by the route-table test).</summary>
+internal sealed class RequiresSignIn
+{
+    public static readonly RequiresSignIn Instance = new();
+}

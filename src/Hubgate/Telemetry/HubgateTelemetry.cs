@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using Hubgate.Authentication;
+
+namespace Hubgate.Telemetry;
+
+/// <summary>
+/// Hubgate's metrics and traces, under the name <c>Hubgate</c> (add it to an OpenTelemetry meter and tracer provider;
+/// the server does, with a Prometheus endpoint at <c>/metrics</c>). No instrument carries a token, JWT, key, secret or
+/// payload: only event names, outcomes, status codes and installation ids.
+/// </summary>
+public static class HubgateTelemetry
+{
+    /// <summary>The meter and activity source name.</summary>
+    public const string Name = "Hubgate";
+
+    private static readonly string? Version = typeof(HubgateTelemetry).Assembly.GetName().Version?.ToString();
+    private static readonly ConditionalWeakTable<GitHubRateLimits, object?> RateLimitStates = [];
+
+    internal static readonly ActivitySource Source = new(Name, Version);
+    internal static readonly Meter Meter = new(Name, Version);
+
+    internal static readonly Counter<long> DeliveriesReceived = Meter.CreateCounter<long>("hubgate.webhook.deliveries.received", "{delivery}",
+        "Signed deliveries answered by the webhook endpoint, by event and result (stored, duplicate, unavailable).");
+
+    internal static readonly Counter<long> SignatureFailures = Meter.CreateCounter<long>("hubgate.webhook.signature.failures", "{request}",
+        "Requests refused by the signature check, by reason (missing, malformed, unsupported_algorithm, mismatch).");
+
+    /// <summary>Seconds, from a millisecond to GitHub's 10 s limit.</summary>
+    private static readonly InstrumentAdvice<double> Seconds = new()
+    {
+        HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    };
+
+    internal static readonly Histogram<double> IngestDuration = Meter.CreateHistogram("hubgate.webhook.ingest.duration", "s",
+        "Time from the request to the answer for signed deliveries, commit included.", advice: Seconds);
+
+    internal static readonly Counter<long> DeliveriesFinished = Meter.CreateCounter<long>("hubgate.webhook.deliveries.finished", "{delivery}",
+        "Delivery attempts finished by the worker, by event and resulting state (processed, ignored, failed, dead).");
+
+    internal static readonly Histogram<double> ProcessingDuration = Meter.CreateHistogram("hubgate.webhook.processing.duration", "s",
+        "Time the handlers took for one delivery attempt, by event.", advice: Seconds);
+
+    internal static readonly Counter<long> TokenMints = Meter.CreateCounter<long>("hubgate.token.mints", "{token}",
+        "Installation tokens requested from GitHub, by result (minted, failed).");
+
+    internal static readonly Counter<long> TokenCacheHits = Meter.CreateCounter<long>("hubgate.token.cache_hits", "{request}",
+        "Installation tokens served from memory without touching the database or GitHub.");
+
+    static HubgateTelemetry()
+    {
+        Meter.CreateObservableGauge("hubgate.github.rate_limit.remaining", ObserveRateLimits, "{request}",
+            "Requests left in the current GitHub rate-limit window, per installation (from the last response's X-RateLimit-Remaining).");
+    }
+
+    /// <summary>Includes <paramref name="limits"/> in the rate-limit gauge (each live instance is observed).</summary>
+    internal static void Observe(GitHubRateLimits limits) => RateLimitStates.AddOrUpdate(limits, null);
+
+    private static IEnumerable<Measurement<long>> ObserveRateLimits()
+    {
+        foreach (var (limits, _) in RateLimitStates)
+        {
+            if (limits.ForApp is { } app)
+            {
+                yield return new Measurement<long>(app.Remaining, new KeyValuePair<string, object?>("credential", "app"));
+            }
+
+            foreach (var (installation, snapshot) in limits.Installations)
+            {
+                yield return new Measurement<long>(snapshot.Remaining,
+                    new KeyValuePair<string, object?>("credential", "installation"), new KeyValuePair<string, object?>("installation", installation));
+            }
+        }
+    }
+}
