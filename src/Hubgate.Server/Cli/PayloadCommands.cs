@@ -18,7 +18,7 @@ internal static class PayloadCommands
 
     public static Command Sign(IReadOnlyDictionary<string, string?>? settings)
     {
-        var file = new Argument<FileInfo>("file") { Description = "The payload, signed byte for byte as it is on disk." };
+        var file = new Argument<string>("file") { Description = "The payload, signed byte for byte as it is on disk." };
         var secret = new Option<string?>("--secret") { Description = "The webhook secret (default: GitHub:WebhookSecret)." };
         var command = new Command("sign", "Prints the X-Hub-Signature-256 value GitHub would send with FILE.") { file, secret };
         command.SetAction(async (parse, cancellationToken) =>
@@ -38,7 +38,7 @@ internal static class PayloadCommands
 
     public static Command Send(IReadOnlyDictionary<string, string?>? settings)
     {
-        var file = new Argument<FileInfo>("file") { Description = "The payload to deliver (sent byte for byte)." };
+        var file = new Argument<string>("file") { Description = "The payload to deliver (sent byte for byte)." };
         var eventName = new Option<string>("--event") { Description = "The X-GitHub-Event header: push, pull_request, installation, …", Required = true };
         var url = new Option<string>("--url") { Description = $"Where to deliver it (default {DefaultUrl}).", DefaultValueFactory = _ => DefaultUrl };
         var secret = new Option<string?>("--secret") { Description = "The webhook secret (default: GitHub:WebhookSecret)." };
@@ -91,9 +91,16 @@ internal static class PayloadCommands
 
     private static string Signature256(byte[] body, byte[] key) => "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(key, body));
 
-    private static async Task<(byte[]? Body, byte[]? Key, string? Error)> ReadAsync(FileInfo file, string? secret, IReadOnlyDictionary<string, string?>? settings,
+    private static async Task<(byte[]? Body, byte[]? Key, string? Error)> ReadAsync(string path, string? secret, IReadOnlyDictionary<string, string?>? settings,
         CancellationToken cancellationToken)
     {
+        // `dotnet run` (the ./hubgate wrapper) starts in the project folder; the wrapper says where the caller was.
+        if (!Path.IsPathRooted(path) && Environment.GetEnvironmentVariable("HUBGATE_WORKDIR") is { Length: > 0 } caller)
+        {
+            path = Path.Combine(caller, path);
+        }
+
+        var file = new FileInfo(path);
         if (!file.Exists)
         {
             return (null, null, $"no such file: {file.FullName}");
