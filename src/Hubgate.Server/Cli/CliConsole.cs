@@ -13,17 +13,21 @@ internal static class CliConsole
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
+    /// <summary>Whether the command writes to an interactive terminal (not a pipe, a file or a test's writer).</summary>
+    public static bool IsTerminal(ParseResult parse) =>
+        ReferenceEquals(parse.InvocationConfiguration.Output, Console.Out) && !Console.IsOutputRedirected;
+
     /// <summary>A console writing to the command's output; plain text when that is not a terminal (pipes, tests).</summary>
     public static IAnsiConsole For(ParseResult parse)
     {
         var output = parse.InvocationConfiguration.Output;
-        var terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var terminal = IsTerminal(parse);
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(output),
             Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
         });
         if (!terminal)
         {

@@ -102,13 +102,35 @@ internal static class HubgateCommand
             var output = parse.InvocationConfiguration.Output;
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var asJson = parse.GetValue(json);
-            var progress = asJson ? null : new SynchronousProgress<SyncProgress>(p => output.WriteLine(
-                $"[{p.Index}/{p.Total}] installation {p.InstallationId} ({p.Account ?? "?"}): " +
-                (p.Error is null ? $"{p.Repositories} repositories" : $"FAILED: {p.Error}")));
+            static string Line(SyncProgress p) => $"[{p.Index}/{p.Total}] installation {p.InstallationId} ({p.Account ?? "?"}): " +
+                (p.Error is null ? $"{p.Repositories} repositories" : $"FAILED: {p.Error}");
             SyncReport report;
             try
             {
-                report = await services.Get<InstallationSync>().SyncAsync(progress, cancellationToken);
+                var sync = services.Get<InstallationSync>();
+                if (asJson)
+                {
+                    report = await sync.SyncAsync(null, cancellationToken);
+                }
+                else if (CliConsole.IsTerminal(parse))
+                {
+                    // On a terminal: a progress bar over the installations, each finished one printed above it.
+                    var console = CliConsole.For(parse);
+                    report = await console.Progress().AutoClear(true).StartAsync(async context =>
+                    {
+                        var task = context.AddTask("Syncing installations", maxValue: 1);
+                        return await sync.SyncAsync(new SynchronousProgress<SyncProgress>(p =>
+                        {
+                            task.MaxValue = Math.Max(1, p.Total);
+                            task.Value = p.Index;
+                            console.MarkupLine(Markup.Escape(Line(p)));
+                        }), cancellationToken);
+                    });
+                }
+                else
+                {
+                    report = await sync.SyncAsync(new SynchronousProgress<SyncProgress>(p => output.WriteLine(Line(p))), cancellationToken);
+                }
             }
             catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
             {
