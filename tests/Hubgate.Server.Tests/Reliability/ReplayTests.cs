@@ -26,7 +26,7 @@ public sealed class ReplayTests
         {
             ["GitHub:WebhookSecret"] = Secret,
             ["Webhooks:PollInterval"] = "00:00:00.050",
-            ["Webhooks:ReplayWindow"] = "00:00:02",
+            ["Webhooks:ReplayWindow"] = "00:00:05",
         }, services => new WebhookBuilder(services).On("push", (ctx, _) =>
         {
             handled.Enqueue(ctx.DeliveryId);
@@ -44,7 +44,7 @@ public sealed class ReplayTests
         Assert.Equal(HttpStatusCode.Accepted, await SendAsync("original"));
         Assert.Equal(HttpStatusCode.OK, await SendAsync("original"));
         Assert.Equal(HttpStatusCode.Accepted, await SendAsync("copied-under-a-new-id"));
-        await Task.Delay(TimeSpan.FromSeconds(2.5)); // past the replay window
+        await Task.Delay(TimeSpan.FromSeconds(5.5)); // past the replay window
         Assert.Equal(HttpStatusCode.Accepted, await SendAsync("much-later-same-bytes"));
         Assert.Equal(HttpStatusCode.OK, await SendAsync("original"));
 
