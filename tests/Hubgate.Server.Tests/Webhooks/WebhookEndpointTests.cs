@@ -100,7 +100,38 @@ public sealed class WebhookEndpointTests : IDisposable
         var response = await _client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal(body.Length, (await StoredAsync()).Single().Body.Length);
+        Assert.Equal(body, (await StoredAsync()).Single().Body); // byte for byte (streamed into SQLite, bound on PostgreSQL)
+    }
+
+    [Fact]
+    public async Task LargeBodiesInOneBatch_EachStoredByteForByte_DuplicatesStillCaught()
+    {
+        var bodies = Enumerable.Range(0, 4).Select(n =>
+        {
+            var body = new byte[(2 * 1024 * 1024) + n];
+            Array.Fill(body, (byte)' ');
+            Encoding.UTF8.GetBytes($"{{\"zen\":\"large {n}\"}}").CopyTo(body, 0); // a JSON object padded with spaces
+            return body;
+        }).ToList();
+
+        var answers = await Task.WhenAll(bodies.Select((b, n) => SendAsync(b, $"large-{n}"))
+            .Append(SendAsync(bodies[0], "large-0")));
+
+        Assert.Equal(4, answers.Count(a => a == HttpStatusCode.Accepted));
+        Assert.Equal(1, answers.Count(a => a == HttpStatusCode.OK));
+        var stored = (await StoredAsync()).ToDictionary(d => d.DeliveryId);
+        Assert.Equal(4, stored.Count);
+        for (var n = 0; n < 4; n++)
+        {
+            Assert.Equal(bodies[n], stored[$"large-{n}"].Body);
+            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bodies[n])), stored[$"large-{n}"].BodySha256);
+        }
+    }
+
+    private async Task<HttpStatusCode> SendAsync(byte[] body, string id)
+    {
+        using var request = Delivery("ping", body, id: id);
+        return (await _client.SendAsync(request)).StatusCode;
     }
 
     [Fact]
