@@ -1,3 +1,4 @@
+using Hubgate.Authentication;
 using Hubgate.Storage;
 using Hubgate.Webhooks;
 
@@ -18,7 +19,18 @@ internal static class EventTarget
             return null;
         }
 
-        var installation = await directory.FindOrFetchAsync(db, installationId, cancellationToken).ConfigureAwait(false);
+        InstallationEntity? installation;
+        try
+        {
+            installation = await directory.FindOrFetchAsync(db, installationId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (GitHubAppNotConfiguredException e)
+        {
+            // Webhook-only set-up (no App credentials): retrying cannot help, so the delivery is kept and marked, once.
+            context.Ignore($"installation {installationId} is not known here and cannot be looked up: {e.Message}");
+            return null;
+        }
+
         if (installation is null)
         {
             context.Ignore($"installation {installationId} is unknown to GitHub (404 from GET /app/installations/{installationId})");

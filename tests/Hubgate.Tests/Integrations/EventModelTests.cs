@@ -171,6 +171,22 @@ public sealed class EventModelTests
     }
 
     [Fact]
+    public async Task WebhookOnlySetUp_NoAppCredentials_UnknownInstallation_IgnoredOnce_NotRetried()
+    {
+        await using var h = await ModelHarness.StartAsync(s =>
+        {
+            s["GitHub:AppId"] = null;
+            s["GitHub:ClientId"] = null;
+            s["GitHub:PrivateKey"] = null;
+            s["GitHub:PrivateKeyPath"] = null;
+        });
+        var delivery = await h.ProcessFixtureAsync("push", "with-installation.payload.json");
+
+        Assert.Equal((DeliveryState.Ignored, 1), (delivery.State, delivery.Attempts));
+        Assert.Contains("installation 1 is not known here and cannot be looked up: The GitHub App is not configured", delivery.IgnoredReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EventWithoutInstallation_KeptAsIgnored()
     {
         await using var h = await StartAsync();
