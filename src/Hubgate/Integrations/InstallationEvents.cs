@@ -24,6 +24,12 @@ internal sealed class InstallationEvents(HubgateDbContext db, InstallationTokenP
         var dropToken = false;
         switch (context.Action)
         {
+            case "created" when row.DeletedAt is { } deletedAt:
+                // GitHub gives a reinstalled App a new installation id, so this is an old `created` arriving (or
+                // replayed) after the `deleted`: the installation stays deleted. Nothing tracked is saved.
+                context.Ignore($"installation {id} was deleted at {deletedAt:u}; this created event is older news " +
+                               "(a reinstalled App gets a new installation id)");
+                return;
             case "created":
                 row.Status = row.SuspendedAt is null ? InstallationStatus.Active : InstallationStatus.Suspended;
                 row.DeletedAt = null;

@@ -78,6 +78,23 @@ public sealed class InstallationEventsTests
     }
 
     [Fact]
+    public async Task CreatedArrivingAfterDeleted_StaysDeleted_IgnoredWithTheReason()
+    {
+        await using var h = await ModelHarness.StartAsync();
+        var created = ModelHarness.Edit("installation", "deleted.payload.json", p => p["action"] = "created");
+        await h.ProcessAsync("installation", created, "created-first");
+        await h.ProcessFixtureAsync("installation", "deleted.payload.json");
+
+        var late = await h.ProcessAsync("installation", created, "created-again-late");
+
+        Assert.Equal(DeliveryState.Ignored, late.State);
+        Assert.Contains("installation 2 was deleted at", late.IgnoredReason, StringComparison.Ordinal);
+        await using var db = await h.DbAsync();
+        Assert.Equal(InstallationStatus.Deleted, (await db.Installations.SingleAsync(i => i.Id == 2)).Status);
+        Assert.Equal(RepositoryStatus.Disabled, (await db.Repositories.SingleAsync(r => r.Id == 1296269)).Status);
+    }
+
+    [Fact]
     public async Task Suspend_ThenUnsuspend()
     {
         await using var h = await ModelHarness.StartAsync();
