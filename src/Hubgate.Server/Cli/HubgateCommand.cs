@@ -190,7 +190,11 @@ internal static class HubgateCommand
             RecoveryReport report;
             try
             {
-                report = await services.Get<DeliveryRecovery>().RecoverAsync(lookback, parse.GetValue(dryRun), cancellationToken);
+                var recovery = services.Get<DeliveryRecovery>();
+                report = CliConsole.IsTerminal(parse) && !parse.GetValue(json)
+                    ? await CliConsole.For(parse).Status().StartAsync("Listing GitHub's deliveries and asking for the missing ones…",
+                        _ => recovery.RecoverAsync(lookback, parse.GetValue(dryRun), cancellationToken))
+                    : await recovery.RecoverAsync(lookback, parse.GetValue(dryRun), cancellationToken);
             }
             catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
             {
