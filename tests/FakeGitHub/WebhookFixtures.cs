@@ -33,6 +33,25 @@ public static class WebhookFixtures
     /// <summary>One payload: <c>Load("push", "with-new-branch.payload.json")</c>.</summary>
     public static byte[] Load(string @event, string name) => File.ReadAllBytes(Path.Combine(Directory, @event, name));
 
+    /// <summary>
+    /// The <c>push/with-new-branch</c> payload cut to one commit of its own — sha <paramref name="n"/> as 40 hex digits — for
+    /// <paramref name="installationId"/>: a burst of these stores one commit per delivery, so counts prove exactly-once.
+    /// </summary>
+    public static byte[] PushOfOneCommit(long n, long installationId)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(Load("push", "with-new-branch.payload.json"))!.AsObject();
+        var commit = json["commits"]![0]!.DeepClone();
+        var sha = n.ToString("x40", System.Globalization.CultureInfo.InvariantCulture);
+        commit["id"] = sha;
+        commit["message"] = $"change {n}";
+        commit["distinct"] = true;
+        json["commits"] = new System.Text.Json.Nodes.JsonArray(commit);
+        json["head_commit"] = commit.DeepClone();
+        json["after"] = sha;
+        json["installation"] = new System.Text.Json.Nodes.JsonObject { ["id"] = installationId };
+        return Encoding.UTF8.GetBytes(json.ToJsonString());
+    }
+
     /// <summary><c>sha256=&lt;hex&gt;</c> of the exact bytes.</summary>
     public static string SignSha256(byte[] body, string secret)
     {

@@ -57,7 +57,7 @@ internal static class DashboardEndpoints
     }
 
     private static async Task<IResult> HomeAsync(HttpContext context, IAntiforgery antiforgery, IDbContextFactory<HubgateDbContext> databases,
-        WebhookInbox inbox, string? state, string? @event, CancellationToken cancellationToken)
+        WebhookInbox inbox, TimeProvider time, string? state, string? @event, CancellationToken cancellationToken)
     {
         DeliveryState? wanted = DeliverySummary.TryParseState(state ?? "", out var parsed) ? parsed : null;
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
@@ -68,7 +68,7 @@ internal static class DashboardEndpoints
                 db.Repositories.Count(r => r.InstallationId == i.Id && r.Status == RepositoryStatus.Active)))
             .ToListAsync(cancellationToken);
         var deliveries = await inbox.ListAsync(wanted, string.IsNullOrWhiteSpace(@event) ? null : @event.Trim(), before: null, DeliveryRows, cancellationToken);
-        return Html(DashboardPages.Home(antiforgery.GetAndStoreTokens(context), installations, deliveries, wanted, @event, DateTimeOffset.UtcNow));
+        return Html(DashboardPages.Home(antiforgery.GetAndStoreTokens(context), installations, deliveries, wanted, @event, time.GetUtcNow()));
     }
 
     private static async Task<IResult> DeliveryAsync(HttpContext context, IAntiforgery antiforgery, IDbContextFactory<HubgateDbContext> databases,

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
 using FakeGitHub;
 using Hubgate.Testing;
 using Microsoft.Data.Sqlite;
@@ -20,7 +18,6 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Secret = "crash-webhook-secret";
     private const int Count = 1000;
-    private static readonly byte[] Template = WebhookFixtures.Load("push", "with-new-branch.payload.json");
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "hubgate-crash-" + Guid.NewGuid().ToString("N")[..12]);
     private FakeGitHubServer _gitHub = null!;
 
@@ -52,21 +49,6 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
         ["GitHub:SyncInterval"] = "0",
         ["Webhooks:PollInterval"] = "00:00:00.050",
     };
-
-    private static byte[] Push(int n)
-    {
-        var json = JsonNode.Parse(Template)!.AsObject();
-        var commit = json["commits"]![0]!.DeepClone();
-        var sha = (n + 1_000_000).ToString("x40", CultureInfo.InvariantCulture);
-        commit["id"] = sha;
-        commit["message"] = $"crash test change {n}";
-        commit["distinct"] = true;
-        json["commits"] = new JsonArray(commit);
-        json["head_commit"] = commit.DeepClone();
-        json["after"] = sha;
-        json["installation"] = new JsonObject { ["id"] = 1 };
-        return Encoding.UTF8.GetBytes(json.ToJsonString());
-    }
 
     private List<T> Query<T>(string sql, Func<SqliteDataReader, T> read)
     {
@@ -100,7 +82,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
                     server.Kill(); // SIGKILL: no shutdown code runs
                 }
 
-                using var request = WebhookFixtures.Delivery("/webhooks/github", "push", Push(n), Secret, $"crash-{n}");
+                using var request = WebhookFixtures.Delivery("/webhooks/github", "push", WebhookFixtures.PushOfOneCommit(n + 1_000_000, 1), Secret, $"crash-{n}");
                 try
                 {
                     using var response = await client.SendAsync(request, token);

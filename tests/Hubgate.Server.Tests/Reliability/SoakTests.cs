@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
 using FakeGitHub;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
@@ -28,7 +26,6 @@ public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
     private const int PerSecond = 20;
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(60);
     private const long HeapGrowthBound = 64L * 1024 * 1024;
-    private static readonly byte[] PushTemplate = WebhookFixtures.Load("push", "with-new-branch.payload.json");
     private static readonly byte[] PullRequest = WebhookFixtures.Load("pull_request", "opened.payload.json");
     private static readonly byte[] Installation = WebhookFixtures.Load("installation", "created.payload.json");
     private FakeGitHubServer _gitHub = null!;
@@ -44,25 +41,11 @@ public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
 
     private static (string Event, byte[] Body) Next(int n) => (n % 4) switch
     {
-        0 => ("push", Push(n)),
+        0 => ("push", WebhookFixtures.PushOfOneCommit(n + 5_000_000, 1)),
         1 => ("pull_request", PullRequest),
         2 => ("installation", Installation),
         _ => ("deployment_status", "{\"action\":\"created\",\"deployment_status\":{\"state\":\"success\"}}"u8.ToArray()),
     };
-
-    private static byte[] Push(int n)
-    {
-        var json = JsonNode.Parse(PushTemplate)!.AsObject();
-        var commit = json["commits"]![0]!.DeepClone();
-        var sha = (n + 5_000_000).ToString("x40", CultureInfo.InvariantCulture);
-        commit["id"] = sha;
-        commit["distinct"] = true;
-        json["commits"] = new JsonArray(commit);
-        json["head_commit"] = commit.DeepClone();
-        json["after"] = sha;
-        json["installation"] = new JsonObject { ["id"] = 1 };
-        return Encoding.UTF8.GetBytes(json.ToJsonString());
-    }
 
     private static long Heap()
     {

@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json.Nodes;
 using FakeGitHub;
 using Hubgate.Testing;
 using Npgsql;
@@ -22,7 +20,6 @@ public sealed class ReplicaTests : IAsyncLifetime
     private const string ApiKey = "replica-api-key-7d21";
     private const long Installation = 1;
     private const long Repo = 186853002;
-    private static readonly byte[] PushTemplate = WebhookFixtures.Load("push", "with-new-branch.payload.json");
 
     private readonly string _database = "hg_replicas_" + Guid.NewGuid().ToString("N")[..12];
     private FakeGitHubServer _gitHub = null!;
@@ -89,24 +86,9 @@ public sealed class ReplicaTests : IAsyncLifetime
     }
 
     /// <summary>A push of one commit of its own (sha from <paramref name="n"/>).</summary>
-    private static byte[] Push(int n)
-    {
-        var json = JsonNode.Parse(PushTemplate)!.AsObject();
-        var commit = json["commits"]![0]!.DeepClone();
-        var sha = n.ToString("x40", CultureInfo.InvariantCulture);
-        commit["id"] = sha;
-        commit["message"] = $"change {n}";
-        commit["distinct"] = true;
-        json["commits"] = new JsonArray(commit);
-        json["head_commit"] = commit.DeepClone();
-        json["after"] = sha;
-        json["installation"] = new JsonObject { ["id"] = Installation };
-        return Encoding.UTF8.GetBytes(json.ToJsonString());
-    }
-
     private static async Task<HttpStatusCode?> SendAsync(HttpClient client, int n, string deliveryId)
     {
-        using var request = WebhookFixtures.Delivery("/webhooks/github", "push", Push(n), Secret, deliveryId);
+        using var request = WebhookFixtures.Delivery("/webhooks/github", "push", WebhookFixtures.PushOfOneCommit(n, Installation), Secret, deliveryId);
         try
         {
             using var response = await client.SendAsync(request);
