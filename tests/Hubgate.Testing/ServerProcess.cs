@@ -76,6 +76,9 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
+                // The exit can be seen before the redirected output is read to its end: wait for the end of both
+                // streams, or the reason the server gave may be missing from the message.
+                await process.WaitForExitAsync(cancellationToken);
                 throw new InvalidOperationException($"The server exited with {process.ExitCode} while starting:\n{server.Output}");
             }
 
@@ -117,7 +120,10 @@ public sealed class ServerProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
+            if (_process.WaitForExit(10_000))
+            {
+                _process.WaitForExit(); // and the redirected output read to its end
+            }
         }
     }
 
