@@ -85,10 +85,25 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
         modelBuilder.Entity<WebhookDeliveryEntity>(b =>
         {
             b.ToTable("webhook_deliveries");
+            if (!IsPostgres)
+            {
+                // Sequence numbers are never reused (the convention leaves a key shared with a split table out).
+                b.Property(d => d.Id).UseAutoincrement();
+            }
+
             b.HasIndex(d => d.DeliveryId).IsUnique();
             b.HasIndex(d => new { d.State, d.NextAttemptAt, d.Id });
             b.HasIndex(d => new { d.BodySha256, d.ReceivedAt });
             b.HasIndex(d => d.ReceivedAt);
+
+            // The body lives in a table of its own, keyed by the delivery's sequence. On SQLite a blob in the middle
+            // of a row is rewritten by every update of the row (state, lease, attempts) and walked through for every
+            // column after it; on its own it is written once, and as the last column it can be streamed in.
+            b.SplitToTable("webhook_delivery_bodies", t =>
+            {
+                t.Property(d => d.Id).HasColumnName("DeliveryPk");
+                t.Property(d => d.Body);
+            });
         });
 
         modelBuilder.Entity<AppStateEntity>(b =>

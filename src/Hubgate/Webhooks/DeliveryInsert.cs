@@ -1,5 +1,8 @@
+using System.Data.Common;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Hubgate.Storage;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -8,14 +11,20 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Hubgate.Webhooks;
 
 /// <summary>
-/// The inbox's one statement per delivery, prepared once per batch: insert unless the delivery id is stored
+/// The inbox's statements per delivery, prepared once per batch: insert unless the delivery id is stored
 /// (<c>ON CONFLICT DO NOTHING</c>, so a duplicate — in the batch, in the table, or from another replica at the same
 /// moment — is found by the unique index itself), with the earliest delivery of the same body inside the replay window
-/// filled in by a sub-select, <c>RETURNING</c> what was written. No reads before the write: a batch is
-/// <c>BEGIN; INSERT × n; COMMIT</c>. Column names and value conversions come from the EF Core model (both providers).
+/// filled in by a sub-select, <c>RETURNING</c> what was written; then the body into its own table under the new
+/// sequence number. No reads before the writes: a batch is <c>BEGIN; INSERT × 2n; COMMIT</c>. On PostgreSQL both
+/// inserts are one statement (a data-modifying <c>WITH</c>) and the batch one round trip; on SQLite a large body is
+/// streamed into a <c>zeroblob</c> through SQLite's blob I/O, so no second copy of it is ever built in memory.
+/// Column names and value conversions come from the EF Core model (both providers).
 /// </summary>
 internal static class DeliveryInsert
 {
+    /// <summary>Bodies at least this large are streamed into SQLite rather than bound as a parameter (which copies).</summary>
+    internal const int StreamBodiesFrom = 64 * 1024;
+
     private static readonly ConditionalWeakTable<IModel, Plan> Plans = [];
 
     /// <summary>What one row came to: stored (with its sequence and possible replay) or a duplicate.</summary>
@@ -26,19 +35,24 @@ internal static class DeliveryInsert
     {
         var plan = Plans.GetValue(db.Model, Build);
         var results = new Result[rows.Count];
+        var sinceValue = plan.SinceConverter is { } c ? c.ConvertToProvider(since)! : since;
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                var sinceValue = plan.SinceConverter is { } c ? c.ConvertToProvider(since)! : since;
-                await BulkInsert.ExecutePerRowAsync(db, plan.Sql, plan.Columns, rows, new BulkInsert.DbParameterValue("@since", sinceValue),
-                    async (reader, r, ct) => results[r] = await reader.ReadAsync(ct).ConfigureAwait(false)
-                        ? new Result(true, Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture),
-                            reader.IsDBNull(1) ? null : reader.GetString(1))
-                        : new Result(false, 0, null),
-                    cancellationToken).ConfigureAwait(false);
+                if (db.Database.GetDbConnection() is SqliteConnection sqlite)
+                {
+                    await InsertIntoSqliteAsync(db, sqlite, plan, rows, sinceValue, results, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await BulkInsert.ExecutePerRowAsync(db, plan.DeliveryAndBodySql, [.. plan.Columns, plan.Body], rows,
+                        new BulkInsert.DbParameterValue("@since", sinceValue),
+                        async (reader, r, ct) => results[r] = await ReadAsync(reader, ct).ConfigureAwait(false),
+                        cancellationToken).ConfigureAwait(false);
+                }
 
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -51,29 +65,109 @@ internal static class DeliveryInsert
         return results;
     }
 
+    private static async Task InsertIntoSqliteAsync(HubgateDbContext db, SqliteConnection connection, Plan plan,
+        IReadOnlyList<WebhookDeliveryEntity> rows, object since, Result[] results, CancellationToken cancellationToken)
+    {
+        var (delivery, parameters) = BulkInsert.CreateCommand(db, plan.DeliverySql, plan.Columns.Length);
+        var (body, bodyParameters) = BulkInsert.CreateCommand(db, plan.BodySql, 2);
+        var (zeroblob, zeroblobParameters) = BulkInsert.CreateCommand(db, plan.ZeroblobSql, 2);
+        await using (delivery.ConfigureAwait(false))
+        await using (body.ConfigureAwait(false))
+        await using (zeroblob.ConfigureAwait(false))
+        {
+            var sinceParameter = delivery.CreateParameter();
+            sinceParameter.ParameterName = "@since";
+            sinceParameter.Value = since;
+            delivery.Parameters.Add(sinceParameter);
+
+            for (var r = 0; r < rows.Count; r++)
+            {
+                var row = rows[r];
+                BulkInsert.Bind(parameters, plan.Columns, row);
+                var reader = await delivery.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    results[r] = await ReadAsync(reader, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (!results[r].Stored)
+                {
+                    continue;
+                }
+
+                if (row.Body.Length < StreamBodiesFrom)
+                {
+                    bodyParameters[0].Value = results[r].Id;
+                    bodyParameters[1].Value = row.Body;
+                    await body.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                // A zeroblob as the row's last column is only a length until written: the bytes go from the request's
+                // buffer through SQLite's page cache, page by page.
+                zeroblobParameters[0].Value = results[r].Id;
+                zeroblobParameters[1].Value = row.Body.Length;
+                await zeroblob.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                using var blob = new SqliteBlob(connection, plan.BodyTable, plan.BodyColumn, results[r].Id);
+                blob.Write(row.Body);
+            }
+        }
+    }
+
+    private static async Task<Result> ReadAsync(DbDataReader reader, CancellationToken cancellationToken) =>
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new Result(true, Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture), reader.IsDBNull(1) ? null : reader.GetString(1))
+            : new Result(false, 0, null);
+
     private static Plan Build(IModel model)
     {
         var entity = model.FindEntityType(typeof(WebhookDeliveryEntity))!;
         var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        var bodyProperty = entity.FindProperty(nameof(WebhookDeliveryEntity.Body))!;
+        var bodyTable = entity.GetMappingFragments().Select(f => f.StoreObject).Single(s => bodyProperty.GetColumnName(s) is not null);
         string Column(string property) => $"\"{entity.FindProperty(property)!.GetColumnName(table)}\"";
+        var bodyColumn = bodyProperty.GetColumnName(bodyTable)!;
+        var bodyKey = $"\"{entity.FindPrimaryKey()!.Properties[0].GetColumnName(bodyTable)}\"";
 
         var properties = entity.GetProperties()
-            .Where(p => !p.IsPrimaryKey() && p.Name != nameof(WebhookDeliveryEntity.PossibleReplayOf))
+            .Where(p => !p.IsPrimaryKey() && p.GetColumnName(table) is not null && p.Name != nameof(WebhookDeliveryEntity.PossibleReplayOf))
             .ToList();
         var hash = properties.FindIndex(p => p.Name == nameof(WebhookDeliveryEntity.BodySha256));
         var replayOf =
             $"(SELECT {Column(nameof(WebhookDeliveryEntity.DeliveryId))} FROM \"{table.Name}\" " +
             $"WHERE {Column(nameof(WebhookDeliveryEntity.BodySha256))} = @p{hash} AND {Column(nameof(WebhookDeliveryEntity.ReceivedAt))} >= @since " +
             $"ORDER BY {Column(nameof(WebhookDeliveryEntity.BodySha256))}, {Column(nameof(WebhookDeliveryEntity.ReceivedAt))} LIMIT 1)";
-        var sql =
+        var returning = $"{Column(nameof(WebhookDeliveryEntity.Id))}, {Column(nameof(WebhookDeliveryEntity.PossibleReplayOf))}";
+        var delivery =
             $"INSERT INTO \"{table.Name}\" ({string.Join(", ", properties.Select(p => $"\"{p.GetColumnName(table)}\""))}, " +
             $"{Column(nameof(WebhookDeliveryEntity.PossibleReplayOf))}) " +
             $"VALUES ({string.Join(", ", properties.Select((_, i) => $"@p{i}"))}, {replayOf}) " +
             $"ON CONFLICT ({Column(nameof(WebhookDeliveryEntity.DeliveryId))}) DO NOTHING " +
-            $"RETURNING {Column(nameof(WebhookDeliveryEntity.Id))}, {Column(nameof(WebhookDeliveryEntity.PossibleReplayOf))}";
-        return new Plan(sql, [.. properties.Select(BulkInsert.ColumnOf)],
+            $"RETURNING {returning}";
+        var deliveryAndBody =
+            $"WITH stored AS ({delivery}), " +
+            $"body AS (INSERT INTO \"{bodyTable.Name}\" ({bodyKey}, \"{bodyColumn}\") SELECT {Column(nameof(WebhookDeliveryEntity.Id))}, @p{properties.Count} FROM stored) " +
+            $"SELECT {returning} FROM stored";
+        return new Plan(
+            delivery,
+            deliveryAndBody,
+            $"INSERT INTO \"{bodyTable.Name}\" ({bodyKey}, \"{bodyColumn}\") VALUES (@p0, @p1)",
+            $"INSERT INTO \"{bodyTable.Name}\" ({bodyKey}, \"{bodyColumn}\") VALUES (@p0, zeroblob(@p1))",
+            bodyTable.Name,
+            bodyColumn,
+            [.. properties.Select(BulkInsert.ColumnOf)],
+            BulkInsert.ColumnOf(bodyProperty),
             entity.FindProperty(nameof(WebhookDeliveryEntity.ReceivedAt))!.GetTypeMapping().Converter);
     }
 
-    private sealed record Plan(string Sql, BulkInsert.Column[] Columns, ValueConverter? SinceConverter);
+    private sealed record Plan(
+        string DeliverySql,
+        string DeliveryAndBodySql,
+        string BodySql,
+        string ZeroblobSql,
+        string BodyTable,
+        string BodyColumn,
+        BulkInsert.Column[] Columns,
+        BulkInsert.Column Body,
+        ValueConverter? SinceConverter);
 }

@@ -461,6 +461,14 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.HasIndex("State", "NextAttemptAt", "Id");
 
                     b.ToTable("webhook_deliveries", (string)null);
+
+                    b.SplitToTable("webhook_delivery_bodies", null, t =>
+                        {
+                            t.Property("Id")
+                                .HasColumnName("DeliveryPk");
+
+                            t.Property("Body");
+                        });
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
@@ -487,6 +495,15 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.HasOne("Hubgate.Storage.CommitEntity", null)
                         .WithMany("FileChanges")
                         .HasForeignKey("CommitId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Hubgate.Storage.WebhookDeliveryEntity", b =>
+                {
+                    b.HasOne("Hubgate.Storage.WebhookDeliveryEntity", null)
+                        .WithOne()
+                        .HasForeignKey("Hubgate.Storage.WebhookDeliveryEntity", "Id")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

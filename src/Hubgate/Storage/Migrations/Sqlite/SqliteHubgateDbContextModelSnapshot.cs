@@ -2,6 +2,7 @@
 using Hubgate.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 #nullable disable
@@ -367,6 +368,8 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    SqlitePropertyBuilderExtensions.UseAutoincrement(b.Property<long>("Id"));
+
                     b.Property<string>("Action")
                         .HasColumnType("TEXT");
 
@@ -445,6 +448,14 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.HasIndex("State", "NextAttemptAt", "Id");
 
                     b.ToTable("webhook_deliveries", (string)null);
+
+                    b.SplitToTable("webhook_delivery_bodies", null, t =>
+                        {
+                            t.Property("Id")
+                                .HasColumnName("DeliveryPk");
+
+                            t.Property("Body");
+                        });
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
@@ -469,6 +480,15 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.HasOne("Hubgate.Storage.CommitEntity", null)
                         .WithMany("FileChanges")
                         .HasForeignKey("CommitId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Hubgate.Storage.WebhookDeliveryEntity", b =>
+                {
+                    b.HasOne("Hubgate.Storage.WebhookDeliveryEntity", null)
+                        .WithOne()
+                        .HasForeignKey("Hubgate.Storage.WebhookDeliveryEntity", "Id")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
