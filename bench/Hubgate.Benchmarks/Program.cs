@@ -2,6 +2,13 @@ using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project bench/Hubgate.Benchmarks -- --filter '*' [--job short]
 // dotnet run -c Release --project bench/Hubgate.Benchmarks -- processing [pushes] [--postgres] [--replicas N]
+// dotnet run -c Release --project bench/Hubgate.Benchmarks -- inbox [seconds] [writers]
+if (args.Length > 0 && args[0] == "inbox")
+{
+    int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : fallback;
+    return await InboxLoad.RunAsync(Arg(1, 10), Arg(2, 32));
+}
+
 if (args.Length > 0 && args[0] == "processing")
 {
     var pushes = args.Length > 1 && int.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 500;
