@@ -49,8 +49,11 @@ public static class WebhookServiceCollectionExtensions
         var group = endpoints.MapGroup("");
         foreach (var route in Routes)
         {
+            // Short-circuited: answered as soon as routing has matched, past the host's authentication, authorization
+            // and antiforgery middleware — a delivery is authenticated by its signature, and GitHub posts thousands.
             group.Map(route, context => context.RequestServices.GetRequiredService<WebhookReceiver>().HandleAsync(context))
-                .WithDisplayName("GitHub webhook " + route);
+                .WithDisplayName("GitHub webhook " + route)
+                .ShortCircuit();
         }
 
         return group;
