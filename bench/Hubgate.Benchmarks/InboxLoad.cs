@@ -23,20 +23,13 @@ internal static class InboxLoad
         Directory.CreateDirectory(directory);
         try
         {
-            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            await using var provider = await BenchHost.StartAsync(new Dictionary<string, string?>
             {
                 ["Database:Provider"] = "Sqlite",
                 ["ConnectionStrings:Hubgate"] = $"Data Source={Path.Combine(directory, "hubgate.db")}",
                 ["GitHub:WebhookSecret"] = "bench",
                 ["Webhooks:RunWorker"] = "false",
-            }).Build();
-            var services = new ServiceCollection();
-            services.AddSingleton<IConfiguration>(configuration);
-            services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
-            services.AddHubgateStorage(configuration);
-            services.AddGitHubWebhooks(configuration);
-            await using var provider = services.BuildServiceProvider();
-            await provider.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
+            }, withModel: false);
 
             var inbox = provider.GetRequiredService<WebhookInbox>();
             var body = await File.ReadAllBytesAsync(Fixture("push/with-new-branch.payload.json"));

@@ -39,21 +39,12 @@ internal static class ProcessingLoad
                 ["Database:Provider"] = postgres ? "Postgres" : "Sqlite",
                 ["ConnectionStrings:Hubgate"] = server?.CreateDatabase("hubgate") ?? $"Data Source={Path.Combine(directory, "hubgate.db")}",
             };
-            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>(database)
+            await using var provider = await BenchHost.StartAsync(new Dictionary<string, string?>(database)
             {
                 ["GitHub:WebhookSecret"] = "bench",
                 ["Webhooks:RunWorker"] = "false",
                 ["Webhooks:ClaimBatchSize"] = "16",
-            }).Build();
-            var services = new ServiceCollection();
-            services.AddSingleton<IConfiguration>(configuration);
-            services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
-            services.AddHubgateStorage(configuration);
-            services.AddGitHubApp(configuration);
-            services.AddGitHubWebhooks(configuration);
-            services.AddGitHubIntegrationModel(configuration);
-            await using var provider = services.BuildServiceProvider();
-            await provider.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
+            }, withModel: true);
             await SeedAsync(provider);
 
             var inbox = provider.GetRequiredService<WebhookInbox>();
