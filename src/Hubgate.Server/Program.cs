@@ -27,9 +27,9 @@ builder.AddTelemetry();
 builder.AddDashboard();
 
 var app = builder.Build();
-if (!await app.CheckDatabaseAsync())
+if (!await app.PrepareDatabaseAsync())
 {
-    return 2; // said in one line which database could not be reached
+    return 2; // said in one line which database could not be reached or migrated
 }
 
 app.MapHealth();

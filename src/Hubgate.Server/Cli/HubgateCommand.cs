@@ -19,12 +19,6 @@ internal static class HubgateCommand
         "check", "deliveries", "jwt", "migrate", "send", "sign", "sync", "token", "--help", "-h", "-?", "--version",
     };
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
-
     /// <summary>When the first argument names an operator command, starts it and returns its exit-code task.</summary>
     public static bool TryGetCommand(string[] args, out Task<int> run)
     {
@@ -140,7 +134,7 @@ internal static class HubgateCommand
 
             if (asJson)
             {
-                output.WriteLine(JsonSerializer.Serialize(report, Json));
+                CliConsole.WriteJson(parse, report);
             }
             else
             {
@@ -204,7 +198,7 @@ internal static class HubgateCommand
 
             if (parse.GetValue(json))
             {
-                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(report, Json));
+                CliConsole.WriteJson(parse, report);
             }
             else
             {
@@ -245,7 +239,7 @@ internal static class HubgateCommand
                 wanted, parse.GetValue(eventName), before: null, Math.Clamp(parse.GetValue(limit), 1, 10_000), cancellationToken);
             if (parse.GetValue(json))
             {
-                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(rows, Json));
+                CliConsole.WriteJson(parse, rows);
                 return 0;
             }
 

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
 using Hubgate.Webhooks;
 using Microsoft.Extensions.Options;
 
@@ -23,14 +21,14 @@ internal static class PayloadCommands
         var command = new Command("sign", "Prints the X-Hub-Signature-256 value GitHub would send with FILE.") { file, secret };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var (body, key, error) = await ReadAsync(parse.GetValue(file)!, parse.GetValue(secret), settings, cancellationToken);
+            var (body, webhookSecret, error) = await ReadAsync(parse.GetValue(file)!, parse.GetValue(secret), settings, cancellationToken);
             if (error is not null)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync($"hubgate: {error}");
                 return 2;
             }
 
-            parse.InvocationConfiguration.Output.WriteLine(Signature256(body!, key!));
+            parse.InvocationConfiguration.Output.WriteLine(WebhookSignature.Sign(body!, webhookSecret!));
             return 0;
         });
         return command;
@@ -49,7 +47,7 @@ internal static class PayloadCommands
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var (body, key, error) = await ReadAsync(parse.GetValue(file)!, parse.GetValue(secret), settings, cancellationToken);
+            var (body, webhookSecret, error) = await ReadAsync(parse.GetValue(file)!, parse.GetValue(secret), settings, cancellationToken);
             if (error is not null)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync($"hubgate: {error}");
@@ -66,12 +64,10 @@ internal static class PayloadCommands
             using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ByteArrayContent(body!) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             request.Headers.UserAgent.ParseAdd("GitHub-Hookshot/hubgate-send");
-            request.Headers.Add("X-GitHub-Event", parse.GetValue(eventName));
-            request.Headers.Add("X-GitHub-Delivery", id);
-            request.Headers.Add("X-Hub-Signature-256", Signature256(body!, key!));
-#pragma warning disable CA5350 // GitHub still sends the legacy SHA-1 signature beside the SHA-256 one
-            request.Headers.Add("X-Hub-Signature", "sha1=" + Convert.ToHexStringLower(HMACSHA1.HashData(key!, body!)));
-#pragma warning restore CA5350
+            request.Headers.Add(WebhookReceiver.EventHeader, parse.GetValue(eventName));
+            request.Headers.Add(WebhookReceiver.DeliveryHeader, id);
+            request.Headers.Add(WebhookSignature.Sha256Header, WebhookSignature.Sign(body!, webhookSecret!));
+            request.Headers.Add(WebhookSignature.Sha1Header, WebhookSignature.SignSha1(body!, webhookSecret!)); // GitHub still sends both
             using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
             try
             {
@@ -89,9 +85,7 @@ internal static class PayloadCommands
         return command;
     }
 
-    private static string Signature256(byte[] body, byte[] key) => "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(key, body));
-
-    private static async Task<(byte[]? Body, byte[]? Key, string? Error)> ReadAsync(string path, string? secret, IReadOnlyDictionary<string, string?>? settings,
+    private static async Task<(byte[]? Body, string? Secret, string? Error)> ReadAsync(string path, string? secret, IReadOnlyDictionary<string, string?>? settings,
         CancellationToken cancellationToken)
     {
         // `dotnet run` (the ./hubgate wrapper) starts in the project folder; the wrapper says where the caller was.
@@ -117,6 +111,6 @@ internal static class PayloadCommands
             return (null, null, "no secret: pass --secret or set GitHub:WebhookSecret.");
         }
 
-        return (await File.ReadAllBytesAsync(file.FullName, cancellationToken), Encoding.UTF8.GetBytes(secret), null);
+        return (await File.ReadAllBytesAsync(file.FullName, cancellationToken), secret, null);
     }
 }

@@ -64,18 +64,12 @@ internal static class BulkInsert
                     command.CommandText = sql;
                     for (var i = 0; i < columns.Length; i++)
                     {
-                        var parameter = command.CreateParameter();
-                        parameter.ParameterName = $"@p{i}";
-                        parameter.Value = ValueOf(columns[i], row);
-                        command.Parameters.Add(parameter);
+                        AddParameter(command.Parameters, command.CreateParameter(), $"@p{i}", ValueOf(columns[i], row));
                     }
 
                     if (extra is { } e)
                     {
-                        var parameter = command.CreateParameter();
-                        parameter.ParameterName = e.Name;
-                        parameter.Value = e.Value;
-                        command.Parameters.Add(parameter);
+                        AddParameter(command.Parameters, command.CreateParameter(), e.Name, e.Value);
                     }
 
                     batch.BatchCommands.Add(command);
@@ -104,10 +98,7 @@ internal static class BulkInsert
         {
             if (extra is { } e)
             {
-                var parameter = single.CreateParameter();
-                parameter.ParameterName = e.Name;
-                parameter.Value = e.Value;
-                single.Parameters.Add(parameter);
+                AddParameter(single, e.Name, e.Value);
             }
 
             for (var r = 0; r < rows.Count; r++)
@@ -137,12 +128,22 @@ internal static class BulkInsert
         var parameters = new DbParameter[count];
         for (var i = 0; i < parameters.Length; i++)
         {
-            parameters[i] = command.CreateParameter();
-            parameters[i].ParameterName = $"@p{i}";
-            command.Parameters.Add(parameters[i]);
+            parameters[i] = AddParameter(command, $"@p{i}", DBNull.Value);
         }
 
         return (command, parameters);
+    }
+
+    /// <summary>Adds a parameter named <paramref name="name"/> with <paramref name="value"/> to <paramref name="command"/>.</summary>
+    internal static DbParameter AddParameter(DbCommand command, string name, object value) =>
+        AddParameter(command.Parameters, command.CreateParameter(), name, value);
+
+    private static DbParameter AddParameter(DbParameterCollection parameters, DbParameter parameter, string name, object value)
+    {
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        parameters.Add(parameter);
+        return parameter;
     }
 
     /// <summary>Sets each parameter to its column's value on <paramref name="row"/>, converted as the model says.</summary>

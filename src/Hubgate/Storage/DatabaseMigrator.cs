@@ -27,6 +27,9 @@ public sealed partial class DatabaseMigrator(
         };
     }
 
+    /// <summary>The one-line message for a database that cannot be opened: where it is and why, never the password.</summary>
+    public string CannotOpen(string? reason) => $"Cannot open the database ({Describe()}): {reason}";
+
     /// <summary>Applies pending migrations.</summary>
     /// <exception cref="DatabaseUnavailableException">The database cannot be reached or migrated.</exception>
     public async Task MigrateAsync(CancellationToken cancellationToken)
@@ -56,8 +59,7 @@ public sealed partial class DatabaseMigrator(
                 {
                     await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({MigrationLockClass}, 0)", cancellationToken).ConfigureAwait(false);
                 }
-
-                if (!db.IsPostgres)
+                else
                 {
                     // WAL lets readers (dashboard, API) run while the inbox writes; the mode is stored in the file.
                     await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
@@ -66,7 +68,7 @@ public sealed partial class DatabaseMigrator(
         }
         catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
-            throw new DatabaseUnavailableException($"Cannot open the database ({Describe()}): {ex.GetBaseException().Message}", ex);
+            throw new DatabaseUnavailableException(CannotOpen(ex.GetBaseException().Message), ex);
         }
     }
 

@@ -75,10 +75,7 @@ internal static class DeliveryInsert
         await using (body.ConfigureAwait(false))
         await using (zeroblob.ConfigureAwait(false))
         {
-            var sinceParameter = delivery.CreateParameter();
-            sinceParameter.ParameterName = "@since";
-            sinceParameter.Value = since;
-            delivery.Parameters.Add(sinceParameter);
+            BulkInsert.AddParameter(delivery, "@since", since);
 
             for (var r = 0; r < rows.Count; r++)
             {

@@ -203,7 +203,8 @@ public sealed partial class WebhookReceiver(
         InboxOutcome outcome;
         try
         {
-            outcome = await inbox.StoreAsync(delivery, cancellationToken)
+            // One wait for both the timeout and the client going away (the inbox's own would be a second per request).
+            outcome = await inbox.StoreAsync(delivery)
                 .WaitAsync(options.CurrentValue.StoreTimeout, time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
