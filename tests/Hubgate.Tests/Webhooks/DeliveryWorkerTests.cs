@@ -242,6 +242,45 @@ public sealed class DeliveryWorkerTests
     }
 
     [Fact]
+    public async Task Claims_TakeABatchAtATime_OldestFirst_ARetryDueNowBeforeNewerPendingOnes()
+    {
+        var calls = new List<string>();
+        var settings = Settings();
+        settings["Webhooks:ClaimBatchSize"] = "3";
+        await using var services = await TestServices.StartAsync(settings, configure: s => s.Webhooks()
+            .On("push", (ctx, _) =>
+            {
+                calls.Add(ctx.DeliveryId);
+                return ctx.DeliveryId == "a" && ctx.Attempt == 1 ? throw new InvalidOperationException("not yet") : Task.CompletedTask;
+            }));
+        try
+        {
+            var body = WebhookFixtures.Load("push", "payload.json");
+            foreach (var id in new[] { "a", "b", "c", "d", "e", "f", "g" })
+            {
+                await StoreAsync(services, "push", body, id);
+            }
+
+            var worker = services.Get<DeliveryWorker>();
+            Assert.Equal(3, await worker.RunOnceAsync(CancellationToken.None));
+            Assert.Equal(3, await worker.RunOnceAsync(CancellationToken.None)); // "a" is failed and not due yet
+            Assert.Equal(["a", "b", "c", "d", "e", "f"], calls);
+
+            services.Time.Advance(TimeSpan.FromSeconds(13));
+            await StoreAsync(services, "push", body, "h");
+            Assert.Equal(3, await worker.RunOnceAsync(CancellationToken.None));
+            Assert.Equal(0, await worker.RunOnceAsync(CancellationToken.None));
+
+            Assert.Equal(["a", "b", "c", "d", "e", "f", "a", "g", "h"], calls);
+            Assert.Equal((DeliveryState.Processed, 2), ((await ReadAsync(services, "a")).State, (await ReadAsync(services, "a")).Attempts));
+        }
+        finally
+        {
+            services.DeleteFiles();
+        }
+    }
+
+    [Fact]
     public async Task WorkerDiesMidProcessing_AnotherWorkerTakesItOverWhenTheLeaseRunsOut()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
