@@ -4,6 +4,7 @@ using System.Text.Json;
 using Hubgate.Authentication;
 using Hubgate.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Hubgate.Integrations;
 
@@ -12,7 +13,7 @@ namespace Hubgate.Integrations;
 /// <c>GET /app/installations/{id}</c> when an event names an installation Hubgate has never seen, and from sync.
 /// Token state on an installation row is never touched here.
 /// </summary>
-public sealed class InstallationDirectory(IHttpClientFactory clients, TimeProvider time)
+public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<GitHubAppOptions> app, TimeProvider time)
 {
     /// <summary>The tracked row for <paramref name="installationId"/>, created (not yet saved) when absent.</summary>
     public static async Task<InstallationEntity> TrackInstallationAsync(HubgateDbContext db, long installationId, DateTimeOffset now,
@@ -71,7 +72,13 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, TimeProvid
             return row;
         }
 
-        // Unknown, or known only from a token mint (no account yet): GitHub describes it.
+        // Unknown, or known only from a token mint (no account yet): GitHub describes it — if it can be asked. Checked
+        // here rather than left to the request's JWT, which would fail the same way after building a whole request.
+        if (!app.Value.HasAppCredentials)
+        {
+            throw new GitHubAppNotConfiguredException(app.Value.MissingCredentialKeys());
+        }
+
         var client = clients.CreateClient(GitHubClientFactory.ClientName);
         using var response = await client.GetAsync(
             new Uri(string.Create(CultureInfo.InvariantCulture, $"app/installations/{installationId}"), UriKind.Relative),
