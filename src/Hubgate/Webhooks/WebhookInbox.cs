@@ -22,7 +22,9 @@ public sealed class DeliveryStoreException(string message, Exception inner) : Ex
 /// The durable inbox. Every accepted delivery is committed before the endpoint answers. Concurrent deliveries are
 /// grouped by one writer into a single transaction (one fsync for many), which is what lets durable ingest on
 /// SQLite keep up with receivers that store nothing. Duplicates are caught by delivery id within a batch, against
-/// the table, and — when another replica wins a race — by the unique index.
+/// the table, and — when another replica wins a race — by the unique index. The writer is a thread of its own: a
+/// batch's database calls block (SQLite's are synchronous under their async signatures, and a commit waits for
+/// <c>fsync</c>), and on a thread-pool thread they would hold one of the few threads the requests run on.
 /// </summary>
 public sealed partial class WebhookInbox : IAsyncDisposable
 {
@@ -32,7 +34,8 @@ public sealed partial class WebhookInbox : IAsyncDisposable
     private readonly DeliverySignal _signal;
     private readonly TimeProvider _time;
     private readonly ILogger<WebhookInbox> _logger;
-    private readonly Task _writer;
+    private readonly ManualResetEventSlim _wake = new();
+    private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public WebhookInbox(IDbContextFactory<HubgateDbContext> databases, IOptionsMonitor<WebhookOptions> options, DeliverySignal signal,
         TimeProvider time, ILogger<WebhookInbox> logger)
@@ -42,7 +45,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         _signal = signal;
         _time = time;
         _logger = logger;
-        _writer = Task.Run(WriteLoopAsync);
+        new Thread(WriteLoop) { IsBackground = true, Name = "Hubgate inbox writer" }.Start();
     }
 
     /// <summary>Commits <paramref name="delivery"/> (or finds it already stored). Throws <see cref="DeliveryStoreException"/>.</summary>
@@ -55,6 +58,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
             throw new ObjectDisposedException(nameof(WebhookInbox), "The inbox is shutting down.");
         }
 
+        _wake.Set();
         return pending.Completion.Task.WaitAsync(cancellationToken);
     }
 
@@ -116,23 +120,41 @@ public sealed partial class WebhookInbox : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        _wake.Set();
+        await _writerStopped.Task.ConfigureAwait(false);
+        _wake.Dispose();
     }
 
-    private async Task WriteLoopAsync()
+    private void WriteLoop()
     {
         var batch = new List<Pending>();
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
+            // Reset before reading: a delivery queued after this point sets the event again, so none waits unseen.
+            _wake.Reset();
             var max = Math.Max(1, _options.CurrentValue.MaxBatchSize);
             while (batch.Count < max && _queue.Reader.TryRead(out var next))
             {
                 batch.Add(next);
             }
 
+            if (batch.Count == 0)
+            {
+                if (_queue.Reader.Completion.IsCompleted)
+                {
+                    _writerStopped.TrySetResult();
+                    return;
+                }
+
+                _wake.Wait();
+                continue;
+            }
+
             try
             {
-                await WriteBatchAsync(batch).ConfigureAwait(false);
+                // On this thread, not the pool: the calls complete synchronously on SQLite; on PostgreSQL this thread
+                // waits while Npgsql's I/O completes.
+                WriteBatchAsync(batch).GetAwaiter().GetResult();
             }
             catch (Exception e)
             {
