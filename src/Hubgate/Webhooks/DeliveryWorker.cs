@@ -30,7 +30,32 @@ public sealed partial class DeliveryWorker(
     /// <summary>This worker's name in <see cref="WebhookDeliveryEntity.LeaseOwner"/>.</summary>
     public string Name { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Runs the loop on a thread of its own. Its database calls block (SQLite's are synchronous under their async
+    /// signatures, a commit waits for <c>fsync</c>, and a write that finds the lock taken sleeps in SQLite's busy
+    /// handler); on a thread-pool thread they would hold one of the few threads incoming requests run on. Steps that
+    /// are truly asynchronous (a handler calling GitHub) still complete on the pool while this thread waits.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
+        {
+            try
+            {
+                Loop(stoppingToken);
+                stopped.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                stopped.TrySetException(e);
+            }
+        })
+        { IsBackground = true, Name = "Hubgate delivery worker" }.Start();
+        return stopped.Task;
+    }
+
+    private void Loop(CancellationToken stoppingToken)
     {
         var errorDelay = TimeSpan.FromSeconds(1);
         var started = false;
@@ -40,15 +65,15 @@ public sealed partial class DeliveryWorker(
             {
                 if (!started)
                 {
-                    await ReclaimAfterRestartAsync(stoppingToken).ConfigureAwait(false);
+                    ReclaimAfterRestartAsync(stoppingToken).GetAwaiter().GetResult();
                     started = true;
                 }
 
-                var worked = await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                var worked = RunOnceAsync(stoppingToken).GetAwaiter().GetResult();
                 errorDelay = TimeSpan.FromSeconds(1);
                 if (worked == 0)
                 {
-                    await signal.WaitAsync(options.CurrentValue.PollInterval, time, stoppingToken).ConfigureAwait(false);
+                    signal.WaitAsync(options.CurrentValue.PollInterval, time, stoppingToken).GetAwaiter().GetResult();
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -60,7 +85,7 @@ public sealed partial class DeliveryWorker(
                 Log.LoopFailed(logger, e.GetType().Name, e.Message, errorDelay);
                 try
                 {
-                    await Task.Delay(errorDelay, time, stoppingToken).ConfigureAwait(false);
+                    Task.Delay(errorDelay, time, stoppingToken).GetAwaiter().GetResult();
                 }
                 catch (OperationCanceledException)
                 {
