@@ -89,6 +89,9 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
             {
                 // Sequence numbers are never reused (the convention leaves a key shared with a split table out).
                 b.Property(d => d.Id).UseAutoincrement();
+
+                // Bodies are stored compressed (PostgreSQL compresses large values itself).
+                b.Property(d => d.Body).HasConversion(BodyCodec.Converter);
             }
 
             b.HasIndex(d => d.DeliveryId).IsUnique();

@@ -30,8 +30,10 @@ internal static class DeliveryInsert
     /// <summary>What one row came to: stored (with its sequence and possible replay) or a duplicate.</summary>
     public readonly record struct Result(bool Stored, long Id, string? PossibleReplayOf);
 
-    public static async Task<Result[]> InsertAsync(HubgateDbContext db, IReadOnlyList<WebhookDeliveryEntity> rows, DateTimeOffset since,
-        CancellationToken cancellationToken)
+    /// <summary>Inserts <paramref name="rows"/> in one transaction; <paramref name="storedBodies"/> holds each row's body as the
+    /// database keeps it (on SQLite, <see cref="BodyCodec.Encode"/>, done by the caller).</summary>
+    public static async Task<Result[]> InsertAsync(HubgateDbContext db, IReadOnlyList<WebhookDeliveryEntity> rows, IReadOnlyList<byte[]> storedBodies,
+        DateTimeOffset since, CancellationToken cancellationToken)
     {
         var plan = Plans.GetValue(db.Model, Build);
         var results = new Result[rows.Count];
@@ -44,7 +46,7 @@ internal static class DeliveryInsert
             {
                 if (db.Database.GetDbConnection() is SqliteConnection sqlite)
                 {
-                    await InsertIntoSqliteAsync(db, sqlite, plan, rows, sinceValue, results, cancellationToken).ConfigureAwait(false);
+                    await InsertIntoSqliteAsync(db, sqlite, plan, rows, storedBodies, sinceValue, results, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -66,7 +68,8 @@ internal static class DeliveryInsert
     }
 
     private static async Task InsertIntoSqliteAsync(HubgateDbContext db, SqliteConnection connection, Plan plan,
-        IReadOnlyList<WebhookDeliveryEntity> rows, object since, Result[] results, CancellationToken cancellationToken)
+        IReadOnlyList<WebhookDeliveryEntity> rows, IReadOnlyList<byte[]> storedBodies, object since, Result[] results,
+        CancellationToken cancellationToken)
     {
         var (delivery, parameters) = BulkInsert.CreateCommand(db, plan.DeliverySql, plan.Columns.Length);
         var (body, bodyParameters) = BulkInsert.CreateCommand(db, plan.BodySql, 2);
@@ -80,6 +83,7 @@ internal static class DeliveryInsert
             for (var r = 0; r < rows.Count; r++)
             {
                 var row = rows[r];
+                var stored = storedBodies[r];
                 BulkInsert.Bind(parameters, plan.Columns, row);
                 var reader = await delivery.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
@@ -92,10 +96,10 @@ internal static class DeliveryInsert
                     continue;
                 }
 
-                if (row.Body.Length < StreamBodiesFrom)
+                if (stored.Length < StreamBodiesFrom)
                 {
                     bodyParameters[0].Value = results[r].Id;
-                    bodyParameters[1].Value = row.Body;
+                    bodyParameters[1].Value = stored;
                     await body.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     continue;
                 }
@@ -103,10 +107,10 @@ internal static class DeliveryInsert
                 // A zeroblob as the row's last column is only a length until written: the bytes go from the request's
                 // buffer through SQLite's page cache, page by page.
                 zeroblobParameters[0].Value = results[r].Id;
-                zeroblobParameters[1].Value = row.Body.Length;
+                zeroblobParameters[1].Value = stored.Length;
                 await zeroblob.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 using var blob = new SqliteBlob(connection, plan.BodyTable, plan.BodyColumn, results[r].Id);
-                blob.Write(row.Body);
+                blob.Write(stored);
             }
         }
     }

@@ -35,12 +35,17 @@ public sealed partial class WebhookInbox : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<WebhookInbox> _logger;
     private readonly ManualResetEventSlim _wake = new();
+
+    /// <summary>Whether bodies are stored compressed (<see cref="BodyCodec"/>, SQLite), done here on the caller's thread.</summary>
+    private readonly bool _compressBodies;
     private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public WebhookInbox(IDbContextFactory<HubgateDbContext> databases, IOptionsMonitor<WebhookOptions> options, DeliverySignal signal,
-        TimeProvider time, ILogger<WebhookInbox> logger)
+    public WebhookInbox(IDbContextFactory<HubgateDbContext> databases, IOptions<DatabaseOptions> database, IOptionsMonitor<WebhookOptions> options,
+        DeliverySignal signal, TimeProvider time, ILogger<WebhookInbox> logger)
     {
+        ArgumentNullException.ThrowIfNull(database);
         _databases = databases;
+        _compressBodies = database.Value.Provider == DatabaseProvider.Sqlite;
         _options = options;
         _signal = signal;
         _time = time;
@@ -52,7 +57,8 @@ public sealed partial class WebhookInbox : IAsyncDisposable
     public Task<InboxOutcome> StoreAsync(WebhookDeliveryEntity delivery, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(delivery);
-        var pending = new Pending(delivery);
+        // Compressed on the request's thread, in parallel, rather than on the one writer's.
+        var pending = new Pending(delivery, _compressBodies ? BodyCodec.Encode(delivery.Body) : delivery.Body);
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(WebhookInbox), "The inbox is shutting down.");
@@ -180,7 +186,8 @@ public sealed partial class WebhookInbox : IAsyncDisposable
 
         var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
-        var results = await DeliveryInsert.InsertAsync(db, batch.Select(p => p.Delivery).ToList(), since, CancellationToken.None).ConfigureAwait(false);
+        var results = await DeliveryInsert.InsertAsync(db, batch.Select(p => p.Delivery).ToList(), batch.Select(p => p.StoredBody).ToList(), since,
+            CancellationToken.None).ConfigureAwait(false);
 
         var stored = 0;
         for (var i = 0; i < batch.Count; i++)
@@ -209,9 +216,12 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         }
     }
 
-    private sealed class Pending(WebhookDeliveryEntity delivery)
+    private sealed class Pending(WebhookDeliveryEntity delivery, byte[] storedBody)
     {
         public WebhookDeliveryEntity Delivery { get; } = delivery;
+
+        /// <summary>The body as the database keeps it.</summary>
+        public byte[] StoredBody { get; } = storedBody;
         public TaskCompletionSource<InboxOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 

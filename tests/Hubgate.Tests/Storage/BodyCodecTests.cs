@@ -1,0 +1,105 @@
+using FakeGitHub;
+using Hubgate.Storage;
+using Hubgate.Testing;
+using Hubgate.Tests.Infrastructure;
+using Hubgate.Webhooks;
+using Microsoft.EntityFrameworkCore;
+using static Hubgate.Tests.Webhooks.WebhookTestKit;
+
+namespace Hubgate.Tests.Storage;
+
+/// <summary>Webhook bodies compressed for SQLite: every fixture comes back byte for byte, and old rows still read.</summary>
+public sealed class BodyCodecTests
+{
+    [Fact]
+    public void EveryFixture_RoundTrips_AndThoseOverOneKiBAreStoredSmaller()
+    {
+        foreach (var fixture in WebhookFixtures.All())
+        {
+            var stored = BodyCodec.Encode(fixture.Body);
+            Assert.Equal(fixture.Body, BodyCodec.Decode(stored));
+            if (fixture.Body.Length >= BodyCodec.CompressFrom)
+            {
+                Assert.True(BodyCodec.IsEncoded(stored), fixture.Name);
+                Assert.True(stored.Length * 3 < fixture.Body.Length, $"{fixture.Name}: {fixture.Body.Length} → {stored.Length} bytes");
+            }
+        }
+    }
+
+    [Fact]
+    public void SmallLargeAndIncompressibleBodies_AreStoredAsTheyAre_AndRawBodiesDecodeToThemselves()
+    {
+        byte[] small = [.. "{\"zen\":\"Keep it logically awesome.\"}"u8];
+        var large = new byte[BodyCodec.CompressBelow];
+        Array.Fill(large, (byte)' ');
+        var random = new byte[8192];
+        new Random(7).NextBytes(random);
+        random[0] = (byte)'{';
+
+        Assert.Same(small, BodyCodec.Encode(small));
+        Assert.Same(large, BodyCodec.Encode(large));
+        Assert.Same(random, BodyCodec.Encode(random));
+        Assert.Same(random, BodyCodec.Decode(random)); // a body stored before compression existed
+    }
+
+    [Fact]
+    public void BodiesStartingWithAZeroByte_RoundTrip_WhateverTheirSize()
+    {
+        byte[] small = [0x00, 0x01, 0x02];
+        byte[] compressible = [0x00, 0x01, .. Enumerable.Repeat((byte)'a', 4096)];
+        byte[] large = [0x00, .. new byte[BodyCodec.CompressBelow]];
+
+        Assert.Equal(small, BodyCodec.Decode(BodyCodec.Encode(small)));
+        Assert.Equal(compressible, BodyCodec.Decode(BodyCodec.Encode(compressible)));
+        Assert.Equal(large, BodyCodec.Decode(BodyCodec.Encode(large)));
+        Assert.True(BodyCodec.IsEncoded(BodyCodec.Encode(compressible)));
+        Assert.Throws<InvalidDataException>(() => BodyCodec.Decode([0x00, 0x07, 1, 2, 3, 4, 5, 6]));
+    }
+
+    [Fact]
+    public void DamagedCompressedBody_FailsLoudly()
+    {
+        var stored = BodyCodec.Encode(WebhookFixtures.Load("push", "with-new-branch.payload.json"));
+        Assert.Throws<InvalidDataException>(() => BodyCodec.Decode(stored[..^10]));
+
+        var wrongLength = (byte[])stored.Clone();
+        wrongLength[2] ^= 0x01;
+        Assert.Throws<InvalidDataException>(() => BodyCodec.Decode(wrongLength));
+    }
+
+    [Fact]
+    public async Task Inbox_StoresBodiesCompressedOnSqlite_AsTheyCameOnPostgres_AndEveryReadGetsTheOriginal()
+    {
+        await using var services = await TestServices.StartAsync(Settings());
+        try
+        {
+            var body = WebhookFixtures.Load("push", "with-new-branch.payload.json");
+            Assert.Equal(InboxOutcome.Stored, await StoreAsync(services, "push", body, "compressed"));
+
+            await using var db = await services.Get<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
+            var connection = db.Database.GetDbConnection();
+            await db.Database.OpenConnectionAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText =
+                "SELECT b.\"Body\" FROM webhook_delivery_bodies b JOIN webhook_deliveries d ON d.\"Id\" = b.\"DeliveryPk\" WHERE d.\"DeliveryId\" = 'compressed'";
+            var raw = (byte[])(await command.ExecuteScalarAsync())!;
+            await db.Database.CloseConnectionAsync();
+
+            if (TestDatabase.IsPostgres)
+            {
+                Assert.Equal(body, raw);
+            }
+            else
+            {
+                Assert.True(BodyCodec.IsEncoded(raw));
+                Assert.True(raw.Length * 3 < body.Length, $"{body.Length} → {raw.Length} bytes");
+            }
+
+            Assert.Equal(body, (await ReadAsync(services, "compressed")).Body);
+        }
+        finally
+        {
+            services.DeleteFiles();
+        }
+    }
+}
