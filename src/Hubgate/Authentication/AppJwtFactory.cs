@@ -103,11 +103,7 @@ public sealed class AppJwtFactory : IDisposable
 
     private RSA LoadKey()
     {
-        if (!_options.HasAppCredentials)
-        {
-            throw new GitHubAppNotConfiguredException(_options.MissingCredentialKeys());
-        }
-
+        _options.EnsureAppCredentials();
         return AppPrivateKey.Load(_options);
     }
 

@@ -40,6 +40,15 @@ public sealed class GitHubAppOptions
         (AppId is > 0 || !string.IsNullOrWhiteSpace(ClientId)) &&
         (!string.IsNullOrWhiteSpace(PrivateKeyPath) || !string.IsNullOrWhiteSpace(PrivateKey));
 
+    /// <summary>Throws <see cref="GitHubAppNotConfiguredException"/>, naming the missing keys, unless <see cref="HasAppCredentials"/>.</summary>
+    public void EnsureAppCredentials()
+    {
+        if (!HasAppCredentials)
+        {
+            throw new GitHubAppNotConfiguredException(MissingCredentialKeys());
+        }
+    }
+
     /// <summary>The configuration keys still missing before the App can authenticate, for error messages.</summary>
     public IReadOnlyList<string> MissingCredentialKeys()
     {

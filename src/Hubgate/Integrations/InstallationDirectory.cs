@@ -74,10 +74,7 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
 
         // Unknown, or known only from a token mint (no account yet): GitHub describes it — if it can be asked. Checked
         // here rather than left to the request's JWT, which would fail the same way after building a whole request.
-        if (!app.Value.HasAppCredentials)
-        {
-            throw new GitHubAppNotConfiguredException(app.Value.MissingCredentialKeys());
-        }
+        app.Value.EnsureAppCredentials();
 
         var client = clients.CreateClient(GitHubClientFactory.ClientName);
         using var response = await client.GetAsync(

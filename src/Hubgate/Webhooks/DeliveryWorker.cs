@@ -31,29 +31,11 @@ public sealed partial class DeliveryWorker(
     public string Name { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>
-    /// Runs the loop on a thread of its own. Its database calls block (SQLite's are synchronous under their async
-    /// signatures, a commit waits for <c>fsync</c>, and a write that finds the lock taken sleeps in SQLite's busy
-    /// handler); on a thread-pool thread they would hold one of the few threads incoming requests run on. Steps that
-    /// are truly asynchronous (a handler calling GitHub) still complete on the pool while this thread waits.
+    /// Runs the loop on a thread of its own (<see cref="DedicatedThread"/>). Steps that are truly asynchronous (a handler
+    /// calling GitHub) still complete on the pool while that thread waits.
     /// </summary>
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        new Thread(() =>
-        {
-            try
-            {
-                Loop(stoppingToken);
-                stopped.TrySetResult();
-            }
-            catch (Exception e)
-            {
-                stopped.TrySetException(e);
-            }
-        })
-        { IsBackground = true, Name = "Hubgate delivery worker" }.Start();
-        return stopped.Task;
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        DedicatedThread.Start("Hubgate delivery worker", () => Loop(stoppingToken));
 
     private void Loop(CancellationToken stoppingToken)
     {

@@ -22,9 +22,8 @@ public sealed class DeliveryStoreException(string message, Exception inner) : Ex
 /// The durable inbox. Every accepted delivery is committed before the endpoint answers. Concurrent deliveries are
 /// grouped by one writer into a single transaction (one fsync for many), which is what lets durable ingest on
 /// SQLite keep up with receivers that store nothing. Duplicates are caught by delivery id within a batch, against
-/// the table, and — when another replica wins a race — by the unique index. The writer is a thread of its own: a
-/// batch's database calls block (SQLite's are synchronous under their async signatures, and a commit waits for
-/// <c>fsync</c>), and on a thread-pool thread they would hold one of the few threads the requests run on.
+/// the table, and — when another replica wins a race — by the unique index. The writer is a thread of its own
+/// (<see cref="DedicatedThread"/>): a batch's database calls block.
 /// </summary>
 public sealed partial class WebhookInbox : IAsyncDisposable
 {
@@ -38,7 +37,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
 
     /// <summary>Whether bodies are stored compressed (<see cref="BodyCodec"/>, SQLite), done here on the caller's thread.</summary>
     private readonly bool _compressBodies;
-    private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _writer;
 
     public WebhookInbox(IDbContextFactory<HubgateDbContext> databases, IOptions<DatabaseOptions> database, IOptionsMonitor<WebhookOptions> options,
         DeliverySignal signal, TimeProvider time, ILogger<WebhookInbox> logger)
@@ -50,7 +49,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         _signal = signal;
         _time = time;
         _logger = logger;
-        new Thread(WriteLoop) { IsBackground = true, Name = "Hubgate inbox writer" }.Start();
+        _writer = DedicatedThread.Start("Hubgate inbox writer", WriteLoop);
     }
 
     /// <summary>Commits <paramref name="delivery"/> (or finds it already stored). Throws <see cref="DeliveryStoreException"/>.</summary>
@@ -70,8 +69,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
 
     /// <summary>
     /// Puts a stored delivery back in the queue (any state but processing): due now, with a full set of retries (the count
-    /// of attempts goes on). Returns false
-    /// when no delivery has that id, or it is being processed right now.
+    /// of attempts goes on). Returns false when no delivery has that id, or it is being processed right now.
     /// </summary>
     public async Task<bool> ReplayAsync(string deliveryId, CancellationToken cancellationToken = default)
     {
@@ -127,7 +125,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         _wake.Set();
-        await _writerStopped.Task.ConfigureAwait(false);
+        await _writer.ConfigureAwait(false);
         _wake.Dispose();
     }
 
@@ -148,7 +146,6 @@ public sealed partial class WebhookInbox : IAsyncDisposable
             {
                 if (_queue.Reader.Completion.IsCompleted)
                 {
-                    _writerStopped.TrySetResult();
                     return;
                 }
 
