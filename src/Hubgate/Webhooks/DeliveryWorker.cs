@@ -186,11 +186,7 @@ public sealed partial class DeliveryWorker(
     }
 
     /// <summary>A due delivery; <paramref name="Attempts"/> counts since its last replay.</summary>
-    private sealed record DueRow(long Id, DeliveryState State, int Attempts)
-    {
-        public static readonly System.Linq.Expressions.Expression<Func<WebhookDeliveryEntity, DueRow>> Projection =
-            d => new DueRow(d.Id, d.State, d.Attempts - d.AttemptsAtReplay);
-    }
+    private sealed record DueRow(long Id, DeliveryState State, int Attempts);
 
     /// <summary>
     /// The <paramref name="batchSize"/> oldest due deliveries. Each kind is read in the order of the
@@ -202,17 +198,37 @@ public sealed partial class DeliveryWorker(
     /// </summary>
     private static async Task<List<DueRow>> DueAsync(HubgateDbContext db, DateTimeOffset now, int batchSize, CancellationToken cancellationToken)
     {
-        var rows = db.WebhookDeliveries.AsNoTracking();
-        var pending = await rows.Where(d => d.State == DeliveryState.Pending && d.NextAttemptAt <= now)
-            .OrderBy(d => d.NextAttemptAt).ThenBy(d => d.Id).Take(batchSize).Select(DueRow.Projection)
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        var retries = await rows.Where(d => d.State == DeliveryState.Failed && d.NextAttemptAt <= now)
-            .OrderBy(d => d.NextAttemptAt).ThenBy(d => d.Id).Take(batchSize).Select(DueRow.Projection)
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        var expired = await rows.Where(d => d.State == DeliveryState.Processing && d.LeaseExpiresAt < now)
-            .OrderBy(d => d.Id).Take(batchSize).Select(DueRow.Projection).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return Oldest([pending, retries, expired], batchSize);
+        var kinds = new List<List<DueRow>>(3);
+        foreach (var query in DueQueries)
+        {
+            var rows = new List<DueRow>();
+            await foreach (var row in query(db, now, batchSize).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add(row);
+            }
+
+            kinds.Add(rows);
+        }
+
+        return Oldest(kinds, batchSize);
     }
+
+    /// <summary>The three reads of <see cref="DueAsync"/>, compiled once: they run at every claim.</summary>
+    private static readonly Func<HubgateDbContext, DateTimeOffset, int, IAsyncEnumerable<DueRow>>[] DueQueries =
+    [
+        EF.CompileAsyncQuery((HubgateDbContext db, DateTimeOffset now, int batchSize) => db.WebhookDeliveries.AsNoTracking()
+            .Where(d => d.State == DeliveryState.Pending && d.NextAttemptAt <= now)
+            .OrderBy(d => d.NextAttemptAt).ThenBy(d => d.Id).Take(batchSize)
+            .Select(d => new DueRow(d.Id, d.State, d.Attempts - d.AttemptsAtReplay))),
+        EF.CompileAsyncQuery((HubgateDbContext db, DateTimeOffset now, int batchSize) => db.WebhookDeliveries.AsNoTracking()
+            .Where(d => d.State == DeliveryState.Failed && d.NextAttemptAt <= now)
+            .OrderBy(d => d.NextAttemptAt).ThenBy(d => d.Id).Take(batchSize)
+            .Select(d => new DueRow(d.Id, d.State, d.Attempts - d.AttemptsAtReplay))),
+        EF.CompileAsyncQuery((HubgateDbContext db, DateTimeOffset now, int batchSize) => db.WebhookDeliveries.AsNoTracking()
+            .Where(d => d.State == DeliveryState.Processing && d.LeaseExpiresAt < now)
+            .OrderBy(d => d.Id).Take(batchSize)
+            .Select(d => new DueRow(d.Id, d.State, d.Attempts - d.AttemptsAtReplay))),
+    ];
 
     /// <summary>
     /// PostgreSQL, inside the claim's transaction: the same three reads as <see cref="DueAsync"/>, each
@@ -269,6 +285,14 @@ public sealed partial class DeliveryWorker(
             ? d.LeaseExpiresAt < now
             : (d.State == DeliveryState.Pending || d.State == DeliveryState.Failed) && d.NextAttemptAt <= now);
 
+    /// <summary>
+    /// A delivery this worker holds, body included, or null. Compiled once: run per delivery, EF Core's work on the
+    /// query's expression tree cost more than the query itself.
+    /// </summary>
+    private static readonly Func<HubgateDbContext, long, string, CancellationToken, Task<WebhookDeliveryEntity?>> ClaimedDelivery =
+        EF.CompileAsyncQuery((HubgateDbContext db, long id, string owner, CancellationToken cancellationToken) =>
+            db.WebhookDeliveries.AsNoTracking().SingleOrDefault(d => d.Id == id && d.LeaseOwner == owner && d.State == DeliveryState.Processing));
+
     /// <summary>Runs one claimed delivery's handlers; the outcome to record (null when it was handed back or is no longer ours).</summary>
     private async Task<(Outcome? Outcome, DateTimeOffset LeaseUntil)> ProcessAsync(long id, WebhookOptions settings, DateTimeOffset leaseUntil,
         CancellationToken stoppingToken)
@@ -292,9 +316,7 @@ public sealed partial class DeliveryWorker(
 
             // If it is no longer ours, another worker took it over when the lease ran out.
 
-            delivery = await db.WebhookDeliveries.AsNoTracking()
-                .SingleOrDefaultAsync(d => d.Id == id && d.LeaseOwner == Name && d.State == DeliveryState.Processing, stoppingToken)
-                .ConfigureAwait(false);
+            delivery = await ClaimedDelivery(db, id, Name, stoppingToken).ConfigureAwait(false);
         }
 
         if (delivery is null)
@@ -374,29 +396,23 @@ public sealed partial class DeliveryWorker(
             return;
         }
 
-        var recorded = new bool[outcomes.Count];
+        // Each row carries its outcome; the statement writes it where this worker still holds the lease.
+        var rows = new WebhookDeliveryEntity[outcomes.Count];
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            var (o, row) = (outcomes[i], outcomes[i].Delivery);
+            (row.State, row.NextAttemptAt, row.ProcessedAt, row.LastError, row.IgnoredReason) = (o.State, o.NextAttemptAt, o.ProcessedAt, o.Error, o.IgnoredReason);
+            rows[i] = row;
+        }
+
+        bool[] recorded;
         var db = await databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
             var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                for (var i = 0; i < outcomes.Count; i++)
-                {
-                    var o = outcomes[i];
-                    recorded[i] = await db.WebhookDeliveries
-                        .Where(d => d.Id == o.Delivery.Id && d.LeaseOwner == Name)
-                        .ExecuteUpdateAsync(s => s
-                            .SetProperty(d => d.State, o.State)
-                            .SetProperty(d => d.NextAttemptAt, o.NextAttemptAt)
-                            .SetProperty(d => d.ProcessedAt, o.ProcessedAt)
-                            .SetProperty(d => d.LeaseOwner, (string?)null)
-                            .SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)
-                            .SetProperty(d => d.LastError, o.Error)
-                            .SetProperty(d => d.IgnoredReason, o.IgnoredReason))
-                        .ConfigureAwait(false) > 0;
-                }
-
+                recorded = await DeliveryFinish.RecordAsync(db, rows, Name, CancellationToken.None).ConfigureAwait(false);
                 await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }

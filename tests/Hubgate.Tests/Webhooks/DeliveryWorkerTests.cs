@@ -281,7 +281,7 @@ public sealed class DeliveryWorkerTests
     }
 
     [Fact]
-    public async Task WorkerDiesMidProcessing_AnotherWorkerTakesItOverWhenTheLeaseRunsOut()
+    public async Task WorkerDiesMidProcessing_AnotherWorkerTakesItOverWhenTheLeaseRunsOut_TheLateOutcomeIsDiscarded()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var stuck = new TaskCompletionSource();
@@ -295,7 +295,8 @@ public sealed class DeliveryWorkerTests
                 {
                     firstRun = false;
                     started.SetResult();
-                    await stuck.Task; // this worker "dies": it never finishes, never releases
+                    await stuck.Task; // this worker "dies": it does not finish within its lease, never releases
+                    throw new InvalidOperationException("a late failure from the worker that lost its lease");
                 }
 
                 processedBy.Add(ctx.Attempt);
@@ -304,7 +305,7 @@ public sealed class DeliveryWorkerTests
         {
             await StoreFixtureAsync(services, "push", "payload.json", "orphan");
             var dying = services.Get<DeliveryWorker>();
-            _ = dying.RunOnceAsync(CancellationToken.None);
+            var dyingRun = dying.RunOnceAsync(CancellationToken.None);
             await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
             Assert.Equal(DeliveryState.Processing, (await ReadAsync(services, "orphan")).State);
 
@@ -319,6 +320,15 @@ public sealed class DeliveryWorkerTests
             Assert.Equal(DeliveryState.Processed, row.State);
             Assert.Equal(2, row.Attempts);
             Assert.Equal([2], processedBy);
+
+            // The first worker comes back and fails: its outcome is not recorded over the one that counts.
+            stuck.SetResult();
+            Assert.Equal(1, await dyingRun.WaitAsync(TimeSpan.FromSeconds(10)));
+            row = await ReadAsync(services, "orphan");
+            Assert.Equal(DeliveryState.Processed, row.State);
+            Assert.Null(row.LastError);
+            Assert.Null(row.LeaseOwner);
+            Assert.Equal(2, row.Attempts);
         }
         finally
         {
