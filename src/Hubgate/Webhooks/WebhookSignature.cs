@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -85,7 +86,7 @@ public static class WebhookSignature
 #pragma warning restore CA5350
             }
 
-            match |= CryptographicOperations.FixedTimeEquals(actual, expected);
+            match |= DigestEquals(actual, expected);
         }
 
         return match ? SignatureCheck.Valid : SignatureCheck.Mismatch;
@@ -116,4 +117,26 @@ public static class WebhookSignature
     }
 
     internal static byte[][] Encode(IEnumerable<string> secrets) => secrets.Select(Encoding.UTF8.GetBytes).ToArray();
+
+    /// <summary>
+    /// Whether two digests are equal, in time that does not depend on where they differ. A SHA-256 digest (32 bytes) is
+    /// compared as four 64-bit words, XORed and ORed together with no branch and no loop, so there is nothing to stop
+    /// early; other lengths (SHA-1's 20 bytes) go to <see cref="CryptographicOperations.FixedTimeEquals"/>. That method is
+    /// compiled without optimization on purpose and took about 190 ns for 32 bytes — 2–3 % of checking an 8 KB push,
+    /// against a target of 5 % for the whole of the check's own work (docs/benchmarks.md).
+    /// </summary>
+    internal static bool DigestEquals(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
+    {
+        if (left.Length != HMACSHA256.HashSizeInBytes || right.Length != HMACSHA256.HashSizeInBytes)
+        {
+            return CryptographicOperations.FixedTimeEquals(left, right);
+        }
+
+        var difference =
+            (BinaryPrimitives.ReadUInt64LittleEndian(left) ^ BinaryPrimitives.ReadUInt64LittleEndian(right)) |
+            (BinaryPrimitives.ReadUInt64LittleEndian(left[8..]) ^ BinaryPrimitives.ReadUInt64LittleEndian(right[8..])) |
+            (BinaryPrimitives.ReadUInt64LittleEndian(left[16..]) ^ BinaryPrimitives.ReadUInt64LittleEndian(right[16..])) |
+            (BinaryPrimitives.ReadUInt64LittleEndian(left[24..]) ^ BinaryPrimitives.ReadUInt64LittleEndian(right[24..]));
+        return difference == 0;
+    }
 }

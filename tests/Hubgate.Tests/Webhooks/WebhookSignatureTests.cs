@@ -80,4 +80,24 @@ public sealed class WebhookSignatureTests
             Assert.Equal(SignatureCheck.Mismatch, WebhookSignature.Verify(tampered, header, null, ["fixture-secret"]));
         }
     }
+
+    [Theory]
+    [InlineData(32)]
+    [InlineData(20)]
+    public void DigestEquals_IsTrueOnlyForTheSameBytes_WhicheverBitDiffers(int size)
+    {
+        var digest = new byte[size];
+        new Random(7).NextBytes(digest);
+        Assert.True(WebhookSignature.DigestEquals(digest, (byte[])digest.Clone()));
+        for (var bit = 0; bit < size * 8; bit++)
+        {
+            var other = (byte[])digest.Clone();
+            other[bit / 8] ^= (byte)(1 << (bit % 8));
+            Assert.False(WebhookSignature.DigestEquals(digest, other), $"bit {bit} differs");
+            Assert.False(WebhookSignature.DigestEquals(other, digest), $"bit {bit} differs");
+        }
+
+        Assert.False(WebhookSignature.DigestEquals(digest, digest.AsSpan(0, size - 1)));
+        Assert.False(WebhookSignature.DigestEquals(new byte[32], new byte[20]));
+    }
 }
