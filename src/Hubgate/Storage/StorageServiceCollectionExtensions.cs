@@ -30,9 +30,11 @@ public static class StorageServiceCollectionExtensions
                 services.AddSingleton<IDbContextFactory<HubgateDbContext>, ContextFactory<PostgresHubgateDbContext>>();
                 break;
             default:
+                var gate = new SqliteWriteGate(SqlitePragmas.BusyTimeout);
+                services.AddSingleton(gate);
                 services.AddPooledDbContextFactory<SqliteHubgateDbContext>(o => o
                     .UseSqlite(options.ConnectionString)
-                    .AddInterceptors(new SqlitePragmas()));
+                    .AddInterceptors(new SqlitePragmas(), gate));
                 services.AddSingleton<IDbContextFactory<HubgateDbContext>, ContextFactory<SqliteHubgateDbContext>>();
                 break;
         }
