@@ -1,7 +1,6 @@
 using Hubgate.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hubgate.Tests.Storage;
@@ -12,25 +11,12 @@ namespace Hubgate.Tests.Storage;
 /// </summary>
 public sealed class SqlitePragmasTests : IAsyncDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "hubgate-unit", Guid.NewGuid().ToString("N"));
-    private readonly ServiceProvider _services;
-
-    public SqlitePragmasTests()
-    {
-        Directory.CreateDirectory(_directory);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "Sqlite",
-            ["ConnectionStrings:Hubgate"] = $"Data Source={Path.Combine(_directory, "hubgate.db")}",
-        }).Build();
-        _services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration)
-            .AddHubgateStorage(configuration).BuildServiceProvider();
-    }
+    private readonly ScratchSqliteStorage _storage = new();
 
     [Fact]
     public async Task Settings_HoldOnFirstOpen_OnPooledReuse_AndOnNewNativeConnections()
     {
-        var factory = _services.GetRequiredService<IDbContextFactory<HubgateDbContext>>();
+        var factory = _storage.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>();
         for (var round = 0; round < 2; round++)
         {
             for (var open = 0; open < 3; open++)
@@ -71,10 +57,5 @@ public sealed class SqlitePragmasTests : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _storage.DisposeAsync();
 }

@@ -1,7 +1,6 @@
 using Hubgate.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hubgate.Tests.Storage;
@@ -12,23 +11,14 @@ namespace Hubgate.Tests.Storage;
 /// </summary>
 public sealed class SqliteWriteGateTests : IAsyncDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "hubgate-unit", Guid.NewGuid().ToString("N"));
-    private readonly ServiceProvider _services;
+    private readonly ScratchSqliteStorage _storage = new();
     private readonly IDbContextFactory<HubgateDbContext> _factory;
     private readonly SqliteWriteGate _gate;
 
     public SqliteWriteGateTests()
     {
-        Directory.CreateDirectory(_directory);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Database:Provider"] = "Sqlite",
-            ["ConnectionStrings:Hubgate"] = $"Data Source={Path.Combine(_directory, "hubgate.db")}",
-        }).Build();
-        _services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration)
-            .AddHubgateStorage(configuration).BuildServiceProvider();
-        _factory = _services.GetRequiredService<IDbContextFactory<HubgateDbContext>>();
-        _gate = _services.GetRequiredService<SqliteWriteGate>();
+        _factory = _storage.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>();
+        _gate = _storage.Services.GetRequiredService<SqliteWriteGate>();
     }
 
     [Fact]
@@ -114,10 +104,5 @@ public sealed class SqliteWriteGateTests : IAsyncDisposable
         Assert.False(_gate.IsHeld);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _storage.DisposeAsync();
 }
