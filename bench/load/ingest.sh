@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ingest load on loopback: Hubgate (durable, SQLite) against a minimal Octokit.Webhooks.AspNetCore receiver that
 # stores nothing, same machine, same run. 32 connections, the 8.8 KB push/with-new-branch payload, a fresh delivery id
-# per request. Then the peak memory of one 25 MB delivery. Needs wrk (apt-get install wrk) and curl.
+# per request; Hubgate with the worker on twice (pushes of an unknown installation, ignored; then of a known one, recorded),
+# and ingest only. Then the peak memory of one 25 MB delivery. Needs wrk (apt-get install wrk) and curl.
 # Usage: bench/load/ingest.sh [seconds per run, default 20]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -53,6 +54,26 @@ load 5192 "warmup-hubgate" >/dev/null
 load 5192 "hubgate-sqlite-worker-on"
 STORED=$(sqlite3 "$WORK/hubgate.db" 'select count(*) from webhook_deliveries' 2>/dev/null || echo "?")
 echo "hubgate rows stored: $STORED"
+kill "$HG_PID"; wait "$HG_PID" 2>/dev/null || true
+
+# 2b. Worker on, the pushes' installation known to Hubgate (an installation.created delivery for it first), so that
+# each push is recorded by its handler — a push row and the repository's update, in a transaction of its own — as in
+# a deployment, rather than looked up and ignored as in run 2.
+HG_PID=$(start_hubgate 5195 "$WORK/known.db" true); PIDS+=($HG_PID)
+wait_up 5195
+python3 - "$BODY" tests/fixtures/github-webhooks/installation/created.payload.json "$WORK/installation.json" <<'PY2'
+import json, sys
+push, created, out = (json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3])
+created["installation"]["id"] = push["installation"]["id"]
+open(out, "w").write(json.dumps(created))
+PY2
+INSTSIG="sha256=$(openssl dgst -sha256 -hmac "$SECRET" -r "$WORK/installation.json" | cut -d' ' -f1)"
+curl -s -o /dev/null -H "Content-Type: application/json" -H "X-GitHub-Event: installation" -H "X-GitHub-Delivery: installation-1" \
+  -H "X-Hub-Signature-256: $INSTSIG" --data-binary "@$WORK/installation.json" "http://127.0.0.1:5195/webhooks/github"
+sleep 1
+load 5195 "warmup-known" >/dev/null
+load 5195 "hubgate-sqlite-worker-on-known-installation"
+echo "pushes recorded by the handler: $(sqlite3 "$WORK/known.db" 'select count(*) from pushes' 2>/dev/null || echo "?")"
 kill "$HG_PID"; wait "$HG_PID" 2>/dev/null || true
 
 # 3. Hubgate ingest only (Webhooks:RunWorker=false): the receiver and the durable inbox alone.
