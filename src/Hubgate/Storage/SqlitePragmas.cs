@@ -16,7 +16,8 @@ internal sealed class SqlitePragmas : DbConnectionInterceptor
     /// <summary>How long a writer waits for the write lock before SQLite reports it busy.</summary>
     internal static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(10);
 
-    private const string Sql = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+    private static readonly string Sql =
+        $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
     /// <summary>Native connections already set up; an entry goes with its connection.</summary>
     private static readonly ConditionalWeakTable<object, object> Applied = [];

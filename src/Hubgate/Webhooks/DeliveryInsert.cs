@@ -22,8 +22,11 @@ namespace Hubgate.Webhooks;
 /// </summary>
 internal static class DeliveryInsert
 {
-    /// <summary>Bodies at least this large are streamed into SQLite rather than bound as a parameter (which copies).</summary>
-    internal const int StreamBodiesFrom = 64 * 1024;
+    /// <summary>
+    /// Bodies at least this large are streamed into SQLite rather than bound as a parameter (which copies). The codec
+    /// leaves bodies of that size as they are, so the threshold is its own.
+    /// </summary>
+    internal const int StreamBodiesFrom = BodyCodec.CompressBelow;
 
     private static readonly ConditionalWeakTable<IModel, Plan> Plans = [];
 

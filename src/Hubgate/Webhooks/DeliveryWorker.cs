@@ -198,37 +198,38 @@ public sealed partial class DeliveryWorker(
     /// </summary>
     private static async Task<List<DueRow>> DueAsync(HubgateDbContext db, DateTimeOffset now, int batchSize, CancellationToken cancellationToken)
     {
-        var kinds = new List<List<DueRow>>(3);
-        foreach (var query in DueQueries)
+        async Task<List<DueRow>> Read(IAsyncEnumerable<DueRow> query)
         {
             var rows = new List<DueRow>();
-            await foreach (var row in query(db, now, batchSize).WithCancellation(cancellationToken).ConfigureAwait(false))
+            await foreach (var row in query.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 rows.Add(row);
             }
 
-            kinds.Add(rows);
+            return rows;
         }
 
-        return Oldest(kinds, batchSize);
+        return Oldest(
+        [
+            await Read(DueAtRetryTime(db, DeliveryState.Pending, now, batchSize)).ConfigureAwait(false),
+            await Read(DueAtRetryTime(db, DeliveryState.Failed, now, batchSize)).ConfigureAwait(false),
+            await Read(LeaseExpired(db, now, batchSize)).ConfigureAwait(false),
+        ], batchSize);
     }
 
-    /// <summary>The three reads of <see cref="DueAsync"/>, compiled once: they run at every claim.</summary>
-    private static readonly Func<HubgateDbContext, DateTimeOffset, int, IAsyncEnumerable<DueRow>>[] DueQueries =
-    [
-        EF.CompileAsyncQuery((HubgateDbContext db, DateTimeOffset now, int batchSize) => db.WebhookDeliveries.AsNoTracking()
-            .Where(d => d.State == DeliveryState.Pending && d.NextAttemptAt <= now)
+    /// <summary>Pending or failed deliveries of <c>state</c> due by now, in order of due time (compiled once: it runs at every claim).</summary>
+    private static readonly Func<HubgateDbContext, DeliveryState, DateTimeOffset, int, IAsyncEnumerable<DueRow>> DueAtRetryTime =
+        EF.CompileAsyncQuery((HubgateDbContext db, DeliveryState state, DateTimeOffset now, int batchSize) => db.WebhookDeliveries.AsNoTracking()
+            .Where(d => d.State == state && d.NextAttemptAt <= now)
             .OrderBy(d => d.NextAttemptAt).ThenBy(d => d.Id).Take(batchSize)
-            .Select(d => new DueRow(d.Id, d.State, d.Attempts - d.AttemptsAtReplay))),
-        EF.CompileAsyncQuery((HubgateDbContext db, DateTimeOffset now, int batchSize) => db.WebhookDeliveries.AsNoTracking()
-            .Where(d => d.State == DeliveryState.Failed && d.NextAttemptAt <= now)
-            .OrderBy(d => d.NextAttemptAt).ThenBy(d => d.Id).Take(batchSize)
-            .Select(d => new DueRow(d.Id, d.State, d.Attempts - d.AttemptsAtReplay))),
+            .Select(d => new DueRow(d.Id, d.State, d.Attempts - d.AttemptsAtReplay)));
+
+    /// <summary>Deliveries whose worker's lease ran out, oldest first (compiled once).</summary>
+    private static readonly Func<HubgateDbContext, DateTimeOffset, int, IAsyncEnumerable<DueRow>> LeaseExpired =
         EF.CompileAsyncQuery((HubgateDbContext db, DateTimeOffset now, int batchSize) => db.WebhookDeliveries.AsNoTracking()
             .Where(d => d.State == DeliveryState.Processing && d.LeaseExpiresAt < now)
             .OrderBy(d => d.Id).Take(batchSize)
-            .Select(d => new DueRow(d.Id, d.State, d.Attempts - d.AttemptsAtReplay))),
-    ];
+            .Select(d => new DueRow(d.Id, d.State, d.Attempts - d.AttemptsAtReplay)));
 
     /// <summary>
     /// PostgreSQL, inside the claim's transaction: the same three reads as <see cref="DueAsync"/>, each
@@ -236,30 +237,24 @@ public sealed partial class DeliveryWorker(
     /// </summary>
     private static async Task<List<DueRow>> LockDueAsync(HubgateDbContext db, DateTimeOffset now, int batchSize, CancellationToken cancellationToken)
     {
-        string pending = nameof(DeliveryState.Pending), failed = nameof(DeliveryState.Failed), processing = nameof(DeliveryState.Processing);
-        var kinds = new[]
-        {
-            db.Database.SqlQuery<LockedRow>($"""
-                SELECT "Id", "State", "Attempts" - "AttemptsAtReplay" AS "Attempts" FROM webhook_deliveries
-                WHERE "State" = {pending} AND "NextAttemptAt" <= {now} ORDER BY "NextAttemptAt", "Id" LIMIT {batchSize} FOR UPDATE SKIP LOCKED
-                """),
-            db.Database.SqlQuery<LockedRow>($"""
-                SELECT "Id", "State", "Attempts" - "AttemptsAtReplay" AS "Attempts" FROM webhook_deliveries
-                WHERE "State" = {failed} AND "NextAttemptAt" <= {now} ORDER BY "NextAttemptAt", "Id" LIMIT {batchSize} FOR UPDATE SKIP LOCKED
-                """),
-            db.Database.SqlQuery<LockedRow>($"""
+        async Task<List<DueRow>> Read(IQueryable<LockedRow> query) =>
+            [.. (await query.ToListAsync(cancellationToken).ConfigureAwait(false)).Select(r => new DueRow(r.Id, Enum.Parse<DeliveryState>(r.State), r.Attempts))];
+
+        IQueryable<LockedRow> AtRetryTime(DeliveryState state) => db.Database.SqlQuery<LockedRow>($"""
+            SELECT "Id", "State", "Attempts" - "AttemptsAtReplay" AS "Attempts" FROM webhook_deliveries
+            WHERE "State" = {state.ToString()} AND "NextAttemptAt" <= {now} ORDER BY "NextAttemptAt", "Id" LIMIT {batchSize} FOR UPDATE SKIP LOCKED
+            """);
+
+        string processing = nameof(DeliveryState.Processing);
+        return Oldest(
+        [
+            await Read(AtRetryTime(DeliveryState.Pending)).ConfigureAwait(false),
+            await Read(AtRetryTime(DeliveryState.Failed)).ConfigureAwait(false),
+            await Read(db.Database.SqlQuery<LockedRow>($"""
                 SELECT "Id", "State", "Attempts" - "AttemptsAtReplay" AS "Attempts" FROM webhook_deliveries
                 WHERE "State" = {processing} AND "LeaseExpiresAt" < {now} ORDER BY "Id" LIMIT {batchSize} FOR UPDATE SKIP LOCKED
-                """),
-        };
-        var found = new List<List<DueRow>>(kinds.Length);
-        foreach (var kind in kinds)
-        {
-            var rows = await kind.ToListAsync(cancellationToken).ConfigureAwait(false);
-            found.Add([.. rows.Select(r => new DueRow(r.Id, Enum.Parse<DeliveryState>(r.State), r.Attempts))]);
-        }
-
-        return Oldest(found, batchSize);
+                """)).ConfigureAwait(false),
+        ], batchSize);
     }
 
     /// <summary>The <paramref name="batchSize"/> lowest sequence numbers among the kinds read.</summary>
