@@ -133,6 +133,7 @@ public sealed partial class FakeGitHubServer
                 list => new { total_count = installation.Repositories.Count, repository_selection = installation.RepositorySelection, repositories = list }),
             (["repos", var owner, var name], true) => FindRepository(installation, owner, name) is { } repository
                 ? Ok(RepositoryJson(repository)) : Error(404, "Not Found"),
+            (["repos", var owner, var name, "compare", var basehead], true) => Compare(context, installation, owner, name, basehead),
             (["rate_limit"], true) => Ok(new { resources = new { core = new { limit = 5000, remaining = 4999, reset = now.AddHours(1).ToUnixTimeSeconds(), used = 1 } } }),
             _ => Error(404, "Not Found"),
         };

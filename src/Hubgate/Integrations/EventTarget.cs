@@ -39,8 +39,12 @@ internal static class EventTarget
         return installation;
     }
 
+    /// <summary>
+    /// The repository the event is about, upserted; a disabled one becomes active again unless the event (at
+    /// <paramref name="eventAt"/>, else its receipt) is older than its removal.
+    /// </summary>
     public static async Task<RepositoryEntity?> RepositoryAsync(WebhookContext context, HubgateDbContext db, InstallationDirectory directory,
-        DateTimeOffset now, CancellationToken cancellationToken)
+        DateTimeOffset now, DateTimeOffset? eventAt, CancellationToken cancellationToken)
     {
         var installation = await InstallationAsync(context, db, directory, cancellationToken).ConfigureAwait(false);
         if (installation is null)
@@ -58,8 +62,9 @@ internal static class EventTarget
 
         if (repository.Status == RepositoryStatus.Disabled)
         {
-            // GitHub only sends the App events of repositories it can see, so it has access again.
-            repository.Status = RepositoryStatus.Active;
+            // GitHub only sends the App events of repositories it can see, so it has access again — unless this event
+            // is older than the removal (a retry or a replay).
+            InstallationDirectory.Decide(repository, RepositoryStatus.Active, eventAt ?? EventTime.Of(context), archiveUnknown: true);
         }
 
         return repository;

@@ -30,32 +30,45 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
         return row;
     }
 
-    /// <summary>Copies what an installation object says (account, target, selection, permissions, events, suspension).</summary>
-    public static void Apply(InstallationEntity row, JsonElement installation, DateTimeOffset now)
+    /// <summary>
+    /// Copies what an installation object says (account, target, selection, permissions, events) and, when the object
+    /// is not older than what last decided the installation's state (<paramref name="stateAt"/>: when the object was
+    /// true), its suspension.
+    /// </summary>
+    public static void Apply(InstallationEntity row, JsonElement installation, DateTimeOffset now, DateTimeOffset stateAt)
     {
         ArgumentNullException.ThrowIfNull(row);
         row.AppId = installation.Int64("app_id") ?? row.AppId;
         if (installation.Object("account") is { } account)
         {
-            row.AccountLogin = account.String("login") ?? account.String("slug") ?? row.AccountLogin;
-            row.AccountId = account.Int64("id") ?? row.AccountId;
-            row.AccountType = account.String("type") ?? (account.String("slug") is not null ? "Enterprise" : row.AccountType);
+            ApplyAccount(row, account);
         }
 
         row.TargetType = installation.String("target_type") ?? row.TargetType;
         row.RepositorySelection = installation.String("repository_selection") ?? row.RepositorySelection;
         row.PermissionsJson = installation.RawJson("permissions") ?? row.PermissionsJson;
         row.EventsJson = installation.RawJson("events") ?? row.EventsJson;
-        if (installation.TryGetProperty("suspended_at", out _))
+        if (installation.TryGetProperty("suspended_at", out _) && EventTime.IsCurrent(row.StateEventAt, stateAt))
         {
             row.SuspendedAt = installation.Time("suspended_at");
             if (row.Status != InstallationStatus.Deleted)
             {
                 row.Status = row.SuspendedAt is null ? InstallationStatus.Active : InstallationStatus.Suspended;
             }
+
+            row.StateEventAt = stateAt;
         }
 
         row.UpdatedAt = now;
+    }
+
+    /// <summary>The account an installation belongs to (a user, an organization, or an enterprise with a slug).</summary>
+    public static void ApplyAccount(InstallationEntity row, JsonElement account)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        row.AccountLogin = account.String("login") ?? account.String("slug") ?? row.AccountLogin;
+        row.AccountId = account.Int64("id") ?? row.AccountId;
+        row.AccountType = account.String("type") ?? (account.String("slug") is not null ? "Enterprise" : row.AccountType);
     }
 
     /// <summary>
@@ -97,7 +110,7 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
             using var document = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             var now = time.GetUtcNow();
             row ??= await TrackInstallationAsync(db, installationId, now, cancellationToken).ConfigureAwait(false);
-            Apply(row, document.RootElement, now);
+            Apply(row, document.RootElement, now, stateAt: now); // GitHub's answer is true now
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
             return row;
         }
@@ -106,7 +119,8 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
     /// <summary>
     /// Upserts a repository from a repository object (a webhook's <c>repository</c>, an entry of
     /// <c>repositories_added</c>, a page of <c>/installation/repositories</c>). Null when the object has no id.
-    /// <paramref name="status"/> is set when given; a new row is active unless told otherwise.
+    /// <paramref name="status"/>, when given, is GitHub's answer as of <paramref name="now"/> (sync) and is set; events
+    /// decide the status themselves (<see cref="Decide"/>). A new row is active unless told otherwise.
     /// </summary>
     public static async Task<RepositoryEntity?> UpsertRepositoryAsync(HubgateDbContext db, long installationId, JsonElement repository,
         DateTimeOffset now, RepositoryStatus? status, CancellationToken cancellationToken)
@@ -138,6 +152,11 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
             row.Status = wanted;
         }
 
+        if (status is not null)
+        {
+            row.StateEventAt = EventTime.Latest(row.StateEventAt, now);
+        }
+
         row.InstallationId = installationId;
         row.Name = name;
         row.FullName = fullName ?? row.FullName;
@@ -149,12 +168,39 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
         return row;
     }
 
+    /// <summary>
+    /// Sets the status an event at <paramref name="eventAt"/> asks for, unless a newer event already decided it; false
+    /// when it was too old. <c>deleted</c> always wins (nothing but a newer event brings a repository back), a deleted
+    /// repository is never merely disabled, and with <paramref name="archiveUnknown"/> (the event says the App can see it,
+    /// not whether it is archived: added, listed in <c>created</c>, any event of a disabled one) an archived one stays so.
+    /// </summary>
+    public static bool Decide(RepositoryEntity row, RepositoryStatus wanted, DateTimeOffset eventAt, bool archiveUnknown = false)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        if (wanted != RepositoryStatus.Deleted && !EventTime.IsCurrent(row.StateEventAt, eventAt))
+        {
+            return false;
+        }
+
+        row.Status = (wanted, row.Status) switch
+        {
+            (RepositoryStatus.Disabled, RepositoryStatus.Deleted) => RepositoryStatus.Deleted,
+            (RepositoryStatus.Active, RepositoryStatus.Archived) when archiveUnknown => RepositoryStatus.Archived,
+            _ => wanted,
+        };
+        row.StateEventAt = EventTime.Latest(row.StateEventAt, eventAt);
+        return true;
+    }
+
     /// <summary>Marks every repository of the installation disabled (kept: their history stays queryable).</summary>
     public static Task<int> DisableRepositoriesAsync(HubgateDbContext db, long installationId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
         return db.Repositories
             .Where(r => r.InstallationId == installationId && r.Status != RepositoryStatus.Disabled && r.Status != RepositoryStatus.Deleted)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RepositoryStatus.Disabled).SetProperty(r => r.UpdatedAt, now), cancellationToken);
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, RepositoryStatus.Disabled)
+                .SetProperty(r => r.StateEventAt, now)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken);
     }
 }

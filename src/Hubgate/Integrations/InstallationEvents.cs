@@ -8,14 +8,18 @@ namespace Hubgate.Integrations;
 /// <summary>
 /// <c>installation</c>: created / deleted / suspend / unsuspend / new_permissions_accepted. The installation row is
 /// updated in place, so its token state survives a repeated <c>created</c> (Sentry overwrote it); on deletion the
-/// row and its repositories are kept (disabled) so history stays queryable.
+/// row and its repositories are kept (disabled) so history stays queryable. Suspension is decided in GitHub's order
+/// (<see cref="EventTime"/>): a suspend is timed by its <c>suspended_at</c>, so one retried or replayed after the
+/// unsuspend that ended it changes nothing.
 /// </summary>
 internal sealed class InstallationEvents(HubgateDbContext db, InstallationTokenProvider tokens, TimeProvider time) : IWebhookHandler
 {
     public async Task HandleAsync(WebhookContext context, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (await FromPayloadAsync(context, db, now, cancellationToken).ConfigureAwait(false) is not { } row)
+        var eventAt = EventTime.Of(context,
+            context.Action == "suspend" ? context.Json.Object("installation")?.Time("suspended_at") : null);
+        if (await FromPayloadAsync(context, db, now, eventAt, cancellationToken).ConfigureAwait(false) is not { } row)
         {
             return;
         }
@@ -31,24 +35,33 @@ internal sealed class InstallationEvents(HubgateDbContext db, InstallationTokenP
                                "(a reinstalled App gets a new installation id)");
                 return;
             case "created":
-                row.Status = row.SuspendedAt is null ? InstallationStatus.Active : InstallationStatus.Suspended;
+                if (EventTime.IsCurrent(row.StateEventAt, eventAt))
+                {
+                    row.Status = row.SuspendedAt is null ? InstallationStatus.Active : InstallationStatus.Suspended;
+                    row.StateEventAt = eventAt;
+                }
+
                 row.DeletedAt = null;
-                await AddRepositoriesAsync(id, context.Json.Array("repositories"), now, cancellationToken).ConfigureAwait(false);
+                await AddRepositoriesAsync(id, context.Json.Array("repositories"), now, eventAt, cancellationToken).ConfigureAwait(false);
                 break;
             case "deleted":
+                // Final: a reinstalled App gets a new installation id, so no later event can bring this one back.
                 row.Status = InstallationStatus.Deleted;
                 row.DeletedAt ??= now;
+                row.StateEventAt = EventTime.Latest(row.StateEventAt, eventAt);
                 await InstallationDirectory.DisableRepositoriesAsync(db, id, now, cancellationToken).ConfigureAwait(false);
                 dropToken = true;
                 break;
-            case "suspend":
+            case "suspend" when EventTime.IsCurrent(row.StateEventAt, eventAt):
                 row.Status = row.Status == InstallationStatus.Deleted ? row.Status : InstallationStatus.Suspended;
-                row.SuspendedAt ??= now;
+                row.SuspendedAt ??= eventAt;
+                row.StateEventAt = eventAt;
                 dropToken = true;
                 break;
-            case "unsuspend":
+            case "unsuspend" when EventTime.IsCurrent(row.StateEventAt, eventAt):
                 row.Status = row.Status == InstallationStatus.Deleted ? row.Status : InstallationStatus.Active;
                 row.SuspendedAt = null;
+                row.StateEventAt = eventAt;
                 break;
             case "new_permissions_accepted":
                 dropToken = true; // the next token carries the new permissions
@@ -62,9 +75,12 @@ internal sealed class InstallationEvents(HubgateDbContext db, InstallationTokenP
         }
     }
 
-    /// <summary>The payload's installation object written onto its row (tracked, not saved); null (ignored) without an id.</summary>
+    /// <summary>
+    /// The payload's installation object written onto its row (tracked, not saved), its suspension only when the event
+    /// (at <paramref name="eventAt"/>) is not older than what last decided it; null (ignored) without an id.
+    /// </summary>
     internal static async Task<InstallationEntity?> FromPayloadAsync(WebhookContext context, HubgateDbContext db, DateTimeOffset now,
-        CancellationToken cancellationToken)
+        DateTimeOffset eventAt, CancellationToken cancellationToken)
     {
         if (context.Json.Object("installation") is not { } installationJson || installationJson.Int64("id") is not { } id)
         {
@@ -73,11 +89,12 @@ internal sealed class InstallationEvents(HubgateDbContext db, InstallationTokenP
         }
 
         var row = await InstallationDirectory.TrackInstallationAsync(db, id, now, cancellationToken).ConfigureAwait(false);
-        InstallationDirectory.Apply(row, installationJson, now);
+        InstallationDirectory.Apply(row, installationJson, now, eventAt);
         return row;
     }
 
-    private async Task AddRepositoriesAsync(long installationId, JsonElement? repositories, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task AddRepositoriesAsync(long installationId, JsonElement? repositories, DateTimeOffset now, DateTimeOffset eventAt,
+        CancellationToken cancellationToken)
     {
         if (repositories is not { } list)
         {
@@ -86,19 +103,27 @@ internal sealed class InstallationEvents(HubgateDbContext db, InstallationTokenP
 
         foreach (var repository in list.EnumerateArray())
         {
-            await InstallationDirectory.UpsertRepositoryAsync(db, installationId, repository, now, RepositoryStatus.Active, cancellationToken)
-                .ConfigureAwait(false);
+            if (await InstallationDirectory.UpsertRepositoryAsync(db, installationId, repository, now, status: null, cancellationToken)
+                    .ConfigureAwait(false) is { } row)
+            {
+                InstallationDirectory.Decide(row, RepositoryStatus.Active, eventAt, archiveUnknown: true);
+            }
         }
     }
 }
 
-/// <summary><c>installation_repositories</c>: <c>added</c> → repositories active; <c>removed</c> → disabled (kept).</summary>
+/// <summary>
+/// <c>installation_repositories</c>: <c>added</c> → repositories active (an archived one stays archived);
+/// <c>removed</c> → disabled (kept; a deleted one stays deleted). Timed by receipt (the payload carries no time of the
+/// change), so a retried or replayed old one does not undo a newer event.
+/// </summary>
 internal sealed class InstallationRepositoriesEvents(HubgateDbContext db, TimeProvider time) : IWebhookHandler
 {
     public async Task HandleAsync(WebhookContext context, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (await InstallationEvents.FromPayloadAsync(context, db, now, cancellationToken).ConfigureAwait(false) is not { } row)
+        var eventAt = EventTime.Of(context);
+        if (await InstallationEvents.FromPayloadAsync(context, db, now, eventAt, cancellationToken).ConfigureAwait(false) is not { } row)
         {
             return;
         }
@@ -115,7 +140,10 @@ internal sealed class InstallationRepositoriesEvents(HubgateDbContext db, TimePr
 
             foreach (var repository in list.EnumerateArray())
             {
-                await InstallationDirectory.UpsertRepositoryAsync(db, id, repository, now, status, cancellationToken).ConfigureAwait(false);
+                if (await InstallationDirectory.UpsertRepositoryAsync(db, id, repository, now, status: null, cancellationToken).ConfigureAwait(false) is { } target)
+                {
+                    InstallationDirectory.Decide(target, status, eventAt, archiveUnknown: true);
+                }
             }
         }
 

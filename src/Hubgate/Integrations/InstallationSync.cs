@@ -116,7 +116,7 @@ public sealed partial class InstallationSync(
         var existed = await db.Installations.AnyAsync(i => i.Id == id && i.AccountLogin != null, cancellationToken).ConfigureAwait(false);
         var row = await InstallationDirectory.TrackInstallationAsync(db, id, now, cancellationToken).ConfigureAwait(false);
         var wasDeleted = row.Status == InstallationStatus.Deleted;
-        InstallationDirectory.Apply(row, json, now);
+        InstallationDirectory.Apply(row, json, now, stateAt: now);
         row.Status = row.SuspendedAt is null ? InstallationStatus.Active : InstallationStatus.Suspended;
         row.DeletedAt = null;
         row.SyncedAt = now;
@@ -172,7 +172,10 @@ public sealed partial class InstallationSync(
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         counts.RepositoriesDisabled += await db.Repositories
             .Where(r => r.InstallationId == id && !listed.Contains(r.Id) && (r.Status == RepositoryStatus.Active || r.Status == RepositoryStatus.Archived))
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RepositoryStatus.Disabled).SetProperty(r => r.UpdatedAt, now), cancellationToken)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, RepositoryStatus.Disabled)
+                .SetProperty(r => r.StateEventAt, now)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken)
             .ConfigureAwait(false);
         return (row.AccountLogin, listed.Count, null);
     }
@@ -192,6 +195,7 @@ public sealed partial class InstallationSync(
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(i => i.Status, InstallationStatus.Deleted)
                     .SetProperty(i => i.DeletedAt, now)
+                    .SetProperty(i => i.StateEventAt, now)
                     .SetProperty(i => i.UpdatedAt, now), cancellationToken).ConfigureAwait(false);
             counts.RepositoriesDisabled += await InstallationDirectory.DisableRepositoriesAsync(db, id, now, cancellationToken).ConfigureAwait(false);
             await tokens.DropAsync(id, cancellationToken).ConfigureAwait(false);

@@ -9,7 +9,7 @@ namespace Hubgate.Integrations;
 public static class IntegrationServiceCollectionExtensions
 {
     /// <summary>The events the model is built from.</summary>
-    public static readonly IReadOnlyList<string> Events = ["installation", "installation_repositories", "repository", "push", "pull_request", "ping"];
+    public static readonly IReadOnlyList<string> Events = ["installation", "installation_repositories", "installation_target", "repository", "push", "pull_request", "ping"];
 
     /// <summary>
     /// Adds the model's webhook handlers, <see cref="InstallationSync"/> and its periodic job (<c>GitHub:SyncInterval</c>).
@@ -23,11 +23,13 @@ public static class IntegrationServiceCollectionExtensions
         services.AddOptions<SyncOptions>().Bind(configuration.GetSection("GitHub"));
         services.TryAddSingleton<InstallationDirectory>();
         services.TryAddSingleton<InstallationSync>();
+        services.TryAddSingleton<PushCommits>();
         services.AddHostedService<InstallationSyncJob>();
 
         new WebhookBuilder(services)
             .AddHandler<InstallationEvents>("installation")
             .AddHandler<InstallationRepositoriesEvents>("installation_repositories")
+            .AddHandler<InstallationTargetEvents>("installation_target")
             .AddHandler<RepositoryEvents>("repository")
             .AddHandler<PushEvents>("push")
             .AddHandler<PullRequestEvents>("pull_request")

@@ -22,7 +22,7 @@ internal sealed class PullRequestEvents(HubgateDbContext db, InstallationDirecto
         }
 
         var now = time.GetUtcNow();
-        var repository = await EventTarget.RepositoryAsync(context, db, directory, now, cancellationToken).ConfigureAwait(false);
+        var repository = await EventTarget.RepositoryAsync(context, db, directory, now, eventAt: null, cancellationToken).ConfigureAwait(false);
         if (repository is null)
         {
             return;

@@ -8,17 +8,20 @@ namespace Hubgate.Integrations;
 
 /// <summary>
 /// <c>push</c>: records the push (ref, before/after, head commit) and stores each of its commits that Hubgate does not
-/// have yet by (repository, sha) — a stored commit is never overwritten. Skipped: commits with <c>distinct: false</c>
-/// (already pushed to another branch), commits whose message carries <c>Integrations:SkipCommitMarker</c>, and every
-/// commit of a branch deletion.
+/// have yet by (repository, sha) — a stored commit is never overwritten. When the payload's list is full (GitHub cuts
+/// it at <see cref="PushCommits.PayloadLimit"/>) the rest are read through the compare API. Commits with
+/// <c>distinct: false</c> (already pushed to another branch) are stored when Hubgate lacks them — the push that brought
+/// them may have been missed. Skipped: commits whose message carries <c>Integrations:SkipCommitMarker</c>, and every
+/// commit of a branch deletion. The repository's last push is the newest branch push by GitHub's
+/// <c>repository.pushed_at</c>, whatever order deliveries arrive in; tag pushes and deletions do not count.
 /// </summary>
-internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory directory, IOptionsMonitor<IntegrationOptions> options, TimeProvider time)
-    : IWebhookHandler
+internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory directory, PushCommits pushCommits,
+    IOptionsMonitor<IntegrationOptions> options, TimeProvider time) : IWebhookHandler
 {
     public async Task HandleAsync(WebhookContext context, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var repository = await EventTarget.RepositoryAsync(context, db, directory, now, cancellationToken).ConfigureAwait(false);
+        var repository = await EventTarget.RepositoryAsync(context, db, directory, now, eventAt: null, cancellationToken).ConfigureAwait(false);
         if (repository is null)
         {
             return;
@@ -28,18 +31,25 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         var @ref = payload.String("ref") ?? string.Empty;
         var deleted = payload.Boolean("deleted") ?? false;
         var headSha = payload.Object("head_commit")?.String("id") ?? (deleted ? null : payload.String("after"));
-        var commits = deleted ? [] : Wanted(payload, options.CurrentValue.SkipCommitMarker);
-
-        var fresh = new List<CommitEntity>(commits.Count);
-        if (commits.Count > 0)
+        var marker = options.CurrentValue.SkipCommitMarker;
+        var listed = deleted ? [] : Wanted(payload, marker).Select(c => ToEntity(c, repository.Id, @ref, now)).ToList();
+        var all = listed;
+        if (!deleted && PushCommits.MayBeTruncated(payload) &&
+            await pushCommits.ListAsync(context, payload, cancellationToken).ConfigureAwait(false) is { } compared)
         {
-            var shas = commits.Select(c => c.Sha).ToList();
+            all = Merge(listed, compared, marker, repository.Id, @ref, now);
+        }
+
+        var fresh = new List<CommitEntity>(all.Count);
+        if (all.Count > 0)
+        {
+            var shas = all.Select(c => c.Sha).ToList();
             var known = await db.Commits.AsNoTracking()
                 .Where(c => c.RepositoryId == repository.Id && shas.Contains(c.Sha))
                 .Select(c => c.Sha)
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
             var skip = known.ToHashSet(StringComparer.Ordinal);
-            fresh.AddRange(commits.Where(c => !skip.Contains(c.Sha)).Select(c => ToEntity(c, repository.Id, @ref, now)));
+            fresh.AddRange(all.Where(c => !skip.Contains(c.Sha)));
         }
 
         // Commits and their file changes go in through prepared statements (EF's change tracker costs ~10× the CPU
@@ -59,7 +69,7 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         }
 
         await BulkInsert.InsertAsync(db, files, cancellationToken).ConfigureAwait(false);
-        var stored = fresh.Count;
+        var pushedAt = payload.Object("repository")?.Time("pushed_at");
 
         if (!await db.Pushes.AnyAsync(p => p.DeliveryId == context.DeliveryId, cancellationToken).ConfigureAwait(false))
         {
@@ -75,21 +85,59 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
                 Deleted = deleted,
                 Forced = payload.Boolean("forced") ?? false,
                 PusherName = payload.Object("pusher")?.String("name"),
-                CommitsStored = stored,
+                CommitsStored = fresh.Count,
+                CommitsFetched = all.Count - listed.Count,
+                PushedAt = pushedAt,
                 ReceivedAt = context.ReceivedAt,
             });
         }
 
-        if (repository.LastPushAt is null || context.ReceivedAt >= repository.LastPushAt)
+        var pushAt = EventTime.Of(context, pushedAt);
+        if (!deleted && @ref.StartsWith("refs/heads/", StringComparison.Ordinal) && EventTime.IsCurrent(repository.LastPushAt, pushAt))
         {
             repository.LastPushRef = @ref;
             repository.LastPushSha = headSha;
-            repository.LastPushAt = context.ReceivedAt;
+            repository.LastPushAt = pushAt;
         }
 
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The compare API's commits in its order (oldest first), each taken from the payload when it lists it (the payload
+    /// has the file lists; the compare API's commits do not), then any the payload lists that the comparison does not.
+    /// </summary>
+    private static List<CommitEntity> Merge(List<CommitEntity> listed, List<JsonElement> compared, string? marker, long repositoryId,
+        string @ref, DateTimeOffset now)
+    {
+        var fromPayload = listed.ToDictionary(c => c.Sha, StringComparer.Ordinal);
+        var result = new List<CommitEntity>(compared.Count + listed.Count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var commit in compared)
+        {
+            var sha = commit.String("sha");
+            var git = commit.Object("commit");
+            var message = git?.String("message");
+            if (string.IsNullOrEmpty(sha) || Skipped(message, marker) || !seen.Add(sha))
+            {
+                continue;
+            }
+
+            result.Add(fromPayload.TryGetValue(sha, out var listedCommit) ? listedCommit : NewCommit(repositoryId, sha, message,
+                git?.Object("author")?.Time("date"), Person(git?.Object("author"), commit.Object("author")),
+                Person(git?.Object("committer"), commit.Object("committer")), commit.String("html_url"), @ref, now));
+        }
+
+        result.AddRange(listed.Where(c => seen.Add(c.Sha)));
+        return result;
+    }
+
+    private static (string? Name, string? Email, string? Username) Person(JsonElement? git, JsonElement? account) =>
+        (git?.String("name"), git?.String("email"), account?.String("login"));
+
+    private static bool Skipped(string? message, string? marker) =>
+        !string.IsNullOrEmpty(marker) && message is not null && message.Contains(marker, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The commits to store, in payload order, first occurrence of a sha winning.</summary>
     internal static List<JsonElementCommit> Wanted(JsonElement payload, string? skipMarker)
@@ -104,18 +152,7 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         foreach (var commit in commits.EnumerateArray())
         {
             var sha = commit.String("id");
-            if (string.IsNullOrEmpty(sha) || commit.Boolean("distinct") == false)
-            {
-                continue;
-            }
-
-            var message = commit.String("message");
-            if (!string.IsNullOrEmpty(skipMarker) && message is not null && message.Contains(skipMarker, StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
-            if (seen.Add(sha))
+            if (!string.IsNullOrEmpty(sha) && !Skipped(commit.String("message"), skipMarker) && seen.Add(sha))
             {
                 result.Add(new JsonElementCommit(sha, commit));
             }
@@ -129,22 +166,9 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         var json = commit.Json;
         var author = json.Object("author");
         var committer = json.Object("committer");
-        var entity = new CommitEntity
-        {
-            RepositoryId = repositoryId,
-            Sha = commit.Sha,
-            Message = json.String("message"),
-            Timestamp = json.Time("timestamp"),
-            AuthorName = author?.String("name"),
-            AuthorEmail = Email(author?.String("email")),
-            AuthorUsername = author?.String("username"),
-            CommitterName = committer?.String("name"),
-            CommitterEmail = Email(committer?.String("email")),
-            CommitterUsername = committer?.String("username"),
-            Url = json.String("url"),
-            Ref = @ref,
-            CreatedAt = now,
-        };
+        var entity = NewCommit(repositoryId, commit.Sha, json.String("message"), json.Time("timestamp"),
+            (author?.String("name"), author?.String("email"), author?.String("username")),
+            (committer?.String("name"), committer?.String("email"), committer?.String("username")), json.String("url"), @ref, now);
         foreach (var (field, kind) in Kinds)
         {
             foreach (var path in json.Strings(field))
@@ -155,6 +179,25 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
 
         return entity;
     }
+
+    private static CommitEntity NewCommit(long repositoryId, string sha, string? message, DateTimeOffset? timestamp,
+        (string? Name, string? Email, string? Username) author, (string? Name, string? Email, string? Username) committer, string? url,
+        string @ref, DateTimeOffset now) => new()
+    {
+        RepositoryId = repositoryId,
+        Sha = sha,
+        Message = message,
+        Timestamp = timestamp,
+        AuthorName = author.Name,
+        AuthorEmail = Email(author.Email),
+        AuthorUsername = author.Username,
+        CommitterName = committer.Name,
+        CommitterEmail = Email(committer.Email),
+        CommitterUsername = committer.Username,
+        Url = url,
+        Ref = @ref,
+        CreatedAt = now,
+    };
 
     private static readonly (string Field, FileChangeKind Kind)[] Kinds =
         [("added", FileChangeKind.Added), ("modified", FileChangeKind.Modified), ("removed", FileChangeKind.Removed)];

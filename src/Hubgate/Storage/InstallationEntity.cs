@@ -20,6 +20,11 @@ public class InstallationEntity
     public DateTimeOffset? SuspendedAt { get; set; }
     /// <summary>When the App was uninstalled (a <c>deleted</c> event, or sync no longer finding it).</summary>
     public DateTimeOffset? DeletedAt { get; set; }
+    /// <summary>
+    /// The time of the event that last decided <see cref="Status"/> and <see cref="SuspendedAt"/> (a payload time, else
+    /// when the delivery was received; a sync's own time): an event older than this does not change them.
+    /// </summary>
+    public DateTimeOffset? StateEventAt { get; set; }
     /// <summary>The last time a sync saw it on GitHub.</summary>
     public DateTimeOffset? SyncedAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }

@@ -18,5 +18,12 @@ public class PushEntity
     public string? PusherName { get; set; }
     /// <summary>How many of the push's commits were new to Hubgate when it was processed.</summary>
     public int CommitsStored { get; set; }
+    /// <summary>
+    /// How many commits were fetched through the compare API because GitHub cut the payload's list at
+    /// <see cref="Hubgate.Integrations.PushCommits.PayloadLimit"/>; 0 when the payload held them all.
+    /// </summary>
+    public int CommitsFetched { get; set; }
+    /// <summary>When GitHub says the push happened (<c>repository.pushed_at</c>); null when the payload does not say.</summary>
+    public DateTimeOffset? PushedAt { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
 }

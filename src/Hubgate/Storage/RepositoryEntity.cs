@@ -12,9 +12,15 @@ public class RepositoryEntity
     public bool Private { get; set; }
     public string? DefaultBranch { get; set; }
     public RepositoryStatus Status { get; set; } = RepositoryStatus.Active;
-    /// <summary>The ref and head commit of the last push seen.</summary>
+    /// <summary>
+    /// The time of the event that last decided <see cref="Status"/> (a payload time, else when the delivery was received;
+    /// a sync's own time): an event older than this does not change it.
+    /// </summary>
+    public DateTimeOffset? StateEventAt { get; set; }
+    /// <summary>The ref and head commit of the newest branch push (by GitHub's <c>repository.pushed_at</c>); tag pushes and deletions do not count.</summary>
     public string? LastPushRef { get; set; }
     public string? LastPushSha { get; set; }
+    /// <summary>When that push happened (GitHub's <c>repository.pushed_at</c>, else when its delivery was received).</summary>
     public DateTimeOffset? LastPushAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }

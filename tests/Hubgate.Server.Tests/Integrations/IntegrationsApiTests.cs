@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -29,50 +28,14 @@ public sealed class IntegrationsApiTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _gitHub.DisposeAsync();
 
-    private Dictionary<string, string?> Settings() => new()
-    {
-        ["Hubgate:ApiKey"] = ApiKey,
-        ["GitHub:WebhookSecret"] = Secret,
-        ["GitHub:AppId"] = _gitHub.AppId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["GitHub:PrivateKey"] = _gitHub.PrivateKeyPkcs1Pem,
-        ["GitHub:ApiBaseUrl"] = _gitHub.ApiBaseUrl.AbsoluteUri,
-        ["Webhooks:PollInterval"] = "00:00:00.050",
-    };
+    private Dictionary<string, string?> Settings() => ModelDeliveries.Settings(_gitHub, ApiKey, Secret);
 
-    private static HttpClient Client(HubgateApplication app)
-    {
-        var client = app.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
-        return client;
-    }
+    private static HttpClient Client(HubgateApplication app) => ModelDeliveries.Client(app, ApiKey);
 
-    private static async Task SendAsync(HttpClient client, string @event, byte[] body, string deliveryId)
-    {
-        using var request = WebhookFixtures.Delivery("/webhooks/github", @event, body, Secret, deliveryId);
-        Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync(request)).StatusCode);
-    }
+    private static Task SendAsync(HttpClient client, string @event, byte[] body, string deliveryId) =>
+        ModelDeliveries.SendAsync(client, Secret, @event, body, deliveryId);
 
-    private static async Task WaitProcessedAsync(HttpClient client, string deliveryId)
-    {
-        var state = "";
-        for (var i = 0; i < 200 && state != "processed"; i++)
-        {
-            var response = await client.GetAsync(new Uri($"/api/deliveries/{deliveryId}", UriKind.Relative));
-            if (response.StatusCode == HttpStatusCode.OK)
-            {
-                state = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("delivery").GetProperty("state").GetString()!;
-            }
-
-            if (state is "failed" or "dead" or "ignored")
-            {
-                Assert.Fail($"{deliveryId} ended {state}: {await response.Content.ReadAsStringAsync()}");
-            }
-
-            await Task.Delay(state == "processed" ? 0 : 50);
-        }
-
-        Assert.Equal("processed", state);
-    }
+    private static Task WaitProcessedAsync(HttpClient client, string deliveryId) => ModelDeliveries.WaitProcessedAsync(client, deliveryId);
 
     private static byte[] BigPush(int commits)
     {

@@ -155,6 +155,9 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<string>("RepositorySelection")
                         .HasColumnType("text");
 
+                    b.Property<DateTimeOffset?>("StateEventAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -279,6 +282,9 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<string>("Before")
                         .HasColumnType("text");
 
+                    b.Property<int>("CommitsFetched")
+                        .HasColumnType("integer");
+
                     b.Property<int>("CommitsStored")
                         .HasColumnType("integer");
 
@@ -297,6 +303,9 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.Property<string>("HeadCommitSha")
                         .HasColumnType("text");
+
+                    b.Property<DateTimeOffset?>("PushedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("PusherName")
                         .HasColumnType("text");
@@ -357,6 +366,9 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.Property<bool>("Private")
                         .HasColumnType("boolean");
+
+                    b.Property<DateTimeOffset?>("StateEventAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("Status")
                         .IsRequired()

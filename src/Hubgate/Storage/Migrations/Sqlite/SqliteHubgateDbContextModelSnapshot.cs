@@ -146,6 +146,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<string>("RepositorySelection")
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("StateEventAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -266,6 +269,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<string>("Before")
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("CommitsFetched")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int>("CommitsStored")
                         .HasColumnType("INTEGER");
 
@@ -284,6 +290,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.Property<string>("HeadCommitSha")
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("PushedAt")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("PusherName")
                         .HasColumnType("TEXT");
@@ -343,6 +352,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("Private")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("StateEventAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Status")
