@@ -125,4 +125,36 @@ public sealed class GitHubEnterpriseTests
         Assert.True(endpoints.Authorizes(new Uri(graphQL)));
         Assert.False(endpoints.Authorizes(new Uri("https://codeload.github.com/acme/api/legacy.tar.gz/refs/heads/main")));
     }
+
+    [Theory]
+    [InlineData("https://api.github.com/", GitHubJwtIssuer.Auto, "Iv1.client")]
+    [InlineData("https://api.acme.ghe.com/", GitHubJwtIssuer.Auto, "Iv1.client")]
+    [InlineData("https://ghe.example.com/api/v3/", GitHubJwtIssuer.Auto, "12345")]
+    [InlineData("https://ghe.example.com/api/v3/", GitHubJwtIssuer.ClientId, "Iv1.client")]
+    [InlineData("https://api.github.com/", GitHubJwtIssuer.AppId, "12345")]
+    public void JwtIssuer_WithBothIds_FollowsTheSettingAndTheHost(string apiBase, GitHubJwtIssuer setting, string expected)
+    {
+        var options = new GitHubAppOptions { AppId = 12345, ClientId = "Iv1.client", ApiBaseUrl = new Uri(apiBase), JwtIssuer = setting };
+
+        Assert.Equal(expected, options.Issuer);
+    }
+
+    [Theory]
+    [InlineData(GitHubJwtIssuer.AppId, "GitHub:AppId")]
+    [InlineData(GitHubJwtIssuer.ClientId, "GitHub:ClientId")]
+    public void JwtIssuer_NamingAnIdThatIsNotSet_FailsValidation(GitHubJwtIssuer setting, string missingKey)
+    {
+        var options = new GitHubAppOptions
+        {
+            AppId = setting == GitHubJwtIssuer.AppId ? null : 12345,
+            ClientId = setting == GitHubJwtIssuer.ClientId ? null : "Iv1.client",
+            PrivateKey = TestKeys.Pkcs1Pem,
+            JwtIssuer = setting,
+        };
+
+        var failure = Assert.Single(new GitHubAppOptionsValidator().Validate(null, options).Failures!);
+
+        Assert.Contains("GitHub:JwtIssuer", failure, StringComparison.Ordinal);
+        Assert.Contains(missingKey, failure, StringComparison.Ordinal);
+    }
 }
