@@ -21,6 +21,7 @@ public sealed partial class FakeGitHubServer
 {
     private const string RedirectDocs = "https://docs.github.com/v3/#http-redirects";
     private readonly Dictionary<string, long> _movedRepositories = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, (int Status, string Location)> _redirects = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (FakeRepository Repository, DateTimeOffset ExpiresAt)> _archiveTokens = new(StringComparer.Ordinal);
     private readonly List<CodeloadRequest> _codeloadRequests = [];
     private readonly SemaphoreSlim _codeloadStart = new(1, 1);
@@ -64,6 +65,19 @@ public sealed partial class FakeGitHubServer
         }
     }
 
+    /// <summary>
+    /// From now on <paramref name="path"/> (below the API base, e.g. <c>repos/acme/loop</c>) answers
+    /// <paramref name="status"/> with <paramref name="location"/> (relative to the API base, or absolute) to a caller
+    /// with a valid installation token, as GitHub does for any route it moved.
+    /// </summary>
+    public void AddRedirect(string path, int status, string location)
+    {
+        lock (_lock)
+        {
+            _redirects[path.Trim('/')] = (status, new Uri(ApiBaseUrl, location).AbsoluteUri);
+        }
+    }
+
     /// <summary>GraphQL and GHES uploads, which live beside the REST prefix; null for every other path.</summary>
     private async Task<Answer?> RouteBesideApiAsync(HttpContext context, string path, DateTimeOffset now, Caller caller)
     {
@@ -92,6 +106,25 @@ public sealed partial class FakeGitHubServer
     private async Task<(Answer? Answer, string[] Segments)> RouteMovedAsync(HttpContext context, string[] s, Caller caller)
     {
         var method = context.Request.Method;
+        (int Status, string Location) redirect;
+        bool redirected;
+        lock (_lock)
+        {
+            redirected = _redirects.TryGetValue(string.Join('/', s), out redirect);
+        }
+
+        if (redirected)
+        {
+            if (caller.Credential != FakeCredential.InstallationToken)
+            {
+                return (Error(401, "Requires authentication"), s);
+            }
+
+            var answer = new Answer(redirect.Status, Json(new { message = "Moved", url = redirect.Location, documentation_url = RedirectDocs }));
+            answer.Headers["Location"] = redirect.Location;
+            return (answer, s);
+        }
+
         if (s is ["repos", var oldOwner, var oldName, ..] && MovedTo(oldOwner, oldName) is { } movedId)
         {
             if (FindById(movedId) is not { } found || !CanSee(caller, found))

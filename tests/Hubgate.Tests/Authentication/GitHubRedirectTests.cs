@@ -120,4 +120,34 @@ public sealed class GitHubRedirectTests
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
     }
+
+    [Fact]
+    public async Task RedirectLoop_StopsAfterTenHops_AndHandsBackTheRedirect()
+    {
+        await using var h = await StartAsync();
+        h.GitHub.AddRedirect("repos/acme/loop", 302, "repos/acme/loop");
+
+        using var response = await Client(h).GetAsync(Url("repos/acme/loop"), Timeout);
+
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        Assert.Equal(11, h.GitHub.Requests.Count(r => r.Path == "/repos/acme/loop"));
+        Assert.All(h.GitHub.Requests.Where(r => r.Path == "/repos/acme/loop"), r => Assert.Equal(FakeCredential.InstallationToken, r.Credential));
+    }
+
+    [Theory]
+    [InlineData(303, "GET")]
+    [InlineData(302, "GET")]
+    [InlineData(308, "POST")]
+    public async Task Post_Redirected_ChangesOrKeepsTheMethodAsHttpSays(int status, string method)
+    {
+        await using var h = await StartAsync();
+        h.GitHub.AddRedirect("repos/acme/moved/issues", status, "repos/acme/old-api/issues");
+
+        using var response = await Client(h).PostAsJsonAsync(Url("repos/acme/moved/issues"), new { title = "Where" }, Timeout);
+
+        var followed = h.GitHub.Requests.Single(r => r.Path == "/repos/acme/old-api/issues");
+        Assert.Equal(method, followed.Method);
+        Assert.Equal(method == "POST" ? HttpStatusCode.Created : HttpStatusCode.NotFound, response.StatusCode); // the fake lists no issues
+        Assert.Equal(FakeCredential.InstallationToken, followed.Credential);
+    }
 }
