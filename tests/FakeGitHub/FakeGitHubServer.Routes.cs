@@ -23,7 +23,11 @@ public sealed partial class FakeGitHubServer
         Answer answer;
         try
         {
-            if (prefix.Length > 0 && !path.StartsWith(prefix + "/", StringComparison.Ordinal) && path != prefix)
+            if (await RouteBesideApiAsync(context, path, now, caller).ConfigureAwait(false) is { } beside)
+            {
+                answer = beside;
+            }
+            else if (prefix.Length > 0 && !path.StartsWith(prefix + "/", StringComparison.Ordinal) && path != prefix)
             {
                 answer = Error(404, "Not Found");
             }
@@ -103,6 +107,14 @@ public sealed partial class FakeGitHubServer
             };
         }
 
+        var (moved, rerouted) = await RouteMovedAsync(context, s, caller).ConfigureAwait(false);
+        if (moved is not null)
+        {
+            return moved;
+        }
+
+        s = rerouted;
+
         // Everything else: an installation token.
         switch (caller.Credential)
         {
@@ -159,7 +171,7 @@ public sealed partial class FakeGitHubServer
 
         if (FakeJwtVerifier.LooksLikeJwt(credential))
         {
-            caller.Error = FakeJwtVerifier.Verify(credential, SharedKey.Value, now, AppId, ClientId);
+            caller.Error = FakeJwtVerifier.Verify(credential, SharedKey.Value, now, AppId, ClientId, _options.NumericIssuerOnly);
             if (caller.Error is null)
             {
                 caller.Credential = FakeCredential.Jwt;

@@ -284,6 +284,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        await DisposeCodeloadAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 

@@ -16,8 +16,11 @@ internal static class FakeJwtVerifier
 
     public static bool LooksLikeJwt(string credential) => credential.Count(c => c == '.') == 2;
 
-    /// <summary>Null when valid; otherwise GitHub's message.</summary>
-    public static string? Verify(string jwt, RSA publicKey, DateTimeOffset now, long appId, string clientId)
+    /// <summary>
+    /// Null when valid; otherwise GitHub's message. <paramref name="numericIssuerOnly"/> plays GitHub Enterprise
+    /// Server 3.13 and older, which accept only the numeric App id as <c>iss</c>.
+    /// </summary>
+    public static string? Verify(string jwt, RSA publicKey, DateTimeOffset now, long appId, string clientId, bool numericIssuerOnly = false)
     {
         var parts = jwt.Split('.');
         if (parts.Length != 3)
@@ -70,6 +73,11 @@ internal static class FakeJwtVerifier
         }
 
         if (!claims.TryGetProperty("iss", out var iss))
+        {
+            return BadIss;
+        }
+
+        if (numericIssuerOnly && (iss.ValueKind != JsonValueKind.Number || !iss.TryGetInt64(out var numeric) || numeric != appId))
         {
             return BadIss;
         }

@@ -9,6 +9,9 @@ public sealed class FakeGitHubOptions
     public long AppId { get; init; } = 12345;
 
     public string ClientId { get; init; } = "Iv1.fakeclientid0001";
+
+    /// <summary>Plays GitHub Enterprise Server 3.13 and older: only the numeric App id is accepted as the JWT's <c>iss</c>.</summary>
+    public bool NumericIssuerOnly { get; init; }
 }
 
 /// <summary>What the fake answers on the next access-token requests.</summary>

@@ -59,7 +59,7 @@ internal static class CheckCommand
 
         var appId = options.AppId is > 0 || !string.IsNullOrWhiteSpace(options.ClientId);
         checks.Add(new Check("GitHub App id", appId,
-            appId ? (options.ClientId is { Length: > 0 } id ? $"client id {id}" : $"App id {options.AppId}") : "GitHub:AppId (or GitHub:ClientId) is not set."));
+            appId ? (options.IssuerIsAppId ? $"App id {options.AppId} (the JWT issuer)" : $"client id {options.Issuer} (the JWT issuer)") : "GitHub:AppId (or GitHub:ClientId) is not set."));
 
         var keyOk = false;
         try

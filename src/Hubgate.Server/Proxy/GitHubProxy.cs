@@ -10,19 +10,22 @@ namespace Hubgate.Server.Proxy;
 /// <summary>
 /// Forwards a caller's request to GitHub with the App's credentials (YARP's forwarder): any method, bodies
 /// streamed both ways, GitHub's status and headers (rate limits included) passed back. The caller's own
-/// <c>Authorization</c> and cookies never reach GitHub.
+/// <c>Authorization</c> and cookies never reach GitHub. Redirects are the caller's to follow, through the proxy
+/// (<see cref="ProxyLinkRewriter"/>).
 /// </summary>
 internal sealed partial class GitHubProxy : IDisposable
 {
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _invoker;
     private readonly GitHubAppOptions _options;
+    private readonly GitHubEndpoints _endpoints;
     private readonly ILogger<GitHubProxy> _logger;
 
     public GitHubProxy(IHttpForwarder forwarder, IServiceProvider services, IOptions<GitHubAppOptions> options, ILogger<GitHubProxy> logger)
     {
         _forwarder = forwarder;
         _options = options.Value;
+        _endpoints = _options.Endpoints;
         _logger = logger;
         var handler = GitHubAppServiceCollectionExtensions.CreateHandler(services, new GitHubAppAuthenticationSettings(ThrowOnRateLimit: false));
         handler.InnerHandler = new SocketsHttpHandler
@@ -54,7 +57,8 @@ internal sealed partial class GitHubProxy : IDisposable
             return;
         }
 
-        var transformer = new Transformer(target, installationId);
+        target = ProxyTargets.Map(target, _endpoints, forApp: installationId is null, out var actAsApp);
+        var transformer = new Transformer(target, installationId, actAsApp, new ProxyLinkRewriter(_endpoints, installationId));
         var error = await _forwarder.SendAsync(context, _options.NormalizedApiBaseUrl.AbsoluteUri, _invoker, ForwarderRequestConfig.Empty, transformer);
         if (error == ForwarderError.None)
         {
@@ -103,7 +107,7 @@ internal sealed partial class GitHubProxy : IDisposable
         return context.Response.WriteAsJsonAsync(new { error = message });
     }
 
-    private sealed class Transformer(Uri target, long? installationId) : HttpTransformer
+    private sealed class Transformer(Uri target, long? installationId, bool actAsApp, ProxyLinkRewriter links) : HttpTransformer
     {
         private static readonly string[] Dropped =
             ["Authorization", "Proxy-Authorization", "Cookie", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "Forwarded"];
@@ -122,12 +126,19 @@ internal sealed partial class GitHubProxy : IDisposable
             {
                 proxyRequest.ForInstallation(id);
             }
+
+            if (actAsApp)
+            {
+                proxyRequest.AsApp();
+            }
         }
 
-        public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
         {
+            var copied = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
             httpContext.Response.Headers.Remove("Set-Cookie");
-            return base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+            links.Rewrite(httpContext);
+            return copied;
         }
     }
 

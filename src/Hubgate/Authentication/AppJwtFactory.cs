@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Hubgate.Authentication;
 
 /// <summary>
-/// Signs the App's JWT (RS256): <c>iat</c> = now − 60 s, <c>exp</c> = now + 9 min, <c>iss</c> = client id or app id,
+/// Signs the App's JWT (RS256): <c>iat</c> = now − 60 s, <c>exp</c> = now + 9 min, <c>iss</c> = client id or App id (<see cref="GitHubAppOptions.JwtIssuer"/>),
 /// with "now" taken from <see cref="GitHubClock"/>. One JWT is reused until 60 s before it expires, because the
 /// RSA signature is the expensive part.
 /// </summary>
@@ -84,7 +84,7 @@ public sealed class AppJwtFactory : IDisposable
             json.WriteStartObject();
             json.WriteNumber("iat", issuedAt.ToUnixTimeSeconds());
             json.WriteNumber("exp", expiresAt.ToUnixTimeSeconds());
-            if (string.IsNullOrWhiteSpace(_options.ClientId) && _options.AppId is { } appId)
+            if (_options.IssuerIsAppId && _options.AppId is { } appId)
             {
                 json.WriteNumber("iss", appId);
             }

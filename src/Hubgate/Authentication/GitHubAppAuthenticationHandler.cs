@@ -9,7 +9,7 @@ namespace Hubgate.Authentication;
 /// <summary>
 /// Authorizes each GitHub API request: the App's JWT for app routes (<see cref="GitHubRoutes"/>), an installation
 /// token everywhere else. A request that needs credentials is never sent without them, and credentials are never
-/// sent anywhere but <c>GitHub:ApiBaseUrl</c>. Recovers from 401s (replication lag, revoked token, clock skew)
+/// sent anywhere but <c>GitHub:ApiBaseUrl</c> and the same host's GraphQL and uploads endpoints (<see cref="GitHubEndpoints"/>). Recovers from 401s (replication lag, revoked token, clock skew)
 /// with at most one new token or JWT per request, records rate limits, and turns an exhausted limit into
 /// <see cref="GitHubRateLimitException"/>.
 /// </summary>
@@ -28,6 +28,7 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
     private readonly GitHubClock _clock;
     private readonly GitHubRateLimits _rateLimits;
     private readonly GitHubAppOptions _options;
+    private readonly GitHubEndpoints _endpoints;
     private readonly GitHubAppAuthenticationSettings _settings;
     private readonly ILogger _logger;
 
@@ -46,6 +47,7 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         _clock = clock;
         _rateLimits = rateLimits;
         _options = options.Value;
+        _endpoints = _options.Endpoints;
         _settings = settings;
         _logger = logger;
     }
@@ -54,10 +56,11 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
     {
         ArgumentNullException.ThrowIfNull(request);
         var uri = request.RequestUri ?? throw new InvalidOperationException("The request has no URI.");
-        if (!GitHubRoutes.TryGetRelativePath(uri, _options.NormalizedApiBaseUrl, out var relativePath))
+        if (!_endpoints.TryGetRoutePath(uri, out var relativePath))
         {
             throw new InvalidOperationException(
-                $"Refusing to send GitHub App credentials to {uri.GetLeftPart(UriPartial.Authority)}: it is not under GitHub:ApiBaseUrl ({_options.NormalizedApiBaseUrl}).");
+                $"Refusing to send GitHub App credentials to {uri.GetLeftPart(UriPartial.Authority)}: it is not under GitHub:ApiBaseUrl ({_options.NormalizedApiBaseUrl}) " +
+                $"nor its GraphQL ({_endpoints.GraphQL}) or uploads ({_endpoints.UploadsBase}) endpoint.");
         }
 
         var headers = request.Headers;
@@ -74,7 +77,8 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         headers.Remove("User-Agent");
         headers.TryAddWithoutValidation("User-Agent", UserAgent);
 
-        if (GitHubRoutes.RequiresAppJwt(relativePath))
+        if (GitHubRoutes.RequiresAppJwt(relativePath) ||
+            (request.Options.TryGetValue(GitHubRequestOptions.ActAsApp, out var asApp) && asApp))
         {
             return SendAsAppAsync(request, cancellationToken);
         }
@@ -229,7 +233,7 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         request.Headers.TryAddWithoutValidation("Authorization", value);
     }
 
-    private static bool CanResend(HttpRequestMessage request) =>
+    internal static bool CanResend(HttpRequestMessage request) =>
         request.Content is null or ByteArrayContent or JsonContent or MultipartContent;
 
     private static async Task<bool> IsClockComplaintAsync(HttpResponseMessage response, CancellationToken cancellationToken)

@@ -11,8 +11,14 @@ public sealed class GitHubAppOptions
     /// <summary><c>GitHub:AppId</c>: the App's numeric id (the JWT issuer when no client id is set).</summary>
     public long? AppId { get; set; }
 
-    /// <summary><c>GitHub:ClientId</c>: the App's client id; preferred as the JWT issuer when set.</summary>
+    /// <summary><c>GitHub:ClientId</c>: the App's client id; the JWT issuer when set (see <see cref="JwtIssuer"/>).</summary>
     public string? ClientId { get; set; }
+
+    /// <summary>
+    /// <c>GitHub:JwtIssuer</c>: <c>Auto</c> (default: the client id, but the App id on hosts other than github.com
+    /// when both are set, since GitHub Enterprise Server 3.13 and older accept only the App id), <c>AppId</c> or <c>ClientId</c>.
+    /// </summary>
+    public GitHubJwtIssuer JwtIssuer { get; set; } = GitHubJwtIssuer.Auto;
 
     /// <summary><c>GitHub:PrivateKeyPath</c>: a PEM file (PKCS#1 as GitHub hands it out, or PKCS#8).</summary>
     public string? PrivateKeyPath { get; set; }
@@ -66,10 +72,21 @@ public sealed class GitHubAppOptions
         return missing;
     }
 
-    /// <summary>The JWT <c>iss</c> claim: the client id when set, else the app id.</summary>
-    internal string Issuer => !string.IsNullOrWhiteSpace(ClientId)
-        ? ClientId.Trim()
-        : AppId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+    /// <summary>True when the JWT's <c>iss</c> is the numeric App id rather than the client id (<see cref="JwtIssuer"/>).</summary>
+    internal bool IssuerIsAppId => JwtIssuer switch
+    {
+        GitHubJwtIssuer.AppId => true,
+        GitHubJwtIssuer.ClientId => false,
+        _ => string.IsNullOrWhiteSpace(ClientId) || (AppId is > 0 && !Endpoints.IsGitHubCloud),
+    };
+
+    /// <summary>The JWT <c>iss</c> claim as text (see <see cref="IssuerIsAppId"/>).</summary>
+    internal string Issuer => IssuerIsAppId
+        ? AppId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty
+        : ClientId?.Trim() ?? string.Empty;
+
+    /// <summary>Where this host serves REST, GraphQL and uploads.</summary>
+    internal GitHubEndpoints Endpoints => GitHubEndpoints.For(NormalizedApiBaseUrl);
 
     /// <summary>The API base with a trailing slash, so relative paths resolve beneath it.</summary>
     internal Uri NormalizedApiBaseUrl => ApiBaseUrl.AbsoluteUri.EndsWith('/')

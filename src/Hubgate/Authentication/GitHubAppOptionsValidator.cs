@@ -50,6 +50,15 @@ internal sealed class GitHubAppOptionsValidator : IValidateOptions<GitHubAppOpti
             {
                 failures.Add("GitHub:AppId (or GitHub:ClientId) must be set when a private key is configured.");
             }
+
+            if (options.JwtIssuer == GitHubJwtIssuer.AppId && options.AppId is not > 0)
+            {
+                failures.Add("GitHub:JwtIssuer is AppId, so GitHub:AppId must be set.");
+            }
+            else if (options.JwtIssuer == GitHubJwtIssuer.ClientId && string.IsNullOrWhiteSpace(options.ClientId))
+            {
+                failures.Add("GitHub:JwtIssuer is ClientId, so GitHub:ClientId must be set.");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -47,6 +47,8 @@ public static class GitHubAppServiceCollectionExtensions
     /// Authorizes this client's requests as the GitHub App: requests to app routes carry the App JWT, all others an
     /// installation token — of <paramref name="installationId"/>, or of the one a request names with
     /// <see cref="GitHubRequestOptions.ForInstallation"/>. Idempotent requests are retried on 5xx and timeouts.
+    /// Redirects are followed by Hubgate rather than the primary handler: with the same credentials while they stay on
+    /// this GitHub (a renamed repository), without any elsewhere (archives on codeload, release assets).
     /// The client's <see cref="HttpClient.BaseAddress"/> defaults to <c>GitHub:ApiBaseUrl</c>.
     /// </summary>
     public static IHttpClientBuilder AddGitHubAppAuthentication(this IHttpClientBuilder builder, long? installationId = null, bool retryUnsafeMethods = false)
@@ -80,6 +82,10 @@ public static class GitHubAppServiceCollectionExtensions
         });
 
         builder.AddHttpMessageHandler(sp => CreateHandler(sp, new GitHubAppAuthenticationSettings(installationId)));
+        builder.AddHttpMessageHandler(sp => new GitHubRedirectHandler(
+            sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value.Endpoints,
+            sp.GetRequiredService<ILogger<GitHubRedirectHandler>>()));
+        builder.ConfigurePrimaryHttpMessageHandler((primary, _) => GitHubRedirectHandler.DisableAutomaticRedirects(primary));
         return builder;
     }
 

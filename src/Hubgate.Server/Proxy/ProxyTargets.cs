@@ -1,0 +1,79 @@
+using Hubgate.Authentication;
+
+namespace Hubgate.Server.Proxy;
+
+/// <summary>
+/// How proxy paths and GitHub's URLs correspond, both ways, beyond the REST API base: <c>…/graphql</c> is the host's
+/// GraphQL endpoint (<c>https://HOST/api/graphql</c> on GitHub Enterprise Server), <c>…/uploads/…</c> its uploads
+/// endpoint; <c>/proxy/app/graphql</c> queries GraphQL as the App.
+/// </summary>
+internal static class ProxyTargets
+{
+    private const string GraphQL = "graphql";
+    private const string Uploads = "uploads/";
+    private const string App = "app/";
+
+    /// <summary>
+    /// The GitHub URL a proxy request goes to, given <paramref name="resolved"/> (the proxy tail below the API base);
+    /// <paramref name="actAsApp"/> is true for GraphQL through <c>/proxy/app</c>.
+    /// </summary>
+    public static Uri Map(Uri resolved, GitHubEndpoints endpoints, bool forApp, out bool actAsApp)
+    {
+        actAsApp = false;
+        if (!GitHubRoutes.TryGetRelativePath(resolved, endpoints.ApiBase, out var below))
+        {
+            return resolved;
+        }
+
+        var path = below.TrimStart('/');
+        if (forApp)
+        {
+            path = path.StartsWith(App, StringComparison.Ordinal) ? path[App.Length..] : [];
+        }
+
+        if (path.Equals(GraphQL, StringComparison.Ordinal))
+        {
+            actAsApp = forApp;
+            return new Uri(endpoints.GraphQL.GetLeftPart(UriPartial.Path) + resolved.Query);
+        }
+
+        return !forApp && path.StartsWith(Uploads, StringComparison.Ordinal)
+            ? new Uri(endpoints.UploadsBase, path[Uploads.Length..].ToString() + resolved.Query)
+            : resolved;
+    }
+
+    /// <summary>
+    /// The proxy path (from <c>/proxy/</c>, query included) that reaches <paramref name="gitHubUrl"/> the way the
+    /// current request does, or null when the URL is not this GitHub's or the proxy has no route for it.
+    /// </summary>
+    public static string? ToProxyPath(Uri gitHubUrl, GitHubEndpoints endpoints, long? installationId)
+    {
+        string path;
+        if (GitHubRoutes.TryGetRelativePath(gitHubUrl, endpoints.ApiBase, out var below))
+        {
+            path = below.TrimStart('/').ToString();
+        }
+        else if (endpoints.Authorizes(gitHubUrl) && GitHubRoutes.TryGetRelativePath(gitHubUrl, endpoints.UploadsBase, out var upload))
+        {
+            path = Uploads + upload.TrimStart('/').ToString();
+        }
+        else if (endpoints.Authorizes(gitHubUrl))
+        {
+            path = GraphQL;
+        }
+        else
+        {
+            return null;
+        }
+
+        if (installationId is { } id)
+        {
+            return $"/proxy/installations/{id.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{path}{gitHubUrl.Query}";
+        }
+
+        // /proxy/app/X is the API's app/X; GraphQL as the App is /proxy/app/graphql. Nothing else is reachable as the App.
+        return path.StartsWith(App, StringComparison.Ordinal) || path == "app" || path == GraphQL
+            ? $"/proxy/{(path == GraphQL ? App + GraphQL : path)}{gitHubUrl.Query}"
+            : null;
+    }
+}
