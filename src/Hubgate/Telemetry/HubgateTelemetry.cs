@@ -22,7 +22,7 @@ public static class HubgateTelemetry
     internal static readonly Meter Meter = new(Name, Version);
 
     internal static readonly Counter<long> DeliveriesReceived = Meter.CreateCounter<long>("hubgate.webhook.deliveries.received", "{delivery}",
-        "Signed deliveries answered by the webhook endpoint, by event and result (stored, duplicate, unavailable).");
+        "Signed deliveries answered by the webhook endpoint, by event and result (stored, duplicate, requeued, unavailable).");
 
     internal static readonly Counter<long> SignatureFailures = Meter.CreateCounter<long>("hubgate.webhook.signature.failures", "{request}",
         "Requests refused by the signature check, by reason (missing, malformed, unsupported_algorithm, sha256_required, mismatch).");
