@@ -85,6 +85,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Only the delivery id is read from the row.
             var row = new WebhookDeliveryEntity { DeliveryId = deliveryId, Event = string.Empty, Body = [], BodySha256 = string.Empty };
             requeued = await DeliveryRequeue.RequeueAsync(db, [row], DeliveryRequeue.AnyButProcessing, _time.GetUtcNow(), cancellationToken)
                 .ConfigureAwait(false);

@@ -13,8 +13,9 @@ using Microsoft.Extensions.Primitives;
 namespace Hubgate.Webhooks;
 
 /// <summary>
-/// The webhook endpoint: checks a delivery in a fixed order (method, secret configured, size, body, event, signature,
-/// JSON), stores it in the inbox and answers 202 only once it is committed. Handlers never run here.
+/// The webhook endpoint: checks a delivery in a fixed order (method, secret configured, size, unverified bytes in
+/// flight, body, event, SHA-256 when required, signature, target App, JSON or form), stores it in the inbox and answers
+/// 202 only once it is committed (or requeued, for GitHub's redelivery of one that failed). Handlers never run here.
 /// </summary>
 public sealed partial class WebhookReceiver(
     WebhookSecrets secrets,
