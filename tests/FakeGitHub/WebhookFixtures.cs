@@ -68,8 +68,11 @@ public static class WebhookFixtures
         return "sha1=" + Convert.ToHexStringLower(hmac.ComputeHash(body));
     }
 
-    /// <summary>A delivery as GitHub sends it: JSON body, event, delivery id, hook headers, both signatures.</summary>
-    public static HttpRequestMessage Delivery(string path, string @event, byte[] body, string? secret, string? deliveryId = null)
+    /// <summary>
+    /// A delivery as GitHub sends it for an App's webhook: JSON body, event, delivery id, hook headers naming the App
+    /// (<paramref name="appId"/>, else the fake's default App), both signatures.
+    /// </summary>
+    public static HttpRequestMessage Delivery(string path, string @event, byte[] body, string? secret, string? deliveryId = null, long? appId = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative))
         {
@@ -81,13 +84,25 @@ public static class WebhookFixtures
         request.Headers.TryAddWithoutValidation("X-GitHub-Delivery", deliveryId ?? Guid.NewGuid().ToString());
         request.Headers.TryAddWithoutValidation("X-GitHub-Hook-ID", "292430182");
         request.Headers.TryAddWithoutValidation("X-GitHub-Hook-Installation-Target-Type", "integration");
-        request.Headers.TryAddWithoutValidation("X-GitHub-Hook-Installation-Target-ID", "79929171");
+        request.Headers.TryAddWithoutValidation("X-GitHub-Hook-Installation-Target-ID",
+            (appId ?? new FakeGitHubOptions().AppId).ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (secret is not null)
         {
             request.Headers.TryAddWithoutValidation("X-Hub-Signature", SignSha1(body, secret));
             request.Headers.TryAddWithoutValidation("X-Hub-Signature-256", SignSha256(body, secret));
         }
 
+        return request;
+    }
+
+    /// <summary>
+    /// A delivery of a webhook configured with <c>content_type: form</c>: <paramref name="form"/> (<c>payload=</c> and the
+    /// URL-encoded JSON) sent and signed byte for byte, as <c>application/x-www-form-urlencoded</c>.
+    /// </summary>
+    public static HttpRequestMessage FormDelivery(string path, string @event, byte[] form, string? secret, string? deliveryId = null)
+    {
+        var request = Delivery(path, @event, form, secret, deliveryId);
+        request.Content!.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
         return request;
     }
 

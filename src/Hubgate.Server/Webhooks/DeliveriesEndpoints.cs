@@ -103,7 +103,7 @@ internal static class DeliveriesEndpoints
             }
 
             using var headers = row.HeadersJson is null ? null : JsonDocument.Parse(row.HeadersJson);
-            using var payload = JsonDocument.Parse(row.Body);
+            using var payload = JsonDocument.Parse(WebhookPayload.Json(row.Body));
             return new DeliveryDetail(
                 DeliverySummary.From(row), row.BodySha256, row.HookId, row.LeaseOwner, row.LeaseExpiresAt, row.PossibleReplayOf,
                 headers?.RootElement.Clone(), payload.RootElement.Clone());

@@ -22,10 +22,16 @@ public static class HubgateTelemetry
     internal static readonly Meter Meter = new(Name, Version);
 
     internal static readonly Counter<long> DeliveriesReceived = Meter.CreateCounter<long>("hubgate.webhook.deliveries.received", "{delivery}",
-        "Signed deliveries answered by the webhook endpoint, by event and result (stored, duplicate, unavailable).");
+        "Signed deliveries answered by the webhook endpoint, by event and result (stored, duplicate, requeued, unavailable).");
 
     internal static readonly Counter<long> SignatureFailures = Meter.CreateCounter<long>("hubgate.webhook.signature.failures", "{request}",
-        "Requests refused by the signature check, by reason (missing, malformed, unsupported_algorithm, mismatch).");
+        "Requests refused by the signature check, by reason (missing, malformed, unsupported_algorithm, sha256_required, mismatch).");
+
+    internal static readonly Counter<long> DeliveriesRefused = Meter.CreateCounter<long>("hubgate.webhook.deliveries.refused", "{request}",
+        "Requests refused before storing for a reason other than the signature, by reason (wrong_app: signed, but for another App; busy: the unverified bytes in flight were at their bound).");
+
+    internal static readonly UpDownCounter<long> UnverifiedBytes = Meter.CreateUpDownCounter<long>("hubgate.webhook.unverified", "By",
+        "Bytes of request bodies held before their signature is verified (bounded by Webhooks:MaxUnverifiedBytesInFlight).");
 
     /// <summary>Seconds, from a millisecond to GitHub's 10 s limit.</summary>
     private static readonly InstrumentAdvice<double> Seconds = new()

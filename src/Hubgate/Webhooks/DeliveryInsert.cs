@@ -15,7 +15,9 @@ namespace Hubgate.Webhooks;
 /// (<c>ON CONFLICT DO NOTHING</c>, so a duplicate — in the batch, in the table, or from another replica at the same
 /// moment — is found by the unique index itself), with the earliest delivery of the same body inside the replay window
 /// filled in by a sub-select, <c>RETURNING</c> what was written; then the body into its own table under the new
-/// sequence number. No reads before the writes: a batch is <c>BEGIN; INSERT × 2n; COMMIT</c>. On PostgreSQL both
+/// sequence number. No reads before the writes: a batch is <c>BEGIN; INSERT × 2n; COMMIT</c>, plus — only when some
+/// rows were already stored — one conditional update each for them (<see cref="DeliveryRequeue"/>): GitHub's redelivery
+/// of a delivery that failed or died here puts it back in the queue, in the same transaction. On PostgreSQL both
 /// inserts are one statement (a data-modifying <c>WITH</c>) and the batch one round trip; on SQLite a large body is
 /// streamed into a <c>zeroblob</c> through SQLite's blob I/O, so no second copy of it is ever built in memory.
 /// Column names and value conversions come from the EF Core model (both providers).
@@ -30,8 +32,11 @@ internal static class DeliveryInsert
 
     private static readonly ConditionalWeakTable<IModel, Plan> Plans = [];
 
-    /// <summary>What one row came to: stored (with its sequence and possible replay) or a duplicate.</summary>
-    public readonly record struct Result(bool Stored, long Id, string? PossibleReplayOf);
+    /// <summary>
+    /// What one row came to: stored (with its sequence and possible replay), or already stored — and then
+    /// <paramref name="Requeued"/> when it was failed or dead and is queued again (<paramref name="Id"/> is its sequence).
+    /// </summary>
+    public readonly record struct Result(bool Stored, long Id, string? PossibleReplayOf, bool Requeued = false);
 
     /// <summary>Inserts <paramref name="rows"/> in one transaction; <paramref name="storedBodies"/> holds each row's body as the
     /// database keeps it (on SQLite, <see cref="BodyCodec.Encode"/>, done by the caller).</summary>
@@ -59,6 +64,7 @@ internal static class DeliveryInsert
                         cancellationToken).ConfigureAwait(false);
                 }
 
+                await RequeueRedeliveriesAsync(db, rows, results, cancellationToken).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
@@ -68,6 +74,30 @@ internal static class DeliveryInsert
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// The rows already stored are GitHub's redeliveries (or retries) of them: those that failed or died here are queued
+    /// again (their rows are first in the batch with that id; a second copy in the batch finds it pending).
+    /// </summary>
+    private static async Task RequeueRedeliveriesAsync(HubgateDbContext db, IReadOnlyList<WebhookDeliveryEntity> rows, Result[] results,
+        CancellationToken cancellationToken)
+    {
+        var duplicates = Enumerable.Range(0, rows.Count).Where(r => !results[r].Stored).ToList();
+        if (duplicates.Count == 0)
+        {
+            return;
+        }
+
+        var requeued = await DeliveryRequeue.RequeueAsync(db, [.. duplicates.Select(r => rows[r])], DeliveryRequeue.AfterFailure,
+            rows[duplicates[0]].ReceivedAt, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < duplicates.Count; i++)
+        {
+            if (requeued[i] is { } id)
+            {
+                results[duplicates[i]] = new Result(false, id, null, Requeued: true);
+            }
+        }
     }
 
     private static async Task InsertIntoSqliteAsync(HubgateDbContext db, SqliteConnection connection, Plan plan,

@@ -53,7 +53,10 @@ public sealed class WebhookContext
     /// <summary>1 on the first attempt, 2 on the first retry, …</summary>
     public int Attempt { get; }
 
-    /// <summary>The body exactly as GitHub sent it.</summary>
+    /// <summary>
+    /// The payload's JSON exactly as GitHub sent it (for a webhook configured with <c>content_type: form</c>, the decoded
+    /// <c>payload</c> field; the inbox keeps the form body as it was signed).
+    /// </summary>
     public ReadOnlyMemory<byte> Body { get; }
 
     /// <summary>The delivery's DI scope: one per delivery, shared by its handlers.</summary>

@@ -41,7 +41,7 @@ public sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrat
         await using (scope.ConfigureAwait(false))
         {
             var context = new WebhookContext(delivery.Id, delivery.DeliveryId, delivery.Event, delivery.Action, delivery.InstallationId,
-                delivery.RepositoryId, delivery.ReceivedAt, attempt, delivery.Body, scope.ServiceProvider);
+                delivery.RepositoryId, delivery.ReceivedAt, attempt, WebhookPayload.Json(delivery.Body), scope.ServiceProvider);
             try
             {
                 var processedBy = 0;

@@ -11,8 +11,13 @@ public enum InboxOutcome
 {
     /// <summary>Committed; the worker will process it.</summary>
     Stored,
-    /// <summary>A delivery with this id is already stored: nothing was written.</summary>
+    /// <summary>A delivery with this id is already stored (and not failed or dead): nothing was written.</summary>
     Duplicate,
+    /// <summary>
+    /// A delivery with this id is stored and had failed or died: GitHub redelivered it, so it is queued again with a full
+    /// set of retries (the transition of <see cref="WebhookInbox.ReplayAsync"/>).
+    /// </summary>
+    Requeued,
 }
 
 /// <summary>The database could not commit a delivery (unreachable, locked, full). Ingest answers 503.</summary>
@@ -74,25 +79,30 @@ public sealed partial class WebhookInbox : IAsyncDisposable
     public async Task<bool> ReplayAsync(string deliveryId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(deliveryId);
-        var now = _time.GetUtcNow();
         var db = await _databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
-        var rows = await db.WebhookDeliveries
-            .Where(d => d.DeliveryId == deliveryId && d.State != DeliveryState.Processing)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(d => d.State, DeliveryState.Pending)
-                .SetProperty(d => d.AttemptsAtReplay, d => d.Attempts)
-                .SetProperty(d => d.NextAttemptAt, now)
-                .SetProperty(d => d.ProcessedAt, (DateTimeOffset?)null)
-                .SetProperty(d => d.IgnoredReason, (string?)null), cancellationToken)
-            .ConfigureAwait(false);
-        if (rows > 0)
+        long?[] requeued;
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            Log.Replayed(_logger, deliveryId);
-            _signal.Notify();
+            // Only the delivery id is read from the row.
+            var row = new WebhookDeliveryEntity { DeliveryId = deliveryId, Event = string.Empty, Body = [], BodySha256 = string.Empty };
+            requeued = await DeliveryRequeue.RequeueAsync(db, [row], DeliveryRequeue.AnyButProcessing, _time.GetUtcNow(), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
         }
 
-        return rows > 0;
+        if (requeued[0] is null)
+        {
+            return false;
+        }
+
+        Log.Replayed(_logger, deliveryId);
+        _signal.Notify();
+        return true;
     }
 
     /// <summary>Stored deliveries, newest first, optionally of one state and event, below sequence <paramref name="before"/>.</summary>
@@ -190,6 +200,14 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         for (var i = 0; i < batch.Count; i++)
         {
             var (pending, result) = (batch[i], results[i]);
+            if (result.Requeued)
+            {
+                Log.Redelivered(_logger, pending.Delivery.DeliveryId, pending.Delivery.Event);
+                pending.Completion.TrySetResult(InboxOutcome.Requeued);
+                stored++;
+                continue;
+            }
+
             if (!result.Stored)
             {
                 pending.Completion.TrySetResult(InboxOutcome.Duplicate);
@@ -233,6 +251,10 @@ public sealed partial class WebhookInbox : IAsyncDisposable
 
         [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Delivery {DeliveryId} queued again (replay)")]
         public static partial void Replayed(ILogger logger, string deliveryId);
+
+        [LoggerMessage(EventId = 304, Level = LogLevel.Information,
+            Message = "Delivery {DeliveryId} ({Event}) had failed here and GitHub redelivered it: queued again with a full set of retries")]
+        public static partial void Redelivered(ILogger logger, string deliveryId, string @event);
     }
 }
 

@@ -11,6 +11,24 @@ public sealed class WebhookSecretOptions
 
     public IList<string> AdditionalWebhookSecrets { get; } = [];
 
+    /// <summary>
+    /// <c>GitHub:AppId</c>: when set, a delivery whose <c>X-GitHub-Hook-Installation-Target-Type</c> is <c>integration</c>
+    /// must name this App in <c>X-GitHub-Hook-Installation-Target-ID</c>. Read here (the same key as the App's
+    /// credentials) so the receiver checks it without <c>AddGitHubApp</c>.
+    /// </summary>
+    public long? AppId { get; set; }
+
+    /// <summary><c>GitHub:ApiBaseUrl</c>: which GitHub sends the deliveries (github.com when unset); decides the default of <c>Webhooks:RequireSha256</c>.</summary>
+    public Uri? ApiBaseUrl { get; set; }
+
+    /// <summary>
+    /// Whether <see cref="ApiBaseUrl"/> is GitHub's cloud (<c>api.github.com</c>, or <c>api.SUBDOMAIN.ghe.com</c> with data
+    /// residency), which always signs with SHA-256, rather than a GitHub Enterprise Server.
+    /// </summary>
+    public bool IsGitHubCloud => ApiBaseUrl is null
+        || ApiBaseUrl.Host.Equals("api.github.com", StringComparison.OrdinalIgnoreCase)
+        || ApiBaseUrl.Host.EndsWith(".ghe.com", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Every configured, non-empty secret, primary first.</summary>
     public IReadOnlyList<string> All()
     {
@@ -84,4 +102,18 @@ public sealed class WebhookOptions
 
     /// <summary>How far back the periodic recovery looks (72 h).</summary>
     public TimeSpan RecoverLookback { get; set; } = TimeSpan.FromHours(72);
+
+    /// <summary>
+    /// The most bytes of request bodies held, across all requests, before their signatures are verified (64 MiB: two of
+    /// GitHub's largest deliveries, or thousands of ordinary ones, at once). Past it a request is answered 503 with
+    /// <c>Retry-After</c>. At least 25 MiB, so that GitHub's largest delivery can be received.
+    /// </summary>
+    public long MaxUnverifiedBytesInFlight { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Whether a delivery signed only with SHA-1 (<c>X-Hub-Signature</c>, no <c>X-Hub-Signature-256</c>) is refused. Unset:
+    /// on for github.com and GHE.com (which always send SHA-256), off for GitHub Enterprise Server (older versions sent
+    /// only SHA-1), decided from <c>GitHub:ApiBaseUrl</c>.
+    /// </summary>
+    public bool? RequireSha256 { get; set; }
 }

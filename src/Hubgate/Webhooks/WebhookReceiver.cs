@@ -13,11 +13,14 @@ using Microsoft.Extensions.Primitives;
 namespace Hubgate.Webhooks;
 
 /// <summary>
-/// The webhook endpoint: checks a delivery in a fixed order (method, secret configured, size, body, event, signature,
-/// JSON), stores it in the inbox and answers 202 only once it is committed. Handlers never run here.
+/// The webhook endpoint: checks a delivery in a fixed order (method, secret configured, size, unverified bytes in
+/// flight, body, event, SHA-256 when required, signature, target App, JSON or form), stores it in the inbox and answers
+/// 202 only once it is committed (or requeued, for GitHub's redelivery of one that failed). Handlers never run here.
 /// </summary>
 public sealed partial class WebhookReceiver(
     WebhookSecrets secrets,
+    IOptionsMonitor<WebhookSecretOptions> secretOptions,
+    UnverifiedBodyBudget budget,
     WebhookInbox inbox,
     IOptionsMonitor<WebhookOptions> options,
     TimeProvider time,
@@ -25,6 +28,8 @@ public sealed partial class WebhookReceiver(
 {
     public const string EventHeader = "X-GitHub-Event";
     public const string DeliveryHeader = "X-GitHub-Delivery";
+    public const string TargetTypeHeader = "X-GitHub-Hook-Installation-Target-Type";
+    public const string TargetIdHeader = "X-GitHub-Hook-Installation-Target-ID";
 
     /// <summary>The longest delivery id accepted (GitHub's are 36-character GUIDs).</summary>
     public const int MaxDeliveryIdLength = 128;
@@ -35,8 +40,7 @@ public sealed partial class WebhookReceiver(
     /// <summary>Headers kept with a delivery. Never the signatures.</summary>
     private static readonly string[] KeptHeaders =
     [
-        EventHeader, DeliveryHeader, "X-GitHub-Hook-ID", "X-GitHub-Hook-Installation-Target-ID",
-        "X-GitHub-Hook-Installation-Target-Type", "User-Agent", "Content-Type",
+        EventHeader, DeliveryHeader, "X-GitHub-Hook-ID", TargetIdHeader, TargetTypeHeader, "User-Agent", "Content-Type",
     ];
 
     public async Task HandleAsync(HttpContext context)
@@ -69,87 +73,109 @@ public sealed partial class WebhookReceiver(
             return;
         }
 
-        byte[]? body;
+        var settings = options.CurrentValue;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = WebhookOptions.GitHubMaxBodyBytes + 1;
+        }
+
+        BodyRead read;
+        UnverifiedBody? unverified;
         try
         {
-            body = await ReadBodyAsync(context, cancellationToken).ConfigureAwait(false);
+            (read, unverified) = await UnverifiedBody.ReadAsync(request.Body, request.ContentLength, budget, settings.MaxUnverifiedBytesInFlight,
+                cancellationToken).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            body = null;
+            (read, unverified) = (BodyRead.TooLarge, null);
         }
 
-        if (body is null)
+        if (read == BodyRead.TooLarge)
         {
             await TooLargeAsync(context).ConfigureAwait(false);
             return;
         }
 
-        if (body.Length == 0)
+        if (unverified is null)
         {
-            await ErrorAsync(context, StatusCodes.Status400BadRequest, "The request has no body.").ConfigureAwait(false);
+            Refused("busy");
+            Log.Busy(logger, settings.MaxUnverifiedBytesInFlight);
+            context.Response.Headers.RetryAfter = "5";
+            context.Response.Headers.Connection = "close"; // do not read (or drain) the rest of the body
+            await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
+                "Too many request bodies are waiting to be verified (Webhooks:MaxUnverifiedBytesInFlight); retry later.").ConfigureAwait(false);
             return;
         }
 
-        var eventHeader = request.Headers[EventHeader];
-        if (eventHeader.Count > 1)
-        {
-            await ErrorAsync(context, StatusCodes.Status400BadRequest, "X-GitHub-Event was sent more than once.").ConfigureAwait(false);
-            return;
-        }
-
-        var @event = eventHeader.ToString().Trim();
-        if (@event.Length == 0)
-        {
-            await ErrorAsync(context, StatusCodes.Status400BadRequest, "The X-GitHub-Event header is missing or empty.").ConfigureAwait(false);
-            return;
-        }
-
-        if (!IsEventName(@event))
-        {
-            await ErrorAsync(context, StatusCodes.Status400BadRequest, "X-GitHub-Event is not an event name.").ConfigureAwait(false);
-            return;
-        }
-
-        var sha256 = request.Headers[WebhookSignature.Sha256Header];
-        var sha1 = request.Headers[WebhookSignature.Sha1Header];
-        if (sha256.Count > 1 || sha1.Count > 1)
-        {
-            await ErrorAsync(context, StatusCodes.Status400BadRequest, "A signature header was sent more than once.").ConfigureAwait(false);
-            return;
-        }
-
+        byte[] body;
         var deliveryHeader = request.Headers[DeliveryHeader];
-        switch (WebhookSignature.Verify(body, sha256.ToString(), sha1.ToString(), keys))
+        string @event;
+        using (unverified)
         {
-            case SignatureCheck.Valid:
-                break;
-            case SignatureCheck.Missing:
-                SignatureFailed("missing");
-                await ErrorAsync(context, StatusCodes.Status400BadRequest,
-                    "The delivery is not signed: send X-Hub-Signature-256 (or X-Hub-Signature).").ConfigureAwait(false);
+            var refusal = Check(request, unverified.Length, settings, out @event);
+            if (refusal is not null)
+            {
+                await ErrorAsync(context, StatusCodes.Status400BadRequest, refusal).ConfigureAwait(false);
                 return;
-            case SignatureCheck.Malformed:
-                SignatureFailed("malformed");
-                await ErrorAsync(context, StatusCodes.Status400BadRequest,
-                    "The signature is malformed: expected sha256=<64 hex digits> (or sha1=<40 hex digits>).").ConfigureAwait(false);
-                return;
-            case SignatureCheck.UnsupportedAlgorithm:
-                SignatureFailed("unsupported_algorithm");
-                await ErrorAsync(context, StatusCodes.Status400BadRequest,
-                    "The signature uses an unsupported algorithm: expected sha256 (or sha1).").ConfigureAwait(false);
-                return;
-            default:
-                SignatureFailed("mismatch");
-                Log.SignatureMismatch(logger, Printable(deliveryHeader.ToString()), @event, context.Connection.RemoteIpAddress?.ToString());
-                await ErrorAsync(context, StatusCodes.Status401Unauthorized,
-                    "The signature does not match the body for any configured webhook secret.").ConfigureAwait(false);
-                return;
+            }
+
+            var sha256 = request.Headers[WebhookSignature.Sha256Header].ToString();
+            var sha1 = request.Headers[WebhookSignature.Sha1Header].ToString();
+            switch (WebhookSignature.Verify(unverified.Sequence, sha256, sha1, keys))
+            {
+                case SignatureCheck.Valid:
+                    break;
+                case SignatureCheck.Missing:
+                    SignatureFailed("missing");
+                    await ErrorAsync(context, StatusCodes.Status400BadRequest,
+                        "The delivery is not signed: send X-Hub-Signature-256 (or X-Hub-Signature).").ConfigureAwait(false);
+                    return;
+                case SignatureCheck.Malformed:
+                    SignatureFailed("malformed");
+                    await ErrorAsync(context, StatusCodes.Status400BadRequest,
+                        "The signature is malformed: expected sha256=<64 hex digits> (or sha1=<40 hex digits>).").ConfigureAwait(false);
+                    return;
+                case SignatureCheck.UnsupportedAlgorithm:
+                    SignatureFailed("unsupported_algorithm");
+                    await ErrorAsync(context, StatusCodes.Status400BadRequest,
+                        "The signature uses an unsupported algorithm: expected sha256 (or sha1).").ConfigureAwait(false);
+                    return;
+                default:
+                    SignatureFailed("mismatch");
+                    Log.SignatureMismatch(logger, Printable(deliveryHeader.ToString()), @event, context.Connection.RemoteIpAddress?.ToString());
+                    await ErrorAsync(context, StatusCodes.Status401Unauthorized,
+                        "The signature does not match the body for any configured webhook secret.").ConfigureAwait(false);
+                    return;
+            }
+
+            body = unverified.ToArray();
         }
 
-        if (!PayloadInspector.TryInspect(body, out var facts))
+        // Signed with our secret, but addressed to another App: the secret is shared between Apps, which it must not be.
+        if (OtherApp(request.Headers, secretOptions.CurrentValue.AppId) is { } target)
         {
-            await ErrorAsync(context, StatusCodes.Status400BadRequest, "The body is not a JSON object.").ConfigureAwait(false);
+            Refused("wrong_app");
+            Log.WrongApp(logger, Printable(deliveryHeader.ToString()), @event, target, secretOptions.CurrentValue.AppId!.Value);
+            await ErrorAsync(context, StatusCodes.Status403Forbidden,
+                $"This delivery is for GitHub App {target} (X-GitHub-Hook-Installation-Target-ID), not this server's App " +
+                $"{secretOptions.CurrentValue.AppId} (GitHub:AppId). Give each App its own webhook secret.").ConfigureAwait(false);
+            return;
+        }
+
+        // A form delivery (content_type: form) is stored as it was signed; its JSON is the payload field.
+        var json = body;
+        if (IsForm(request.ContentType) && (WebhookPayload.StartsAsJson(body) || !WebhookPayload.TryReadForm(body, out json)))
+        {
+            await ErrorAsync(context, StatusCodes.Status400BadRequest,
+                "The body is form-encoded (Content-Type: application/x-www-form-urlencoded) but has no single payload field.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!PayloadInspector.TryInspect(json, out var facts))
+        {
+            await ErrorAsync(context, StatusCodes.Status400BadRequest,
+                json == body ? "The body is not a JSON object." : "The form's payload field is not a JSON object.").ConfigureAwait(false);
             return;
         }
 
@@ -232,6 +258,13 @@ public sealed partial class WebhookReceiver(
             return;
         }
 
+        if (outcome == InboxOutcome.Requeued)
+        {
+            Received("requeued");
+            await AnswerAsync(context, StatusCodes.Status202Accepted, deliveryId, "requeued").ConfigureAwait(false);
+            return;
+        }
+
         if (outcome == InboxOutcome.Duplicate)
         {
             Log.Duplicate(logger, deliveryId, @event);
@@ -248,77 +281,69 @@ public sealed partial class WebhookReceiver(
     private static void SignatureFailed(string reason) =>
         HubgateTelemetry.SignatureFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
+    private static void Refused(string reason) =>
+        HubgateTelemetry.DeliveriesRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
     /// <summary>
-    /// Reads the body into one exactly sized array, refusing anything over 25 MiB while reading: a known length is
-    /// checked up front, an unknown one (chunked) is read in pooled 64 KiB chunks and abandoned at the first byte over
-    /// the cap. Returns null when the body is too large.
+    /// The cheap checks between reading the body and verifying it, in order: a body, one well-formed event name, one
+    /// of each signature header, and SHA-256 when it is required. The reason to answer 400, or null.
     /// </summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, CancellationToken cancellationToken)
+    private string? Check(HttpRequest request, long length, WebhookOptions settings, out string @event)
     {
-        const long limit = WebhookOptions.GitHubMaxBodyBytes;
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        @event = string.Empty;
+        if (length == 0)
         {
-            sizeFeature.MaxRequestBodySize = limit + 1;
+            return "The request has no body.";
         }
 
-        var stream = context.Request.Body;
-        if (context.Request.ContentLength is { } length)
+        var eventHeader = request.Headers[EventHeader];
+        if (eventHeader.Count > 1)
         {
-            var exact = new byte[length];
-            await stream.ReadExactlyAsync(exact, cancellationToken).ConfigureAwait(false);
-            return exact;
+            return "X-GitHub-Event was sent more than once.";
         }
 
-        var chunks = new List<byte[]>();
-        var total = 0L;
-        try
+        @event = eventHeader.ToString().Trim();
+        if (@event.Length == 0)
         {
-            while (true)
-            {
-                var chunk = ArrayPool<byte>.Shared.Rent(ChunkSize);
-                chunks.Add(chunk);
-                var filled = 0;
-                while (filled < ChunkSize)
-                {
-                    var read = await stream.ReadAsync(chunk.AsMemory(filled, ChunkSize - filled), cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    filled += read;
-                    total += read;
-                    if (total > limit)
-                    {
-                        return null;
-                    }
-                }
-
-                if (filled < ChunkSize)
-                {
-                    break;
-                }
-            }
-
-            var body = new byte[total];
-            var offset = 0;
-            foreach (var chunk in chunks)
-            {
-                var count = (int)Math.Min(ChunkSize, total - offset);
-                chunk.AsSpan(0, count).CopyTo(body.AsSpan(offset));
-                offset += count;
-            }
-
-            return body;
+            return "The X-GitHub-Event header is missing or empty.";
         }
-        finally
+
+        if (!IsEventName(@event))
         {
-            foreach (var chunk in chunks)
-            {
-                ArrayPool<byte>.Shared.Return(chunk);
-            }
+            return "X-GitHub-Event is not an event name.";
         }
+
+        var sha256 = request.Headers[WebhookSignature.Sha256Header];
+        var sha1 = request.Headers[WebhookSignature.Sha1Header];
+        if (sha256.Count > 1 || sha1.Count > 1)
+        {
+            return "A signature header was sent more than once.";
+        }
+
+        if (string.IsNullOrEmpty(sha256.ToString()) && !string.IsNullOrEmpty(sha1.ToString()) && RequiresSha256(settings))
+        {
+            SignatureFailed("sha256_required");
+            return "The delivery is signed only with SHA-1 (X-Hub-Signature); this server requires X-Hub-Signature-256 (Webhooks:RequireSha256).";
+        }
+
+        return null;
     }
+
+    /// <summary><c>Webhooks:RequireSha256</c>, or by default whether the deliveries come from GitHub's cloud.</summary>
+    private bool RequiresSha256(WebhookOptions settings) => settings.RequireSha256 ?? secretOptions.CurrentValue.IsGitHubCloud;
+
+    /// <summary>The App a delivery names when it is an App's webhook for another App than <paramref name="appId"/>; else null.</summary>
+    private static long? OtherApp(IHeaderDictionary headers, long? appId) =>
+        appId is { } expected
+        && headers[TargetTypeHeader].ToString().Trim().Equals("integration", StringComparison.OrdinalIgnoreCase)
+        && long.TryParse(headers[TargetIdHeader].ToString().Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var target)
+        && target != expected
+            ? target
+            : null;
+
+    private static bool IsForm(string? contentType) =>
+        System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
+        && string.Equals(parsed.MediaType, WebhookPayload.FormContentType, StringComparison.OrdinalIgnoreCase);
 
     private Task TooLargeAsync(HttpContext context)
     {
@@ -435,6 +460,14 @@ public sealed partial class WebhookReceiver(
 
         [LoggerMessage(EventId = 314, Level = LogLevel.Information, Message = "Delivery {DeliveryId} ({Event}) is already stored: answered 200, nothing done")]
         public static partial void Duplicate(ILogger logger, string deliveryId, string @event);
+
+        [LoggerMessage(EventId = 317, Level = LogLevel.Warning,
+            Message = "A webhook request was refused with 503: request bodies not yet verified already hold Webhooks:MaxUnverifiedBytesInFlight ({Limit} bytes)")]
+        public static partial void Busy(ILogger logger, long limit);
+
+        [LoggerMessage(EventId = 318, Level = LogLevel.Error,
+            Message = "Delivery {DeliveryId} ({Event}) is signed with this server's webhook secret but is for GitHub App {TargetAppId}, not {AppId} (GitHub:AppId): answered 403. Each App needs its own webhook secret.")]
+        public static partial void WrongApp(ILogger logger, string? deliveryId, string @event, long targetAppId, long appId);
     }
 }
 

@@ -23,9 +23,13 @@ public static class WebhookServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<WebhookSecretOptions>().Bind(configuration.GetSection("GitHub"));
-        services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName));
+        services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName))
+            .Validate(o => o.MaxUnverifiedBytesInFlight >= WebhookOptions.GitHubMaxBodyBytes,
+                $"Webhooks:MaxUnverifiedBytesInFlight must be at least {WebhookOptions.GitHubMaxBodyBytes} (25 MiB, GitHub's largest delivery).")
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<WebhookSecrets>();
+        services.TryAddSingleton<UnverifiedBodyBudget>();
         services.TryAddSingleton<DeliverySignal>();
         services.TryAddSingleton<WebhookInbox>();
         services.TryAddSingleton<WebhookReceiver>();

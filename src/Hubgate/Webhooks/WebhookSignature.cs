@@ -34,6 +34,77 @@ public static class WebhookSignature
     public static SignatureCheck Verify(ReadOnlySpan<byte> body, string? sha256Header, string? sha1Header, IReadOnlyList<byte[]> secrets)
     {
         ArgumentNullException.ThrowIfNull(secrets);
+        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        var parsed = Parse(sha256Header, sha1Header, ref expected);
+        if (parsed != SignatureCheck.Valid)
+        {
+            return parsed;
+        }
+
+        Span<byte> actual = stackalloc byte[expected.Length];
+        var match = false;
+        for (var i = 0; i < secrets.Count; i++)
+        {
+            var secret = secrets[i];
+            if (expected.Length == HMACSHA256.HashSizeInBytes)
+            {
+                HMACSHA256.HashData(secret, body, actual);
+            }
+            else
+            {
+#pragma warning disable CA5350 // GitHub's legacy X-Hub-Signature is HMAC-SHA1; accepted only when no SHA-256 header is sent.
+                HMACSHA1.HashData(secret, body, actual);
+#pragma warning restore CA5350
+            }
+
+            match |= DigestEquals(actual, expected);
+        }
+
+        return match ? SignatureCheck.Valid : SignatureCheck.Mismatch;
+    }
+
+    /// <summary>
+    /// Checks a body held in several buffers (as the endpoint reads it, before it is verified) without joining them.
+    /// </summary>
+    public static SignatureCheck Verify(in ReadOnlySequence<byte> body, string? sha256Header, string? sha1Header, IReadOnlyList<byte[]> secrets)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        if (body.IsSingleSegment)
+        {
+            return Verify(body.FirstSpan, sha256Header, sha1Header, secrets);
+        }
+
+        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        var parsed = Parse(sha256Header, sha1Header, ref expected);
+        if (parsed != SignatureCheck.Valid)
+        {
+            return parsed;
+        }
+
+        var algorithm = expected.Length == HMACSHA256.HashSizeInBytes ? HashAlgorithmName.SHA256 : HashAlgorithmName.SHA1;
+        Span<byte> actual = stackalloc byte[expected.Length];
+        var match = false;
+        for (var i = 0; i < secrets.Count; i++)
+        {
+            using var hmac = IncrementalHash.CreateHMAC(algorithm, secrets[i]);
+            foreach (var segment in body)
+            {
+                hmac.AppendData(segment.Span);
+            }
+
+            hmac.GetHashAndReset(actual);
+            match |= DigestEquals(actual, expected);
+        }
+
+        return match ? SignatureCheck.Valid : SignatureCheck.Mismatch;
+    }
+
+    /// <summary>
+    /// Reads the header GitHub's check uses (SHA-256 when sent, else SHA-1) into <paramref name="expected"/>, cut to the
+    /// algorithm's digest length. <see cref="SignatureCheck.Valid"/> means only "well formed".
+    /// </summary>
+    private static SignatureCheck Parse(string? sha256Header, string? sha1Header, ref Span<byte> expected)
+    {
         var header = !string.IsNullOrEmpty(sha256Header) ? sha256Header : sha1Header;
         if (string.IsNullOrEmpty(header))
         {
@@ -62,34 +133,10 @@ public static class WebhookSignature
         }
 
         var hex = header.AsSpan(equals + 1).Trim();
-        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
         expected = expected[..size];
-        if (hex.Length != size * 2 || Convert.FromHexString(hex, expected, out _, out var written) != OperationStatus.Done || written != size)
-        {
-            return SignatureCheck.Malformed;
-        }
-
-        Span<byte> actual = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        actual = actual[..size];
-        var match = false;
-        for (var i = 0; i < secrets.Count; i++)
-        {
-            var secret = secrets[i];
-            if (size == HMACSHA256.HashSizeInBytes)
-            {
-                HMACSHA256.HashData(secret, body, actual);
-            }
-            else
-            {
-#pragma warning disable CA5350 // GitHub's legacy X-Hub-Signature is HMAC-SHA1; accepted only when no SHA-256 header is sent.
-                HMACSHA1.HashData(secret, body, actual);
-#pragma warning restore CA5350
-            }
-
-            match |= DigestEquals(actual, expected);
-        }
-
-        return match ? SignatureCheck.Valid : SignatureCheck.Mismatch;
+        return hex.Length != size * 2 || Convert.FromHexString(hex, expected, out _, out var written) != OperationStatus.Done || written != size
+            ? SignatureCheck.Malformed
+            : SignatureCheck.Valid;
     }
 
     /// <summary>Verifies with string secrets (UTF-8), for callers outside the endpoint.</summary>

@@ -32,13 +32,14 @@ public sealed class LargeBodyTests : IDisposable
 
     public void Dispose() => _app.Dispose();
 
-    private static string Head(string framing) =>
+    /// <summary>A delivery's head (signed for <c>{}</c>, which the body never is) with the given framing header.</summary>
+    internal static string Head(string framing, string secret = Secret) =>
         "POST /webhooks/github HTTP/1.1\r\n" +
         "Host: 127.0.0.1\r\n" +
         "Content-Type: application/json\r\n" +
         "X-GitHub-Event: push\r\n" +
         $"X-GitHub-Delivery: {Guid.NewGuid()}\r\n" +
-        $"X-Hub-Signature-256: {WebhookFixtures.SignSha256("{}"u8.ToArray(), Secret)}\r\n" +
+        $"X-Hub-Signature-256: {WebhookFixtures.SignSha256("{}"u8.ToArray(), secret)}\r\n" +
         framing + "\r\n\r\n";
 
     /// <summary>Sends the head and then body bytes (in chunks, via <paramref name="frame"/>) until the server answers or <paramref name="total"/> is sent, then waits for the answer.</summary>

@@ -247,11 +247,18 @@ public sealed class WebhookEndpointTests : IDisposable
     }
 
     [Fact]
-    public async Task Sha1Only_IsAccepted()
+    public async Task Sha1Only_IsAccepted_WhenSha256IsNotRequired()
     {
+        using var app = new HubgateApplication(new Dictionary<string, string?>
+        {
+            ["GitHub:WebhookSecret"] = Secret,
+            ["Webhooks:RunWorker"] = "false",
+            ["Webhooks:RequireSha256"] = "false",
+        });
+        using var client = app.CreateClient();
         using var request = Delivery("push", Push);
         request.Headers.Remove("X-Hub-Signature-256");
-        var response = await _client.SendAsync(request);
+        var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
 

@@ -17,6 +17,42 @@ public sealed class WebhookSignatureTests
         Assert.Equal(SignatureCheck.Valid, WebhookSignature.Verify(Hello, VectorSignature, null, [VectorSecret]));
     }
 
+    [Theory]
+    [InlineData(100, null)]
+    [InlineData(300 * 1024, null)]
+    [InlineData(300 * 1024, 300 * 1024)]
+    [InlineData(128 * 1024, 128 * 1024)] // exactly two chunks
+    public async Task BodyReadInPooledChunks_VerifiesAsTheWholeBody_AndGivesItsBytesBack(int length, int? declared)
+    {
+        var body = new byte[length];
+        Random.Shared.NextBytes(body);
+        var budget = new UnverifiedBodyBudget();
+        var (read, unverified) = await UnverifiedBody.ReadAsync(new MemoryStream(body), declared, budget, long.MaxValue, CancellationToken.None);
+
+        Assert.Equal(BodyRead.Complete, read);
+        using (unverified)
+        {
+            Assert.True(budget.InFlight >= length, $"{budget.InFlight} bytes counted for a body of {length}");
+            var secrets = new[] { Encoding.UTF8.GetBytes("other"), Encoding.UTF8.GetBytes(VectorSecret) };
+            Assert.Equal(SignatureCheck.Valid, WebhookSignature.Verify(unverified!.Sequence, WebhookSignature.Sign(body, VectorSecret), null, secrets));
+            Assert.Equal(SignatureCheck.Valid, WebhookSignature.Verify(unverified.Sequence, null, WebhookSignature.SignSha1(body, VectorSecret), secrets));
+            Assert.Equal(SignatureCheck.Mismatch, WebhookSignature.Verify(unverified.Sequence, WebhookSignature.Sign(body.AsSpan(0, body.Length - 1), VectorSecret), null, secrets));
+            Assert.Equal(body, unverified.ToArray());
+        }
+
+        Assert.Equal(0, budget.InFlight);
+    }
+
+    [Fact]
+    public async Task BodyPastTheBound_OverBudget_NothingLeftCounted()
+    {
+        var budget = new UnverifiedBodyBudget();
+        var (read, unverified) = await UnverifiedBody.ReadAsync(new MemoryStream(new byte[1024 * 1024]), null, budget, 512 * 1024, CancellationToken.None);
+        Assert.Equal(BodyRead.OverBudget, read);
+        Assert.Null(unverified);
+        Assert.Equal(0, budget.InFlight);
+    }
+
     [Fact]
     public void Sha1_IsAcceptedAsFallbackWhenNoSha256HeaderIsSent()
     {
