@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Hubgate.Authentication;
+using Hubgate.Server.Access;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
@@ -18,9 +19,11 @@ internal sealed partial class GitHubProxy : IDisposable
     private readonly HttpMessageInvoker _invoker;
     private readonly GitHubAppOptions _options;
     private readonly ILogger<GitHubProxy> _logger;
+    private readonly ProxyAccess _access;
 
-    public GitHubProxy(IHttpForwarder forwarder, IServiceProvider services, IOptions<GitHubAppOptions> options, ILogger<GitHubProxy> logger)
+    public GitHubProxy(IHttpForwarder forwarder, IServiceProvider services, IOptions<GitHubAppOptions> options, ProxyAccess access, ILogger<GitHubProxy> logger)
     {
+        _access = access;
         _forwarder = forwarder;
         _options = options.Value;
         _logger = logger;
@@ -67,6 +70,13 @@ internal sealed partial class GitHubProxy : IDisposable
             return;
         }
 
+        var client = context.GetClient();
+        if (await _access.CheckAsync(client, context.Request.Method, route.InstallationId, route.Path ?? string.Empty, context.RequestAborted) is { } refusal)
+        {
+            await refusal.ToResult(context).ExecuteAsync(context);
+            return;
+        }
+
         // Logged and counted as it is sent: the path the router matched, which is the path GitHub receives.
         var sentPath = "/" + route.Path;
         var transformer = new Transformer(target, route.InstallationId);
@@ -83,7 +93,7 @@ internal sealed partial class GitHubProxy : IDisposable
             }
         }
 
-        ProxyTelemetry.Proxied(_logger, context.Request.Method, sentPath, route.InstallationId, context.Response.StatusCode);
+        ProxyTelemetry.Proxied(_logger, client.Name, context.Request.Method, sentPath, route.InstallationId, context.Response.StatusCode);
     }
 
     public void Dispose() => _invoker.Dispose();

@@ -15,11 +15,11 @@ internal static class ProxyEndpoints
 
     /// <summary>
     /// <c>/proxy/installations/{installationId}/{**path}</c> (installation token) and
-    /// <c>/proxy/app/{**path}</c> (App JWT), any method, API key required.
+    /// <c>/proxy/app/{**path}</c> (App JWT), any method, a client key required and its policy applied.
     /// </summary>
     public static IEndpointRouteBuilder MapProxy(this IEndpointRouteBuilder app)
     {
-        var proxy = app.MapGroup("/proxy").RequireApiKey().WithTags("Proxy");
+        var proxy = app.MapGroup("/proxy").RequireApiKey(admin: false).WithTags("Proxy");
 
         proxy.Map("/installations/{installationId:long}/{**path}", (HttpContext context, long installationId, string? path, GitHubProxy forwarder) =>
         {
