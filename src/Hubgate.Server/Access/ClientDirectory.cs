@@ -17,7 +17,8 @@ internal sealed class ClientDirectory(IOptionsMonitor<ApiKeyOptions> options)
     /// <summary>The client <c>Hubgate:ApiKey</c> stands for.</summary>
     public const string AdminClient = "admin";
 
-    private (ApiKeyOptions Options, AccessClient[] Clients)? _compiled;
+    // One reference, swapped whole when the options change (a reload), so readers never see half of a change.
+    private Compiled? _compiled;
 
     /// <summary>False when no key at all is configured (the API and the proxy then answer 503).</summary>
     public bool IsConfigured => Clients().Length > 0;
@@ -43,15 +44,17 @@ internal sealed class ClientDirectory(IOptionsMonitor<ApiKeyOptions> options)
     private AccessClient[] Clients()
     {
         var current = options.CurrentValue;
-        var compiled = _compiled;
-        if (compiled is null || !ReferenceEquals(compiled.Value.Options, current))
+        var compiled = Volatile.Read(ref _compiled);
+        if (compiled is null || !ReferenceEquals(compiled.Options, current))
         {
-            compiled = (current, Compile(current));
-            _compiled = compiled;
+            compiled = new Compiled(current, Compile(current));
+            Volatile.Write(ref _compiled, compiled);
         }
 
-        return compiled.Value.Clients;
+        return compiled.Clients;
     }
+
+    private sealed record Compiled(ApiKeyOptions Options, AccessClient[] Clients);
 
     private static AccessClient[] Compile(ApiKeyOptions options)
     {
