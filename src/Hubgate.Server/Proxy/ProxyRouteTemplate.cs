@@ -11,7 +11,13 @@ internal static class ProxyRouteTemplate
 
     public static string Of(string path)
     {
-        var segments = path.Trim('/').Split('/');
+        var trimmed = path.Trim('/');
+        if (trimmed.Length == 0)
+        {
+            return "/";
+        }
+
+        var segments = trimmed.Split('/');
         var count = Math.Min(segments.Length, MaxSegments);
         var parts = new string[count];
         for (var i = 0; i < count; i++)
