@@ -1,44 +1,54 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Options;
+using Hubgate.Server.Access;
 
 namespace Hubgate.Server.Api;
 
 /// <summary>
-/// <c>Authorization: Bearer &lt;Hubgate:ApiKey&gt;</c> on route groups. Keys are compared as SHA-256 digests
-/// in constant time, so neither the content nor the length of the configured key leaks through timing.
+/// <c>Authorization: Bearer &lt;key&gt;</c> on route groups: the key identifies a client (<see cref="ClientDirectory"/>),
+/// whose policy the endpoints then apply. The management API also needs the client's <c>Admin</c> right.
 /// </summary>
 internal static class ApiKeyAuthentication
 {
-    /// <summary>Marks every endpoint of the group as requiring the API key and enforces it.</summary>
-    public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder)
+    /// <summary>
+    /// Marks every endpoint of the group as requiring a client key and enforces it; with <paramref name="admin"/>,
+    /// only clients with the <c>Admin</c> right get through (403 otherwise).
+    /// </summary>
+    public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder, bool admin = true)
         where TBuilder : IEndpointConventionBuilder
     {
         builder.WithMetadata(RequiresApiKey.Instance);
         builder.AddEndpointFilter(async (context, next) =>
         {
-            var failure = Check(context.HttpContext);
+            var failure = Check(context.HttpContext, admin);
             return failure ?? await next(context);
         });
         return builder;
     }
 
-    /// <summary>Null when the request carries the configured key; otherwise the answer to send.</summary>
-    public static IResult? Check(HttpContext context)
+    /// <summary>Null when the request carries a client's key (with the Admin right if asked); otherwise the answer to send.</summary>
+    public static IResult? Check(HttpContext context, bool admin)
     {
-        var configured = context.RequestServices.GetRequiredService<IOptionsMonitor<ApiKeyOptions>>().CurrentValue.ApiKey;
-        if (string.IsNullOrEmpty(configured))
+        var clients = context.RequestServices.GetRequiredService<ClientDirectory>();
+        if (!clients.IsConfigured)
         {
-            return Results.Json(new { error = "Hubgate:ApiKey is not configured; set it to use the management API and the proxy." },
+            return Results.Json(new { error = "Neither Hubgate:ApiKey nor Hubgate:Clients is configured; set one to use the management API and the proxy." },
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
         var presented = BearerToken(context.Request.Headers.Authorization.ToString());
-        if (presented is null || !FixedTimeEquals(presented, configured))
+        var client = presented is null ? null : clients.Authenticate(presented);
+        if (client is null)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            return Results.Json(new { error = "missing or wrong API key (Authorization: Bearer <Hubgate:ApiKey>)" },
+            return Results.Json(new { error = "missing or wrong API key (Authorization: Bearer <key of a Hubgate:Clients entry or Hubgate:ApiKey>)" },
                 statusCode: StatusCodes.Status401Unauthorized);
+        }
+
+        context.SetClient(client);
+        if (admin && !client.Policy.Admin)
+        {
+            return AccessRefusal.Admin(client).ToResult(context);
         }
 
         return null;

@@ -1,10 +1,18 @@
+using Hubgate.Server.Access;
+
 namespace Hubgate.Server.Api;
 
-/// <summary>Configuration section <c>Hubgate</c>: how callers of the management API and the proxy authenticate.</summary>
+/// <summary>Configuration section <c>Hubgate</c>: who may call the management API and the proxy, and what each may do.</summary>
 public sealed class ApiKeyOptions
 {
     public const string SectionName = "Hubgate";
 
-    /// <summary><c>Hubgate:ApiKey</c>: the bearer key callers send. Unset: the API and the proxy answer 503.</summary>
+    /// <summary>
+    /// <c>Hubgate:ApiKey</c>: the key of the client named <c>admin</c>, which has every right. With neither this nor
+    /// <see cref="Clients"/> set, the API and the proxy answer 503.
+    /// </summary>
     public string? ApiKey { get; set; }
+
+    /// <summary><c>Hubgate:Clients:{name}:…</c>: named clients, each with its own key and policy.</summary>
+    public Dictionary<string, ClientOptions> Clients { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }

@@ -1,11 +1,13 @@
+using Hubgate.Server.Access;
+
 namespace Hubgate.Server.Api;
 
 internal static class ApiSetup
 {
-    /// <summary>The API key that guards the management API and the proxy (<c>Hubgate:ApiKey</c>).</summary>
+    /// <summary>The clients and keys that guard the management API and the proxy (<c>Hubgate:ApiKey</c>, <c>Hubgate:Clients</c>).</summary>
     public static WebApplicationBuilder AddApiKey(this WebApplicationBuilder builder)
     {
-        builder.Services.Configure<ApiKeyOptions>(builder.Configuration.GetSection(ApiKeyOptions.SectionName));
+        builder.Services.AddAccess(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(json =>
             json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower)));
         return builder;
@@ -18,7 +20,7 @@ internal static class ApiSetup
         {
             document.Info.Title = "Hubgate management API";
             document.Info.Description = "Installations, repositories, commits, pull requests and webhook deliveries. " +
-                "Every /api route needs Authorization: Bearer <Hubgate:ApiKey>.";
+                "Every /api route needs Authorization: Bearer <key> of a client with the Admin right (Hubgate:ApiKey is one).";
             return Task.CompletedTask;
         }));
         return builder;
@@ -31,7 +33,7 @@ internal static class ApiSetup
         return app;
     }
 
-    /// <summary>The <c>/api</c> group: JSON, API key required on every route.</summary>
+    /// <summary>The <c>/api</c> group: JSON, the key of a client with the Admin right on every route.</summary>
     public static RouteGroupBuilder MapApiGroup(this IEndpointRouteBuilder app) =>
         app.MapGroup("/api").RequireApiKey();
 }

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Hubgate.Server.Access;
 using Hubgate.Server.Api;
 using Hubgate.Server.Webhooks;
 using Hubgate.Storage;
@@ -38,20 +39,21 @@ internal static class DashboardEndpoints
         });
     }
 
-    private static async Task<IResult> SignInAsync(HttpContext context, [FromForm(Name = "apiKey")] string? apiKey, IOptionsMonitor<ApiKeyOptions> options)
+    private static async Task<IResult> SignInAsync(HttpContext context, [FromForm(Name = "apiKey")] string? apiKey, ClientDirectory clients)
     {
-        var configured = options.CurrentValue.ApiKey;
-        if (string.IsNullOrEmpty(configured))
+        if (!clients.IsConfigured)
         {
             return Html(DashboardPages.NotConfigured(), StatusCodes.Status503ServiceUnavailable);
         }
 
-        if (string.IsNullOrEmpty(apiKey) || !ApiKeyAuthentication.FixedTimeEquals(apiKey, configured))
+        // Only a client with the Admin right may sign in; a wrong key and a key without the right look the same.
+        var client = string.IsNullOrEmpty(apiKey) ? null : clients.Authenticate(apiKey);
+        if (client is not { Policy.Admin: true })
         {
             return Results.Redirect("/signin?failed=1");
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "operator")], DashboardSetup.Scheme);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, client.Name)], DashboardSetup.Scheme);
         await context.SignInAsync(DashboardSetup.Scheme, new ClaimsPrincipal(identity));
         return Results.Redirect("/");
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Hubgate.Authentication;
+using Hubgate.Server.Access;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
@@ -20,9 +21,11 @@ internal sealed partial class GitHubProxy : IDisposable
     private readonly GitHubAppOptions _options;
     private readonly GitHubEndpoints _endpoints;
     private readonly ILogger<GitHubProxy> _logger;
+    private readonly ProxyAccess _access;
 
-    public GitHubProxy(IHttpForwarder forwarder, IServiceProvider services, IOptions<GitHubAppOptions> options, ILogger<GitHubProxy> logger)
+    public GitHubProxy(IHttpForwarder forwarder, IServiceProvider services, IOptions<GitHubAppOptions> options, ProxyAccess access, ILogger<GitHubProxy> logger)
     {
+        _access = access;
         _forwarder = forwarder;
         _options = options.Value;
         _endpoints = _options.Endpoints;
@@ -40,8 +43,8 @@ internal sealed partial class GitHubProxy : IDisposable
         _invoker = new HttpMessageInvoker(handler);
     }
 
-    /// <summary>Forwards the request; <paramref name="rawTail"/> is the still-encoded part after the proxy prefix.</summary>
-    public async Task ForwardAsync(HttpContext context, long? installationId, string rawTail)
+    /// <summary>Forwards the request to the API base + the path the router matched, with the route's credential.</summary>
+    public async Task ForwardAsync(HttpContext context, ProxyRoute route)
     {
         var missing = _options.MissingCredentialKeys();
         if (missing.Count > 0)
@@ -51,31 +54,70 @@ internal sealed partial class GitHubProxy : IDisposable
             return;
         }
 
-        if (!ProxyPath.TryResolve(rawTail, _options.NormalizedApiBaseUrl, out var target, out var problem))
+        if (!ProxyPath.TryGetTail(context, route.Prefix, out var tail, out var problem) ||
+            !ProxyPath.TryResolve(tail, _options.NormalizedApiBaseUrl, out var target, out problem))
         {
             await Problem(context, StatusCodes.Status400BadRequest, $"Refused proxy path: {problem}.");
             return;
         }
 
-        target = ProxyTargets.Map(target, _endpoints, forApp: installationId is null, out var actAsApp);
-        var transformer = new Transformer(target, installationId, actAsApp, new ProxyLinkRewriter(_endpoints, installationId));
-        var error = await _forwarder.SendAsync(context, _options.NormalizedApiBaseUrl.AbsoluteUri, _invoker, ForwarderRequestConfig.Empty, transformer);
-        if (error == ForwarderError.None)
+        if (!ProxyPath.MatchesRoutedPath(tail, route.Path))
         {
+            await Problem(context, StatusCodes.Status400BadRequest, "Refused proxy path: the path as sent is not the path as routed.");
             return;
         }
 
-        var exception = context.GetForwarderErrorFeature()?.Exception;
-        var (status, message) = Describe(exception);
-        Log.ProxyFailed(_logger, context.Request.Method, target.AbsolutePath, error.ToString(), exception?.GetType().Name ?? "none");
-        if (!context.Response.HasStarted)
+        if (RouteProblem(route) is { } wrongRoute)
         {
-            context.Response.Clear();
-            await Problem(context, status, message);
+            await Problem(context, StatusCodes.Status400BadRequest, wrongRoute);
+            return;
         }
+
+        var client = context.GetClient();
+        if (await _access.CheckAsync(client, context.Request.Method, route.InstallationId, route.Path ?? string.Empty, context.RequestAborted) is { } refusal)
+        {
+            await refusal.ToResult(context).ExecuteAsync(context);
+            return;
+        }
+
+        // Logged and counted as it is sent: the path the router matched, which is the path GitHub receives.
+        var sentPath = "/" + route.Path;
+        target = ProxyTargets.Map(target, _endpoints, forApp: route.InstallationId is null, out var actAsApp);
+        var transformer = new Transformer(target, route.InstallationId, actAsApp, new ProxyLinkRewriter(_endpoints, route.InstallationId));
+        var error = await _forwarder.SendAsync(context, _options.NormalizedApiBaseUrl.AbsoluteUri, _invoker, ForwarderRequestConfig.Empty, transformer);
+        if (error != ForwarderError.None)
+        {
+            var exception = context.GetForwarderErrorFeature()?.Exception;
+            var (status, message) = Describe(exception);
+            Log.ProxyFailed(_logger, context.Request.Method, sentPath, error.ToString(), exception?.GetType().Name ?? "none");
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await Problem(context, status, message);
+            }
+        }
+
+        ProxyTelemetry.Proxied(_logger, client.Name, context.Request.Method, sentPath, route.InstallationId, context.Response.StatusCode);
     }
 
     public void Dispose() => _invoker.Dispose();
+
+    /// <summary>
+    /// Each route has one credential: the installation route never switches to the App's JWT, and the App route
+    /// forwards only paths GitHub serves to the App (<see cref="GitHubRoutes.RequiresAppJwt"/>).
+    /// </summary>
+    private static string? RouteProblem(ProxyRoute route)
+    {
+        var appPath = route.InstallationId is null ? ProxyTargets.ReachableAsApp(route.Path) : GitHubRoutes.RequiresAppJwt(route.Path);
+        return (route.InstallationId, appPath) switch
+        {
+            (not null, true) => $"Refused proxy path: /{route.Path} is made as the GitHub App, not as an installation; use /proxy/app/{route.Path}.",
+            (null, false) => $"Refused proxy path: /{route.Path} is not a GitHub App route (those are /app/…, /marketplace_listing/…, /graphql and " +
+                             "/repos/{owner}/{repo}/installation, /orgs/{org}/installation, /users/{user}/installation, " +
+                             "/enterprises/{enterprise}/installation); use /proxy/installations/{installation_id}/" + route.Path + ".",
+            _ => null,
+        };
+    }
 
     private static (int Status, string Message) Describe(Exception? exception)
     {

@@ -14,7 +14,7 @@ internal static class ProxyTargets
     private const string App = "app/";
 
     /// <summary>
-    /// The GitHub URL a proxy request goes to, given <paramref name="resolved"/> (the proxy tail below the API base);
+    /// The GitHub URL a proxy request goes to, given <paramref name="resolved"/> (the API base + the routed path);
     /// <paramref name="actAsApp"/> is true for GraphQL through <c>/proxy/app</c>.
     /// </summary>
     public static Uri Map(Uri resolved, GitHubEndpoints endpoints, bool forApp, out bool actAsApp)
@@ -26,11 +26,6 @@ internal static class ProxyTargets
         }
 
         var path = below.TrimStart('/');
-        if (forApp)
-        {
-            path = path.StartsWith(App, StringComparison.Ordinal) ? path[App.Length..] : [];
-        }
-
         if (path.Equals(GraphQL, StringComparison.Ordinal))
         {
             actAsApp = forApp;
@@ -71,9 +66,11 @@ internal static class ProxyTargets
             return $"/proxy/installations/{id.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{path}{gitHubUrl.Query}";
         }
 
-        // /proxy/app/X is the API's app/X; GraphQL as the App is /proxy/app/graphql. Nothing else is reachable as the App.
-        return path.StartsWith(App, StringComparison.Ordinal) || path == "app" || path == GraphQL
-            ? $"/proxy/{(path == GraphQL ? App + GraphQL : path)}{gitHubUrl.Query}"
-            : null;
+        // /proxy/app/X is the API base + X, for the routes GitHub serves to the App and GraphQL as the App.
+        return ReachableAsApp(path) ? $"/proxy/{App}{path}{gitHubUrl.Query}" : null;
     }
+
+    /// <summary>Whether <c>/proxy/app/{path}</c> forwards: a route GitHub serves to the App, or GraphQL as the App.</summary>
+    public static bool ReachableAsApp(ReadOnlySpan<char> path) =>
+        path.Equals(GraphQL, StringComparison.Ordinal) || GitHubRoutes.RequiresAppJwt(path);
 }

@@ -51,6 +51,10 @@ public class HubgateApplication : WebApplicationFactory<Program>
         {
             TestSecrets.Register(value, "the API key");
         }
+        else if (key.StartsWith("Hubgate:Clients:", StringComparison.OrdinalIgnoreCase) && key.EndsWith(":Key", StringComparison.OrdinalIgnoreCase))
+        {
+            TestSecrets.Register(value, "a client's key");
+        }
     }
 
     /// <summary>The bodies of every 4xx and 5xx answer (first 64 KiB each), for secret scans.</summary>

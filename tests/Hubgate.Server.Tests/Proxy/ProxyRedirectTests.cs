@@ -89,10 +89,10 @@ public sealed class ProxyRedirectTests
         using var app = App(gitHub);
         using var client = Client(app);
 
-        using var first = await client.GetAsync(new Uri("/proxy/app/installations?per_page=1", UriKind.Relative));
+        using var first = await client.GetAsync(new Uri("/proxy/app/app/installations?per_page=1", UriKind.Relative));
         var next = Next(first);
 
-        Assert.Equal(new Uri(ProxyRoot + "app/installations?per_page=1&page=2"), next);
+        Assert.Equal(new Uri(ProxyRoot + "app/app/installations?per_page=1&page=2"), next);
         using var second = await client.GetAsync(next);
         Assert.Equal(2, (await second.Content.ReadFromJsonAsync<JsonElement>())[0].GetProperty("id").GetInt64());
     }

@@ -74,7 +74,7 @@ public sealed class ProxyTests : IAsyncLifetime
         using var app = App();
         using var client = Client(app);
 
-        var response = await client.GetAsync(Url("/proxy/app/installations?per_page=1"));
+        var response = await client.GetAsync(Url("/proxy/app/app/installations?per_page=1"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Single((await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray());
@@ -82,6 +82,60 @@ public sealed class ProxyTests : IAsyncLifetime
         var seen = Assert.Single(_gitHub.Requests, r => r.Path == "/app/installations");
         Assert.Equal(FakeCredential.Jwt, seen.Credential);
         Assert.Equal("?per_page=1", seen.Query);
+    }
+
+    [Theory]
+    [InlineData("/proxy/app/repos/acme/api/installation")]
+    [InlineData("/proxy/app/orgs/acme/installation")]
+    [InlineData("/proxy/app/app/installations/1")]
+    public async Task AppRoute_ForwardsToTheApiBasePlusThePath_WithTheJwt(string path)
+    {
+        using var app = App();
+        using var client = Client(app);
+
+        var response = await client.GetAsync(Url(path));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64());
+        var seen = Assert.Single(_gitHub.Requests);
+        Assert.Equal(path["/proxy/app".Length..], seen.Path);
+        Assert.Equal(FakeCredential.Jwt, seen.Credential);
+    }
+
+    [Theory]
+    [InlineData("GET", "/proxy/app/repos/acme/api")]
+    [InlineData("GET", "/proxy/app/installation/repositories")]
+    [InlineData("GET", "/proxy/app/installations")]
+    [InlineData("GET", "/proxy/app")]
+    public async Task AppRoute_PathThatIsNotAnAppRoute_Is400_AndNothingReachesGitHub(string method, string path)
+    {
+        using var app = App();
+        using var client = Client(app);
+
+        var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), Url(path)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("/proxy/installations/{installation_id}/", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(_gitHub.Requests);
+    }
+
+    [Theory]
+    [InlineData("GET", "/proxy/installations/1/app", "/proxy/app/app")]
+    [InlineData("GET", "/proxy/installations/1/app/installations", "/proxy/app/app/installations")]
+    [InlineData("POST", "/proxy/installations/1/app/installations/1/access_tokens", "/proxy/app/app/installations/1/access_tokens")]
+    [InlineData("GET", "/proxy/installations/1/repos/acme/api/installation", "/proxy/app/repos/acme/api/installation")]
+    [InlineData("GET", "/proxy/installations/1/orgs/acme/installation", "/proxy/app/orgs/acme/installation")]
+    [InlineData("GET", "/proxy/installations/1/marketplace_listing/plans", "/proxy/app/marketplace_listing/plans")]
+    public async Task InstallationRoute_NeverActsAsTheApp_Is400NamingTheAppRoute(string method, string path, string hint)
+    {
+        using var app = App();
+        using var client = Client(app);
+
+        var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), Url(path)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("use " + hint, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(_gitHub.Requests);
     }
 
     [Fact]
@@ -137,7 +191,7 @@ public sealed class ProxyTests : IAsyncLifetime
         using var app = App(s => s["Hubgate:ApiKey"] = null);
         using var client = Client(app);
 
-        var response = await client.GetAsync(Url("/proxy/app/installations"));
+        var response = await client.GetAsync(Url("/proxy/app/app/installations"));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("Hubgate:ApiKey", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);

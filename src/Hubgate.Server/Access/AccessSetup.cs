@@ -1,0 +1,17 @@
+using Hubgate.Server.Api;
+using Microsoft.Extensions.Options;
+
+namespace Hubgate.Server.Access;
+
+internal static class AccessSetup
+{
+    /// <summary>Clients and their policies (<c>Hubgate:ApiKey</c>, <c>Hubgate:Clients</c>), validated at start-up.</summary>
+    public static IServiceCollection AddAccess(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ApiKeyOptions>().Bind(configuration.GetSection(ApiKeyOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ApiKeyOptions>, ClientOptionsValidator>();
+        services.AddSingleton<ClientDirectory>();
+        services.AddSingleton<ProxyAccess>();
+        return services;
+    }
+}

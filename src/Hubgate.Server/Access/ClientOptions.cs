@@ -1,0 +1,45 @@
+namespace Hubgate.Server.Access;
+
+/// <summary>
+/// <c>Hubgate:Clients:{name}</c>: one caller of the proxy and the API, its key and what it may do. Everything not
+/// granted is refused (403) before a request reaches GitHub.
+/// </summary>
+public sealed class ClientOptions
+{
+    /// <summary><c>Key</c>: the bearer key in plain text (development; prefer <see cref="KeySha256"/>).</summary>
+    public string? Key { get; set; }
+
+    /// <summary><c>KeySha256</c>: hex of the SHA-256 of the key's UTF-8 bytes, so configuration holds no usable secret.</summary>
+    public string? KeySha256 { get; set; }
+
+    /// <summary><c>Installations</c>: installation ids or account logins; absent or <c>*</c> = all.</summary>
+    public List<string> Installations { get; set; } = [];
+
+    /// <summary><c>Repositories</c>: <c>owner/name</c> or repository ids; absent or <c>*</c> = all the installation has.</summary>
+    public List<string> Repositories { get; set; } = [];
+
+    /// <summary><c>Permissions</c>: the most the client may use, as GitHub names them (<c>contents=read</c>).</summary>
+    public Dictionary<string, string> Permissions { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary><c>App</c>: what the client may do as the App on <c>/proxy/app/</c>.</summary>
+    public AppRight App { get; set; } = AppRight.None;
+
+    /// <summary><c>Tokens</c>: may have installation tokens vended to it.</summary>
+    public bool Tokens { get; set; }
+
+    /// <summary><c>Admin</c>: may use the management API (<c>/api</c>) and the dashboard.</summary>
+    public bool Admin { get; set; }
+}
+
+/// <summary>What a client may do as the GitHub App.</summary>
+public enum AppRight
+{
+    /// <summary>Nothing: every <c>/proxy/app/</c> request is refused.</summary>
+    None,
+
+    /// <summary>GET and HEAD on App routes (list installations, find the installation of a repository).</summary>
+    Read,
+
+    /// <summary>Everything, including minting tokens, the webhook configuration and deleting or suspending installations.</summary>
+    Admin,
+}

@@ -1,0 +1,28 @@
+using Hubgate.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace Hubgate.Server.Tests.Access;
+
+/// <summary>A client configured wrongly stops the server at start-up with a message naming the key.</summary>
+public sealed class ClientOptionsTests
+{
+    [Theory]
+    [InlineData("Hubgate:Clients:ci:Permissions:contents", "read", "Hubgate:Clients:ci:Permissions")]
+    [InlineData("Hubgate:Clients:ci:KeySha256", "abc", "Hubgate:Clients:ci")]
+    [InlineData("Hubgate:Clients:ci:Repositories:0", "just-a-name", "Hubgate:Clients:ci:Repositories")]
+    [InlineData("Hubgate:Clients:admin:Key", "other", "Hubgate:Clients:admin")]
+    public void InvalidClient_StopsTheStart_NamingTheKey(string key, string value, string named)
+    {
+        using var app = new HubgateApplication(new Dictionary<string, string?>
+        {
+            ["Hubgate:ApiKey"] = "options-admin-key-4c1d",
+            ["Hubgate:Clients:ci:Key"] = "options-ci-key-8e3a",
+            [key] = value,
+            ["Webhooks:RunWorker"] = "false",
+        });
+
+        var failure = Assert.Throws<OptionsValidationException>(() => app.Server);
+
+        Assert.Contains(named, failure.Message, StringComparison.Ordinal);
+    }
+}
