@@ -24,8 +24,7 @@ internal sealed partial class GitHubProxy : IDisposable
         _forwarder = forwarder;
         _options = options.Value;
         _logger = logger;
-        var handler = GitHubAppServiceCollectionExtensions.CreateHandler(services, new GitHubAppAuthenticationSettings(ThrowOnRateLimit: false));
-        handler.InnerHandler = new SocketsHttpHandler
+        var handler = GitHubAppServiceCollectionExtensions.CreatePipeline(services, new GitHubAppAuthenticationSettings(ThrowOnRateLimit: false), new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
@@ -33,7 +32,7 @@ internal sealed partial class GitHubProxy : IDisposable
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
             ConnectTimeout = TimeSpan.FromSeconds(15),
             EnableMultipleHttp2Connections = true,
-        };
+        });
         _invoker = new HttpMessageInvoker(handler);
     }
 
