@@ -74,9 +74,11 @@ public sealed class GitHubRateLimits
     /// <summary>An answer that was not a secondary limit ends the series (the next one waits the minimum again).</summary>
     internal void ClearSecondary(long? installationId)
     {
-        if (!_secondary.IsEmpty)
+        // A lock-free look first: the usual answer clears nothing, and TryRemove (like IsEmpty) takes locks.
+        var key = installationId ?? 0;
+        if (_secondary.TryGetValue(key, out _))
         {
-            _secondary.TryRemove(installationId ?? 0, out _);
+            _secondary.TryRemove(key, out _);
         }
     }
 
