@@ -74,21 +74,11 @@ internal sealed partial class GitHubRateLimitGate(
                     var wait = until - now;
                     if (!CanWait(waited, wait))
                     {
-                        Count(bucket, secondary, "refused");
+                        Count(bucket.Resource, secondary, "refused");
                         throw Exhausted(bucket, secondary, until, now, status: null, gitHubMessage: null);
                     }
 
-                    // The delay is scheduled before the log line, so whoever reads the line finds the timer set.
-                    var delay = Task.Delay(wait, time, cancellationToken);
-                    if (_logger.IsEnabled(LogLevel.Information))
-                    {
-                        var who = Who(bucket);
-                        var kind = Kind(secondary);
-                        Log.Waiting(_logger, who, bucket.Resource, kind, wait.TotalSeconds);
-                    }
-
-                    Count(bucket, secondary, "waited");
-                    await delay.ConfigureAwait(false);
+                    await WaitAsync(bucket, bucket.Resource, secondary, wait, cancellationToken).ConfigureAwait(false);
                     waited += wait;
                     continue;
                 }
@@ -105,7 +95,7 @@ internal sealed partial class GitHubRateLimitGate(
             }
 
             var at = time.GetUtcNow();
-            var left = hit.Until - at;
+            var left = Max(hit.Until - at, GitHubRateLimits.ResetMargin); // never straight back, whatever GitHub said
             if (_logger.IsEnabled(LogLevel.Warning))
             {
                 var who = Who(bucket);
@@ -116,10 +106,12 @@ internal sealed partial class GitHubRateLimitGate(
             if (CanWait(waited, left) && GitHubAppAuthenticationHandler.CanResend(request))
             {
                 response.Dispose();
-                continue; // the check before sending waits until the limit GitHub just set has passed
+                await WaitAsync(bucket, hit.Resource, hit.Secondary, left, cancellationToken).ConfigureAwait(false);
+                waited += left;
+                continue; // and look again before sending: another request may have learned of a later limit meanwhile
             }
 
-            Count(bucket, hit.Secondary, _settings.ThrowOnRateLimit ? "failed" : "passed");
+            Count(hit.Resource, hit.Secondary, _settings.ThrowOnRateLimit ? "failed" : "passed");
             if (!_settings.ThrowOnRateLimit)
             {
                 return response; // the proxy: the caller gets GitHub's own answer
@@ -129,6 +121,21 @@ internal sealed partial class GitHubRateLimitGate(
             response.Dispose();
             throw Exhausted(bucket with { Resource = hit.Resource }, hit.Secondary, hit.Until, at, status, hit.Message);
         }
+    }
+
+    private async Task WaitAsync(Bucket bucket, string resource, bool secondary, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        // The delay is scheduled before the log line, so whoever reads the line finds the timer set.
+        var delay = Task.Delay(wait, _clock.TimeProvider, cancellationToken);
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            var who = Who(bucket);
+            var kind = Kind(secondary);
+            Log.Waiting(_logger, who, resource, kind, wait.TotalSeconds);
+        }
+
+        Count(resource, secondary, "waited");
+        await delay.ConfigureAwait(false);
     }
 
     /// <summary>Records the answer's rate-limit state; a rate-limit answer also yields when to try again.</summary>
@@ -305,10 +312,10 @@ internal sealed partial class GitHubRateLimitGate(
         return false;
     }
 
-    private static void Count(Bucket bucket, bool secondary, string outcome) =>
+    private static void Count(string resource, bool secondary, string outcome) =>
         Telemetry.HubgateTelemetry.RateLimited.Add(1,
             new KeyValuePair<string, object?>("kind", Kind(secondary)),
-            new KeyValuePair<string, object?>("resource", bucket.Resource),
+            new KeyValuePair<string, object?>("resource", resource),
             new KeyValuePair<string, object?>("outcome", outcome));
 
     private static string Kind(bool secondary) => secondary ? "secondary" : "primary";
