@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Hubgate.Benchmarks;
 
 /// <summary>
-/// The cache-hit path of an installation request through <see cref="GitHubAppAuthenticationHandler"/>, against the
+/// The cache-hit path of an installation request through the rate-limit gate and <see cref="GitHubAppAuthenticationHandler"/>, against the
 /// same request through a handler that only adds a fixed header. Both end at a terminal handler that answers 200
 /// without I/O, so the difference is the cost of authorization itself.
 /// </summary>
@@ -46,9 +46,8 @@ public class AuthorizationBenchmarks
         var provider = _services.GetRequiredService<InstallationTokenProvider>();
         provider.Seed(1, new InstallationToken("ghs_" + new string('x', 36), DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow, null, "all"));
 
-        var handler = GitHubAppServiceCollectionExtensions.CreateHandler(_services, new GitHubAppAuthenticationSettings(InstallationId: 1));
-        handler.InnerHandler = new OkHandler();
-        _authorized = new HttpMessageInvoker(handler);
+        _authorized = new HttpMessageInvoker(
+            GitHubAppServiceCollectionExtensions.CreatePipeline(_services, new GitHubAppAuthenticationSettings(InstallationId: 1), new OkHandler()));
         _fixedHeader = new HttpMessageInvoker(new FixedHeaderHandler { InnerHandler = new OkHandler() });
     }
 

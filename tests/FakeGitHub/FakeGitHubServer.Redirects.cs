@@ -95,7 +95,7 @@ public sealed partial class FakeGitHubServer
 
         Authenticate(context, now, caller);
         return graphQL
-            ? await GraphQLAsync(context, caller).ConfigureAwait(false)
+            ? await GraphQLAsync(context, now, caller).ConfigureAwait(false)
             : await UploadAsync(context, path[UploadsPrefix!.Length..].Trim('/').Split('/'), caller).ConfigureAwait(false);
     }
 
@@ -290,8 +290,12 @@ public sealed partial class FakeGitHubServer
         return System.Text.Encoding.UTF8.GetBytes("fake archive of " + repository.FullName);
     }
 
-    /// <summary>POST only; a JSON body with a <c>query</c>; an installation token (GitHub refuses App JWTs here with 401).</summary>
-    private async Task<Answer> GraphQLAsync(HttpContext context, Caller caller)
+    /// <summary>
+    /// POST only; a JSON body with a <c>query</c>; an installation token (GitHub refuses App JWTs here with 401);
+    /// counted against the <c>graphql</c> resource (an empty bucket answers 200 with <c>RATE_LIMITED</c>); answers the
+    /// <c>rateLimit</c> query, or the viewer and the installation's repositories.
+    /// </summary>
+    private async Task<Answer> GraphQLAsync(HttpContext context, DateTimeOffset now, Caller caller)
     {
         if (context.Request.Method != HttpMethods.Post)
         {
@@ -305,6 +309,12 @@ public sealed partial class FakeGitHubServer
                 return Error(401, "This endpoint requires you to be authenticated.");
             case FakeCredential.Invalid:
                 return Error(401, caller.Error ?? "Bad credentials");
+        }
+
+        var installation = FindInstallation(caller.InstallationId!.Value.ToString(CultureInfo.InvariantCulture))!;
+        if (Limit(context, installation.Id, now, "graphql") is { } limited)
+        {
+            return limited;
         }
 
         string? query;
@@ -325,7 +335,11 @@ public sealed partial class FakeGitHubServer
             return Ok(new { errors = new[] { new { message = "A query attribute must be specified and must be a string." } } });
         }
 
-        var installation = FindInstallation(caller.InstallationId!.Value.ToString(CultureInfo.InvariantCulture))!;
+        if (query.Contains("rateLimit", StringComparison.Ordinal))
+        {
+            return GraphQLRateLimit(installation.Id, now);
+        }
+
         return Ok(new
         {
             data = new

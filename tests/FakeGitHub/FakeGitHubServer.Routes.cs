@@ -127,9 +127,14 @@ public sealed partial class FakeGitHubServer
         }
 
         var installation = FindInstallation(caller.InstallationId!.Value.ToString(CultureInfo.InvariantCulture))!;
-        if (Limit(context, installation.Id, now) is { } installationLimited)
+        if (Limit(context, installation.Id, now, ResourceOf(s)) is { } installationLimited)
         {
             return installationLimited;
+        }
+
+        if (RouteSearch(context, s, installation) is { } family)
+        {
+            return family;
         }
 
         if (post && s is ["repos", var issueOwner, var issueRepo, "issues"])
@@ -274,49 +279,6 @@ public sealed partial class FakeGitHubServer
         const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         var length = Math.Max(TokenLength, 8) - 4;
         return "ghs_" + System.Security.Cryptography.RandomNumberGenerator.GetString(alphabet, length);
-    }
-
-    private Answer? Limit(HttpContext context, long key, DateTimeOffset now)
-    {
-        RateLimit limit;
-        lock (_lock)
-        {
-            if (_secondaryLimits.TryGetValue(key, out var secondary) && secondary.Times > 0)
-            {
-                _secondaryLimits[key] = (secondary.RetryAfter, secondary.Times - 1);
-                var answer = Error(429, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.");
-                answer.Headers["Retry-After"] = ((int)secondary.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                return answer;
-            }
-
-            if (!_rateLimits.TryGetValue(key, out limit!) || now >= limit.Reset)
-            {
-                limit = _rateLimits[key] = new RateLimit(5000, 5000, now.AddHours(1));
-            }
-
-            if (limit.Remaining > 0)
-            {
-                limit.Remaining--;
-            }
-            else
-            {
-                SetRateLimitHeaders(context, limit);
-                return Error(403, key == 0 ? "API rate limit exceeded for the app." : $"API rate limit exceeded for installation ID {key}.");
-            }
-        }
-
-        SetRateLimitHeaders(context, limit);
-        return null;
-    }
-
-    private static void SetRateLimitHeaders(HttpContext context, RateLimit limit)
-    {
-        var h = context.Response.Headers;
-        h["X-RateLimit-Limit"] = limit.Limit.ToString(CultureInfo.InvariantCulture);
-        h["X-RateLimit-Remaining"] = limit.Remaining.ToString(CultureInfo.InvariantCulture);
-        h["X-RateLimit-Reset"] = limit.Reset.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        h["X-RateLimit-Used"] = (limit.Limit - limit.Remaining).ToString(CultureInfo.InvariantCulture);
-        h["X-RateLimit-Resource"] = "core";
     }
 
     private Answer Page<T>(HttpContext context, List<T> items, Func<List<T>, object> shape)

@@ -34,7 +34,6 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
     private readonly Dictionary<long, int> _mintsByInstallation = [];
     private readonly Queue<FakeFault> _faults = new();
     private readonly Dictionary<long, RateLimit> _rateLimits = [];
-    private readonly Dictionary<long, (TimeSpan RetryAfter, int Times)> _secondaryLimits = [];
     private readonly List<RecordedRequest> _requests = [];
     private readonly List<FakeHookDelivery> _hookDeliveries = [];
     private readonly List<long> _redeliveries = [];
@@ -256,15 +255,6 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         lock (_lock)
         {
             _rateLimits[installationId] = new RateLimit(limit, remaining, reset);
-        }
-    }
-
-    /// <summary>The next <paramref name="times"/> requests of the installation get a secondary limit (429, Retry-After).</summary>
-    public void SetSecondaryRateLimit(long installationId, TimeSpan retryAfter, int times = 1)
-    {
-        lock (_lock)
-        {
-            _secondaryLimits[installationId] = (retryAfter, times);
         }
     }
 

@@ -30,8 +30,7 @@ internal sealed partial class GitHubProxy : IDisposable
         _options = options.Value;
         _endpoints = _options.Endpoints;
         _logger = logger;
-        var handler = GitHubAppServiceCollectionExtensions.CreateHandler(services, new GitHubAppAuthenticationSettings(ThrowOnRateLimit: false));
-        handler.InnerHandler = new SocketsHttpHandler
+        var handler = GitHubAppServiceCollectionExtensions.CreatePipeline(services, new GitHubAppAuthenticationSettings(ThrowOnRateLimit: false), new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
@@ -39,7 +38,7 @@ internal sealed partial class GitHubProxy : IDisposable
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
             ConnectTimeout = TimeSpan.FromSeconds(15),
             EnableMultipleHttp2Connections = true,
-        };
+        });
         _invoker = new HttpMessageInvoker(handler);
     }
 

@@ -9,9 +9,9 @@ namespace Hubgate.Authentication;
 /// <summary>
 /// Authorizes each GitHub API request: the App's JWT for app routes (<see cref="GitHubRoutes"/>), an installation
 /// token everywhere else. A request that needs credentials is never sent without them, and credentials are never
-/// sent anywhere but <c>GitHub:ApiBaseUrl</c> and the same host's GraphQL and uploads endpoints (<see cref="GitHubEndpoints"/>). Recovers from 401s (replication lag, revoked token, clock skew)
-/// with at most one new token or JWT per request, records rate limits, and turns an exhausted limit into
-/// <see cref="GitHubRateLimitException"/>.
+/// sent anywhere but <c>GitHub:ApiBaseUrl</c> and the same host's GraphQL and uploads endpoints
+/// (<see cref="GitHubEndpoints"/>). Recovers from 401s (replication lag, revoked token, clock skew) with at most one
+/// new token or JWT per request. Rate limits are <see cref="GitHubRateLimitGate"/>'s, outside it.
 /// </summary>
 public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
 {
@@ -26,7 +26,6 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
     private readonly InstallationTokenProvider _tokens;
     private readonly AppJwtFactory _jwts;
     private readonly GitHubClock _clock;
-    private readonly GitHubRateLimits _rateLimits;
     private readonly GitHubAppOptions _options;
     private readonly GitHubEndpoints _endpoints;
     private readonly GitHubAppAuthenticationSettings _settings;
@@ -36,7 +35,6 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         InstallationTokenProvider tokens,
         AppJwtFactory jwts,
         GitHubClock clock,
-        GitHubRateLimits rateLimits,
         IOptions<GitHubAppOptions> options,
         GitHubAppAuthenticationSettings settings,
         ILogger<GitHubAppAuthenticationHandler> logger)
@@ -45,7 +43,6 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         _tokens = tokens;
         _jwts = jwts;
         _clock = clock;
-        _rateLimits = rateLimits;
         _options = options.Value;
         _endpoints = _options.Endpoints;
         _settings = settings;
@@ -100,17 +97,13 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         var token = pending.Result;
         Authorize(request, token.AuthorizationHeader);
         var sent = base.SendAsync(request, cancellationToken);
-        if (sent.IsCompletedSuccessfully && !NeedsAttention(sent.Result.StatusCode))
+        if (sent.IsCompletedSuccessfully && sent.Result.StatusCode != HttpStatusCode.Unauthorized)
         {
-            _rateLimits.Record(installationId, sent.Result.Headers, _clock.TimeProvider.GetUtcNow());
             return sent;
         }
 
         return RecoverAsync(request, installationId, token, sent, cancellationToken);
     }
-
-    private static bool NeedsAttention(HttpStatusCode status) =>
-        status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests;
 
     private async Task<HttpResponseMessage> SendAsAppAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -129,7 +122,7 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
             response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        return await CheckRateLimitAsync(request, response, installationId: null, cancellationToken).ConfigureAwait(false);
+        return response;
     }
 
     private async Task<HttpResponseMessage> SendAsInstallationAsync(
@@ -172,59 +165,7 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
             response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        return await CheckRateLimitAsync(request, response, installationId, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<HttpResponseMessage> CheckRateLimitAsync(HttpRequestMessage request, HttpResponseMessage response, long? installationId, CancellationToken cancellationToken)
-    {
-        var now = _clock.TimeProvider.GetUtcNow();
-        _rateLimits.Record(installationId, response.Headers, now);
-        if (response.StatusCode is not (HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests))
-        {
-            return response;
-        }
-
-        var retryAfter = response.Headers.RetryAfter is { } ra
-            ? ra.Delta ?? (ra.Date is { } d ? d - (response.Headers.Date ?? _clock.UtcNow) : null)
-            : null;
-        GitHubRateLimits.TryParse(response.Headers, now, out var snapshot);
-        var exhausted = snapshot is { Remaining: 0 };
-        if (!exhausted && retryAfter is null)
-        {
-            return response; // a plain 403: permissions, not rate limits
-        }
-
-        // Reset is on GitHub's clock; convert the wait to ours.
-        var wait = retryAfter ?? (snapshot?.ResetsAt is { } reset ? reset - (response.Headers.Date ?? _clock.UtcNow) : TimeSpan.Zero);
-        if (wait < TimeSpan.Zero)
-        {
-            wait = TimeSpan.Zero;
-        }
-
-        var who = installationId is { } id ? $"installation {id}" : "the App";
-        Log.RateLimited(_logger, who, (int)response.StatusCode, wait.TotalSeconds);
-        if (_options.MaxRateLimitWait > TimeSpan.Zero && wait <= _options.MaxRateLimitWait && CanResend(request))
-        {
-            response.Dispose();
-            await Task.Delay(wait + TimeSpan.FromSeconds(1), _clock.TimeProvider, cancellationToken).ConfigureAwait(false);
-            var retried = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            _rateLimits.Record(installationId, retried.Headers, _clock.TimeProvider.GetUtcNow());
-            return retried;
-        }
-
-        if (!_settings.ThrowOnRateLimit)
-        {
-            return response;
-        }
-
-        var status = response.StatusCode;
-        response.Dispose();
-        var resetsAt = snapshot?.ResetsAt is { } r ? r - _clock.Offset : (DateTimeOffset?)null;
-        throw new GitHubRateLimitException(
-            $"GitHub's rate limit for {who} is exhausted; " +
-            (retryAfter is { } after ? $"retry after {after.TotalSeconds:0} s." : $"it resets at {resetsAt:O}.") +
-            " Set GitHub:MaxRateLimitWait to wait instead of failing.",
-            resetsAt, retryAfter, status);
+        return response;
     }
 
     private static void Authorize(HttpRequestMessage request, string value)
@@ -233,6 +174,7 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         request.Headers.TryAddWithoutValidation("Authorization", value);
     }
 
+    /// <summary>True when the request's content can be sent again (buffered, or none).</summary>
     internal static bool CanResend(HttpRequestMessage request) =>
         request.Content is null or ByteArrayContent or JsonContent or MultipartContent;
 
@@ -252,13 +194,13 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
 
         [LoggerMessage(EventId = 311, Level = LogLevel.Warning, Message = "GitHub rejected the token of installation {InstallationId} (401); minting a new one")]
         public static partial void TokenRejected(ILogger logger, long installationId);
-
-        [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "GitHub rate limit reached for {Who} ({Status}); resets in {Seconds:0} s")]
-        public static partial void RateLimited(ILogger logger, string who, int status, double seconds);
     }
 }
 
-/// <summary>How one HTTP client's <see cref="GitHubAppAuthenticationHandler"/> behaves.</summary>
+/// <summary>How one HTTP client's <see cref="GitHubAppAuthenticationHandler"/> and <see cref="GitHubRateLimitGate"/> behave.</summary>
 /// <param name="InstallationId">The default installation for requests that name none.</param>
-/// <param name="ThrowOnRateLimit">Throw <see cref="GitHubRateLimitException"/> (true) or pass GitHub's answer through (the proxy).</param>
+/// <param name="ThrowOnRateLimit">
+/// When a limit outlasts <c>GitHub:MaxRateLimitWait</c>: throw <see cref="GitHubRateLimitException"/> (true) or pass
+/// GitHub's answer through (the proxy). A request Hubgate knows would be refused is never sent either way.
+/// </param>
 public sealed record GitHubAppAuthenticationSettings(long? InstallationId = null, bool ThrowOnRateLimit = true);

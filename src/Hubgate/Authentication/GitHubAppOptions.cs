@@ -32,7 +32,11 @@ public sealed class GitHubAppOptions
     /// <summary><c>GitHub:TokenRefreshAhead</c>: refresh an installation token this long before it expires (default 5 minutes).</summary>
     public TimeSpan TokenRefreshAhead { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary><c>GitHub:MaxRateLimitWait</c>: how long a request may wait for a rate limit to reset instead of failing (default 0: fail at once).</summary>
+    /// <summary>
+    /// <c>GitHub:MaxRateLimitWait</c>: how long one request may wait in all for rate limits — a primary limit's reset,
+    /// a secondary limit's <c>Retry-After</c> or back-off — instead of failing (default 0: fail at once). The waits run
+    /// outside <see cref="RequestTimeout"/>.
+    /// </summary>
     public TimeSpan MaxRateLimitWait { get; set; } = TimeSpan.Zero;
 
     /// <summary><c>GitHub:RequestTimeout</c>: how long one attempt of a GitHub request may take (default 10 s).</summary>

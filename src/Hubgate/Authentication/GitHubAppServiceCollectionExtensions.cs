@@ -46,9 +46,11 @@ public static class GitHubAppServiceCollectionExtensions
     /// <summary>
     /// Authorizes this client's requests as the GitHub App: requests to app routes carry the App JWT, all others an
     /// installation token — of <paramref name="installationId"/>, or of the one a request names with
-    /// <see cref="GitHubRequestOptions.ForInstallation"/>. Idempotent requests are retried on 5xx and timeouts.
-    /// Redirects are followed by Hubgate rather than the primary handler: with the same credentials while they stay on
-    /// this GitHub (a renamed repository), without any elsewhere (archives on codeload, release assets).
+    /// <see cref="GitHubRequestOptions.ForInstallation"/>. Idempotent requests are retried on 5xx and timeouts; rate
+    /// limits (primary and secondary) are waited out within <c>GitHub:MaxRateLimitWait</c>, outside the per-attempt
+    /// <c>GitHub:RequestTimeout</c>, and never retried on the transient schedule. Redirects are followed by Hubgate
+    /// rather than the primary handler: with the same credentials while they stay on this GitHub (a renamed
+    /// repository), without any elsewhere (archives on codeload, release assets).
     /// The client's <see cref="HttpClient.BaseAddress"/> defaults to <c>GitHub:ApiBaseUrl</c>.
     /// </summary>
     public static IHttpClientBuilder AddGitHubAppAuthentication(this IHttpClientBuilder builder, long? installationId = null, bool retryUnsafeMethods = false)
@@ -60,6 +62,17 @@ public static class GitHubAppServiceCollectionExtensions
             client.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns timeouts
         });
 
+        // Outermost first: the rate-limit gate and the authorizing handler (which may mint a token) run outside the
+        // resilience pipeline, so neither a wait for a reset nor a mint counts against one attempt's timeout.
+        var settings = new GitHubAppAuthenticationSettings(installationId);
+        builder.AddHttpMessageHandler(sp => CreateGate(sp, settings));
+        builder.AddHttpMessageHandler(sp => CreateHandler(sp, settings));
+        // Each hop of a redirect is an attempt of its own (timeout, transient retries), with the credentials the
+        // authorizing handler set while it stays on this GitHub.
+        builder.AddHttpMessageHandler(sp => new GitHubRedirectHandler(
+            sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value.Endpoints,
+            sp.GetRequiredService<ILogger<GitHubRedirectHandler>>()));
+        builder.ConfigurePrimaryHttpMessageHandler((primary, _) => GitHubRedirectHandler.DisableAutomaticRedirects(primary));
         builder.AddResilienceHandler("github", (pipeline, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<GitHubAppOptions>>().Value;
@@ -69,6 +82,13 @@ public static class GitHubAppServiceCollectionExtensions
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = options.RetryDelay,
+                // 5xx, 408, timeouts and connection failures; not 429, which is a rate limit for the gate to wait out.
+                ShouldHandle = static args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: HttpRequestException or Polly.Timeout.TimeoutRejectedException } => true,
+                    { Result: { } response } => (int)response.StatusCode >= 500 || response.StatusCode == System.Net.HttpStatusCode.RequestTimeout,
+                    _ => false,
+                }),
             };
             if (!retryUnsafeMethods)
             {
@@ -81,19 +101,30 @@ public static class GitHubAppServiceCollectionExtensions
                 .AddTimeout(options.RequestTimeout);
         });
 
-        builder.AddHttpMessageHandler(sp => CreateHandler(sp, new GitHubAppAuthenticationSettings(installationId)));
-        builder.AddHttpMessageHandler(sp => new GitHubRedirectHandler(
-            sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value.Endpoints,
-            sp.GetRequiredService<ILogger<GitHubRedirectHandler>>()));
-        builder.ConfigurePrimaryHttpMessageHandler((primary, _) => GitHubRedirectHandler.DisableAutomaticRedirects(primary));
         return builder;
     }
+
+    /// <summary>The rate-limit gate in front of the authorizing handler, in front of <paramref name="inner"/> (the proxy's pipeline).</summary>
+    internal static GitHubRateLimitGate CreatePipeline(IServiceProvider services, GitHubAppAuthenticationSettings settings, HttpMessageHandler inner)
+    {
+        var handler = CreateHandler(services, settings);
+        handler.InnerHandler = inner;
+        var gate = CreateGate(services, settings);
+        gate.InnerHandler = handler;
+        return gate;
+    }
+
+    internal static GitHubRateLimitGate CreateGate(IServiceProvider services, GitHubAppAuthenticationSettings settings) =>
+        new(services.GetRequiredService<GitHubRateLimits>(),
+            services.GetRequiredService<GitHubClock>(),
+            services.GetRequiredService<IOptions<GitHubAppOptions>>(),
+            settings,
+            services.GetRequiredService<ILogger<GitHubRateLimitGate>>());
 
     internal static GitHubAppAuthenticationHandler CreateHandler(IServiceProvider services, GitHubAppAuthenticationSettings settings) =>
         new(services.GetRequiredService<InstallationTokenProvider>(),
             services.GetRequiredService<AppJwtFactory>(),
             services.GetRequiredService<GitHubClock>(),
-            services.GetRequiredService<GitHubRateLimits>(),
             services.GetRequiredService<IOptions<GitHubAppOptions>>(),
             settings,
             services.GetRequiredService<ILogger<GitHubAppAuthenticationHandler>>());

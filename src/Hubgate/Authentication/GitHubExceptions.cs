@@ -45,13 +45,24 @@ public sealed class InstallationSuspendedException(long installationId)
     public long InstallationId { get; } = installationId;
 }
 
-/// <summary>GitHub's rate limit is exhausted; <see cref="ResetsAt"/> says when to try again.</summary>
-public sealed class GitHubRateLimitException(string message, DateTimeOffset? resetsAt, TimeSpan? retryAfter, HttpStatusCode statusCode)
+/// <summary>
+/// GitHub's rate limit stopped the request, and waiting for it would exceed <c>GitHub:MaxRateLimitWait</c>:
+/// a primary limit (the credential's bucket for <see cref="Resource"/> is empty until <see cref="ResetsAt"/>) or a
+/// secondary limit (<see cref="IsSecondary"/>: too many requests too fast; retry after <see cref="RetryAfter"/>).
+/// </summary>
+public sealed class GitHubRateLimitException(
+    string message, DateTimeOffset? resetsAt, TimeSpan? retryAfter, HttpStatusCode? statusCode, bool isSecondary = false, string? resource = null)
     : GitHubApiException(message, statusCode)
 {
-    /// <summary>When the primary limit resets (<c>X-RateLimit-Reset</c>), if GitHub said.</summary>
+    /// <summary>When to try again, on the local clock: the primary limit's reset, or the end of the secondary limit's wait.</summary>
     public DateTimeOffset? ResetsAt { get; } = resetsAt;
 
-    /// <summary>How long to wait for a secondary limit (<c>Retry-After</c>), if GitHub said.</summary>
+    /// <summary>How long to wait from when the exception was thrown (<c>Retry-After</c>, the reset, or the secondary back-off).</summary>
     public TimeSpan? RetryAfter { get; } = retryAfter;
+
+    /// <summary>True for a secondary limit (GitHub's "secondary rate limit", or a 403/429 with <c>Retry-After</c>).</summary>
+    public bool IsSecondary { get; } = isSecondary;
+
+    /// <summary>The rate-limit resource (<c>core</c>, <c>search</c>, <c>graphql</c>, …), when known.</summary>
+    public string? Resource { get; } = resource;
 }

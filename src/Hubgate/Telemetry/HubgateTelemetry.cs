@@ -54,10 +54,13 @@ public static class HubgateTelemetry
     internal static readonly Counter<long> TokenCacheHits = Meter.CreateCounter<long>("hubgate.token.cache_hits", "{request}",
         "Installation tokens served from memory without touching the database or GitHub.");
 
+    internal static readonly Counter<long> RateLimited = Meter.CreateCounter<long>("hubgate.github.rate_limited", "{request}",
+        "GitHub requests held by a rate limit, by kind (primary, secondary), resource and outcome (waited, failed, refused before sending, passed back by the proxy).");
+
     static HubgateTelemetry()
     {
         Meter.CreateObservableGauge("hubgate.github.rate_limit.remaining", ObserveRateLimits, "{request}",
-            "Requests left in the current GitHub rate-limit window, per installation (from the last response's X-RateLimit-Remaining).");
+            "Requests left in the current GitHub rate-limit window, per credential and resource (core, search, graphql, …; from the last response's X-RateLimit-Remaining and X-RateLimit-Resource).");
     }
 
     /// <summary>Includes <paramref name="limits"/> in the rate-limit gauge (each live instance is observed).</summary>
@@ -67,15 +70,13 @@ public static class HubgateTelemetry
     {
         foreach (var (limits, _) in RateLimitStates)
         {
-            if (limits.ForApp is { } app)
+            foreach (var (key, snapshot) in limits.Snapshots)
             {
-                yield return new Measurement<long>(app.Remaining, new KeyValuePair<string, object?>("credential", "app"));
-            }
-
-            foreach (var (installation, snapshot) in limits.Installations)
-            {
-                yield return new Measurement<long>(snapshot.Remaining,
-                    new KeyValuePair<string, object?>("credential", "installation"), new KeyValuePair<string, object?>("installation", installation));
+                var resource = new KeyValuePair<string, object?>("resource", key.Resource);
+                yield return key.InstallationId is { } installation
+                    ? new Measurement<long>(snapshot.Remaining,
+                        new KeyValuePair<string, object?>("credential", "installation"), new KeyValuePair<string, object?>("installation", installation), resource)
+                    : new Measurement<long>(snapshot.Remaining, new KeyValuePair<string, object?>("credential", "app"), resource);
             }
         }
     }

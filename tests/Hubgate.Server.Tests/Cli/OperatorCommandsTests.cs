@@ -135,6 +135,23 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Token_AppRateLimitedUntilBeyondTheRequestTimeout_WaitsForTheReset_ThenOneMoreRequestMints()
+    {
+        var settings = Settings();
+        settings["GitHub:MaxRateLimitWait"] = "00:01:00";
+        var reset = _gitHub.Clock.UtcNow.AddSeconds(15); // beyond GitHub:RequestTimeout (10 s): the wait must not run inside one attempt
+        _gitHub.SetRateLimit(0, limit: 5000, remaining: 0, reset);
+
+        var (exit, output, _) = await RunAsync(settings, "token", "1");
+
+        Assert.Equal(0, exit);
+        Assert.StartsWith("ghs_", output.Trim(), StringComparison.Ordinal);
+        var mints = _gitHub.Requests.Where(r => r.Path == "/app/installations/1/access_tokens").ToList();
+        Assert.Equal([403, 201], mints.Select(r => r.Status));
+        Assert.True(mints[1].At >= reset, $"sent again at {mints[1].At:O}, before the reset at {reset:O}");
+    }
+
+    [Fact]
     public async Task Sign_GitHubsDocumentedVector()
     {
         var file = Path.Combine(_directory, "hello.txt");

@@ -68,6 +68,24 @@ public sealed class ProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SecondaryLimit_IsPassedBackAsGitHubSentIt_ThenTheNextRequestIsHeldWithoutReachingGitHub()
+    {
+        _gitHub.BlockSecondary(1, TimeSpan.FromMinutes(5));
+        using var app = App();
+        using var client = Client(app);
+
+        using var first = await client.GetAsync(Url("/proxy/installations/1/repos/acme/api"));
+        using var second = await client.GetAsync(Url("/proxy/installations/1/repos/acme/api"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, first.StatusCode);
+        Assert.Contains("secondary rate limit", await first.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.Contains("secondary rate limit", await second.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Single(_gitHub.Requests, r => r.Path == "/repos/acme/api");
+        Assert.Equal(1, _gitHub.RequestsWhileSecondaryLimited);
+    }
+
+    [Fact]
     public async Task Get_AppRoute_ForwardsWithTheJwt_AndKeepsTheQuery()
     {
         _gitHub.AddInstallation(2, "globex");

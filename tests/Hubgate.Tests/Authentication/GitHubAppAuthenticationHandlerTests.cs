@@ -166,7 +166,9 @@ public sealed class GitHubAppAuthenticationHandlerTests
         // Real time: the handler's replication-lag pause is a real delay here.
         await using var h = await StartAsync(time: TimeProvider.System);
         Seed(h);
-        h.GitHub.TokenActivationDelay = TimeSpan.FromMilliseconds(700);
+        // Long enough that the first request (JIT on a loaded machine) still arrives before the token is active, short
+        // enough for the handler's three lag retries (0.5 + 1 + 1.5 s) to reach it.
+        h.GitHub.TokenActivationDelay = TimeSpan.FromSeconds(2);
 
         using var response = await Client(h).GetAsync(new Uri("repos/acme/api", UriKind.Relative), Timeout);
 

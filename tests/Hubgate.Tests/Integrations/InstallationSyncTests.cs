@@ -8,6 +8,20 @@ namespace Hubgate.Tests.Integrations;
 public sealed class InstallationSyncTests
 {
     [Fact]
+    public async Task Sync_SecondaryLimit429WithoutRetryAfter_AsksOnce_AndReportsItAsASecondaryLimit()
+    {
+        await using var h = await ModelHarness.StartAsync();
+        h.GitHub.AddInstallation(10, "busy-org");
+        h.GitHub.AddRepository(10, 100_001, "busy-org", "one");
+        h.GitHub.BlockSecondary(10, TimeSpan.FromMinutes(5), FakeGitHub.FakeSecondaryLimit.TooManyRequests);
+
+        var result = await h.Services.Get<InstallationSync>().SyncAsync();
+
+        Assert.Single(h.GitHub.Requests, r => r.Path == "/installation/repositories" && r.InstallationId == 10);
+        Assert.Contains(result.Errors, e => e.Contains("secondary rate limit", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Sync_250Repositories_AcrossPages_ThenRemovalsOnGitHubsSide()
     {
         await using var h = await ModelHarness.StartAsync();
