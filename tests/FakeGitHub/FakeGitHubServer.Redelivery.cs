@@ -35,13 +35,12 @@ public sealed partial class FakeGitHubServer
     public FakeHookDelivery AddHookDelivery(string guid, string @event, string? action, string status, int statusCode, DateTimeOffset deliveredAt,
         byte[] payload, long? installationId = null, long? repositoryId = null)
     {
-        var delivery = AddHookDelivery(guid, @event, action, status, statusCode, deliveredAt, installationId, repositoryId);
         lock (_lock)
         {
-            _hookPayloads[guid] = payload;
+            _hookPayloads[guid] = payload; // first: a redelivery asked for as soon as the attempt is listed finds it
         }
 
-        return delivery;
+        return AddHookDelivery(guid, @event, action, status, statusCode, deliveredAt, installationId, repositoryId);
     }
 
     /// <summary>Every attempt in the log, oldest first.</summary>
