@@ -34,6 +34,7 @@ public sealed partial class FakeGitHubServer
             else
             {
                 path = path[prefix.Length..];
+                await LatencyAsync(path, context.RequestAborted).ConfigureAwait(false);
                 answer = await RouteAsync(context, path.Trim('/'), now, caller).ConfigureAwait(false);
             }
         }
@@ -96,7 +97,7 @@ public sealed partial class FakeGitHubServer
                 (["app", "installations", var id, "access_tokens"], _, true) => await MintAsync(context, id, now).ConfigureAwait(false),
                 (["app", "hook", "config"], true, _) => Ok(new { content_type = "json", insecure_ssl = "0", url = "https://hubgate.example/webhooks/github", secret = "********" }),
                 (["app", "hook", "deliveries"], true, _) => HookDeliveries(context),
-                (["app", "hook", "deliveries", var id, "attempts"], _, true) => Redeliver(id),
+                (["app", "hook", "deliveries", var id, "attempts"], _, true) => Redeliver(id, now),
                 ([_, var login, "installation"], true, _) =>
                     AllInstallations().FirstOrDefault(i => i.AccountLogin.Equals(login, StringComparison.OrdinalIgnoreCase)) is { } byAccount
                         ? Ok(InstallationJson(byAccount)) : Error(404, "Not Found"),
@@ -308,61 +309,6 @@ public sealed partial class FakeGitHubServer
         }
 
         return answer;
-    }
-
-    private Answer HookDeliveries(HttpContext context)
-    {
-        var query = context.Request.Query;
-        var perPage = Math.Clamp(int.TryParse(query["per_page"], CultureInfo.InvariantCulture, out var pp) ? pp : 30, 1, 100);
-        List<FakeHookDelivery> all;
-        lock (_lock)
-        {
-            all = [.. _hookDeliveries.OrderByDescending(d => d.DeliveredAt).ThenByDescending(d => d.Id)];
-        }
-
-        var start = 0;
-        if (query["cursor"].ToString() is { Length: > 0 } cursor)
-        {
-            start = int.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(cursor)), CultureInfo.InvariantCulture);
-        }
-
-        var page = all.Skip(start).Take(perPage).Select(d => new
-        {
-            id = d.Id,
-            guid = d.Guid,
-            delivered_at = Iso(d.DeliveredAt),
-            redelivery = false,
-            duration = 0.25,
-            status = d.Status,
-            status_code = d.StatusCode,
-            @event = d.Event,
-            action = d.Action,
-            installation_id = d.InstallationId,
-            repository_id = d.RepositoryId,
-        }).ToList();
-        var answer = Ok(page);
-        if (start + perPage < all.Count)
-        {
-            var next = Convert.ToBase64String(Encoding.UTF8.GetBytes((start + perPage).ToString(CultureInfo.InvariantCulture)));
-            answer.Headers["Link"] = $"<{context.Request.Scheme}://{context.Request.Host}{context.Request.Path}?per_page={perPage}&cursor={Uri.EscapeDataString(next)}>; rel=\"next\"";
-        }
-
-        return answer;
-    }
-
-    private Answer Redeliver(string id)
-    {
-        lock (_lock)
-        {
-            if (!long.TryParse(id, CultureInfo.InvariantCulture, out var deliveryId) || _hookDeliveries.All(d => d.Id != deliveryId))
-            {
-                return Error(404, "Not Found");
-            }
-
-            _redeliveries.Add(deliveryId);
-        }
-
-        return new Answer(202, "{}");
     }
 
     private List<FakeInstallation> AllInstallations()

@@ -86,7 +86,8 @@ public sealed record FakeHookDelivery(
     int StatusCode,
     DateTimeOffset DeliveredAt,
     long? InstallationId,
-    long? RepositoryId);
+    long? RepositoryId,
+    bool Redelivery = false);
 
 /// <summary>The fake's own clock: real UTC plus a settable offset (to play a skewed GitHub).</summary>
 public sealed class FakeClock

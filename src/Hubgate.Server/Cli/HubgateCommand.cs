@@ -171,7 +171,11 @@ internal static class HubgateCommand
 
         var since = new Option<string>("--since") { Description = "How far back to look: 30m, 12h, 3d (GitHub keeps 3 days).", DefaultValueFactory = _ => "72h" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Report what would be redelivered without asking GitHub." };
-        var recover = new Command("recover", "Asks GitHub to redeliver every delivery it failed to send that the inbox does not hold.") { since, dryRun, json };
+        var events = new Option<string?>("--event")
+        {
+            Description = "Only these events, comma-separated (push,pull_request); default Webhooks:RecoverEvents, else every event.",
+        };
+        var recover = new Command("recover", "Asks GitHub to redeliver every delivery it failed to send that the inbox does not hold.") { since, dryRun, events, json };
         recover.SetAction(async (parse, cancellationToken) =>
         {
             if (!Durations.TryParse(parse.GetValue(since), out var lookback) || lookback <= TimeSpan.Zero)
@@ -187,8 +191,8 @@ internal static class HubgateCommand
                 var recovery = services.Get<DeliveryRecovery>();
                 report = CliConsole.IsTerminal(parse) && !parse.GetValue(json)
                     ? await CliConsole.For(parse).Status().StartAsync("Listing GitHub's deliveries and asking for the missing ones…",
-                        _ => recovery.RecoverAsync(lookback, parse.GetValue(dryRun), cancellationToken))
-                    : await recovery.RecoverAsync(lookback, parse.GetValue(dryRun), cancellationToken);
+                        _ => recovery.RecoverAsync(lookback, parse.GetValue(dryRun), DeliveryRecovery.ParseEvents(parse.GetValue(events)), cancellationToken))
+                    : await recovery.RecoverAsync(lookback, parse.GetValue(dryRun), DeliveryRecovery.ParseEvents(parse.GetValue(events)), cancellationToken);
             }
             catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
             {
@@ -200,13 +204,30 @@ internal static class HubgateCommand
             {
                 CliConsole.WriteJson(parse, report);
             }
+            else if (report.Skipped is not null)
+            {
+                parse.InvocationConfiguration.Output.WriteLine($"Nothing done: {report.Skipped}.");
+            }
             else
             {
-                parse.InvocationConfiguration.Output.WriteLine($"Since {report.Since:u}: {report.Scanned} delivery attempts listed by GitHub, {report.Failed} never delivered, " +
-                                  $"{report.AlreadyStored} of those already in the inbox, {report.DeliveredLater} delivered on a later attempt.");
+                var output = parse.InvocationConfiguration.Output;
+                output.WriteLine($"Since {report.Since:u}: {report.Scanned} delivery attempts listed by GitHub, {report.Failed} never delivered, " +
+                                  $"{report.AlreadyStored} of those already in the inbox, {report.DeliveredLater} delivered on a later attempt" +
+                                  (report.Events.Count > 0 ? $", {report.Filtered} of other events than {string.Join(',', report.Events)} left alone." : "."));
+                if (report.Awaiting > 0)
+                {
+                    output.WriteLine($"{report.Awaiting} already asked for, awaiting GitHub's redelivery.");
+                }
+
+                foreach (var r in report.Refused)
+                {
+                    output.WriteLine($"  {r.DeliveryGuid}  {r.Event}{(r.Action is null ? "" : "." + r.Action)}  refused again by Hubgate with {r.StatusCode} " +
+                                     $"({r.Status}) after {r.Requests} request(s) → not asked again; fix the cause (webhook secret, size), then replay it from GitHub");
+                }
+
                 foreach (var r in report.Requested)
                 {
-                    var outcome = parse.GetValue(dryRun) ? "would redeliver" : r.Accepted ? "redelivery requested" : $"refused: {r.Error}";
+                    var outcome = parse.GetValue(dryRun) ? "would redeliver" : r.Accepted ? "redelivery requested" : $"not accepted by GitHub: {r.Error}";
                     parse.InvocationConfiguration.Output.WriteLine($"  {r.DeliveryGuid}  {r.Event}{(r.Action is null ? "" : "." + r.Action)}  {r.DeliveredAt:u}  {r.Status}  → {outcome}");
                 }
 

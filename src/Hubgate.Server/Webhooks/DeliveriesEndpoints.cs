@@ -69,9 +69,12 @@ internal static class DeliveriesEndpoints
             : TypedResults.NotFound(new ApiError($"No delivery {deliveryId} is stored."));
     }
 
-    /// <summary><c>POST /api/deliveries/recover?since=72h&amp;dryRun=true</c>.</summary>
+    /// <summary>
+    /// <c>POST /api/deliveries/recover?since=72h&amp;dryRun=true&amp;events=push,pull_request</c> (no <c>events</c>:
+    /// <c>Webhooks:RecoverEvents</c>).
+    /// </summary>
     private static async Task<Results<Ok<RecoveryReport>, BadRequest<ApiError>, JsonHttpResult<ApiError>>> RecoverAsync(
-        DeliveryRecovery recovery, string? since, bool? dryRun, CancellationToken cancellationToken)
+        DeliveryRecovery recovery, string? since, bool? dryRun, string? events, CancellationToken cancellationToken)
     {
         if (!Durations.TryParse(since ?? "72h", out var lookback) || lookback <= TimeSpan.Zero)
         {
@@ -80,7 +83,7 @@ internal static class DeliveriesEndpoints
 
         try
         {
-            return TypedResults.Ok(await recovery.RecoverAsync(lookback, dryRun ?? false, cancellationToken));
+            return TypedResults.Ok(await recovery.RecoverAsync(lookback, dryRun ?? false, DeliveryRecovery.ParseEvents(events), cancellationToken));
         }
         catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
         {

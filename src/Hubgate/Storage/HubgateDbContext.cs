@@ -19,6 +19,7 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<PushEntity> Pushes => Set<PushEntity>();
     public DbSet<WebhookDeliveryEntity> WebhookDeliveries => Set<WebhookDeliveryEntity>();
     public DbSet<AppStateEntity> AppState => Set<AppStateEntity>();
+    public DbSet<RecoveryRequestEntity> RecoveryRequests => Set<RecoveryRequestEntity>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>True when this context talks to PostgreSQL (row locks, advisory locks, SKIP LOCKED).</summary>
@@ -113,6 +114,13 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
         {
             b.ToTable("app_state");
             b.HasKey(s => s.Key);
+        });
+
+        modelBuilder.Entity<RecoveryRequestEntity>(b =>
+        {
+            b.ToTable("recovery_requests");
+            b.HasKey(r => r.DeliveryGuid);
+            b.HasIndex(r => r.LastRequestedAt);
         });
 
         modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys");

@@ -5,43 +5,225 @@ using Hubgate.Rest;
 using Hubgate.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Hubgate.Webhooks;
-
-/// <summary>One redelivery Hubgate asked GitHub for.</summary>
-public sealed record RedeliveryRequest(long HookDeliveryId, string DeliveryGuid, string Event, string? Action, DateTimeOffset DeliveredAt, string Status, bool Accepted, string? Error);
-
-/// <summary>What a recovery run found and did.</summary>
-public sealed record RecoveryReport(
-    DateTimeOffset Since,
-    int Scanned,
-    int Failed,
-    int AlreadyStored,
-    int DeliveredLater,
-    IReadOnlyList<RedeliveryRequest> Requested)
-{
-    public int Accepted => Requested.Count(r => r.Accepted);
-}
 
 /// <summary>
 /// Finds the deliveries GitHub failed to send (<c>GET /app/hook/deliveries</c>, App JWT, cursor pagination, newest
 /// first) that the inbox does not hold, and asks GitHub to send each again
 /// (<c>POST /app/hook/deliveries/{id}/attempts</c>). GitHub lists every attempt; a guid counts as delivered when any of
-/// its attempts was answered OK.
+/// its attempts was answered OK. One run at a time across replicas (a PostgreSQL advisory lock held for the run; on
+/// SQLite, where one process owns the file, within the process). What was asked is kept in <c>recovery_requests</c>:
+/// a guid is not asked again while GitHub has not sent the redelivery, and never again once Hubgate refused the
+/// redelivery with a 4xx (it would be the same bytes, signature and answer) — it is reported instead.
 /// </summary>
 public sealed partial class DeliveryRecovery(
     IHttpClientFactory clients,
     IDbContextFactory<HubgateDbContext> databases,
+    IOptionsMonitor<WebhookOptions> options,
     TimeProvider time,
     ILogger<DeliveryRecovery> logger)
 {
-    /// <summary>Looks back <paramref name="lookback"/> (GitHub keeps deliveries for 3 days) and requests redeliveries.</summary>
-    public async Task<RecoveryReport> RecoverAsync(TimeSpan lookback, bool dryRun = false, CancellationToken cancellationToken = default)
+    // pg_try_advisory_lock(int, int) class for "delivery recovery" ("HgRc").
+    private const int RecoveryLockClass = 0x48675263;
+
+    /// <summary>How long an accepted request may go without GitHub's redelivery showing up before it is asked again.</summary>
+    private static readonly TimeSpan AwaitRedeliveryFor = TimeSpan.FromHours(1);
+
+    /// <summary>How long requests are remembered: past GitHub's 3 days of delivery log, they cannot matter.</summary>
+    private static readonly TimeSpan ForgetRequestsAfter = TimeSpan.FromDays(7);
+
+    /// <summary>1 while a run of this process holds the lease (the whole lease on SQLite, the first step on PostgreSQL).</summary>
+    private int _running;
+
+    /// <summary>
+    /// Looks back <paramref name="lookback"/> (GitHub keeps deliveries for 3 days) and requests redeliveries of the
+    /// failed deliveries of <paramref name="events"/> (null: <c>Webhooks:RecoverEvents</c>; empty: every event). When
+    /// another run holds the lease, returns at once with <see cref="RecoveryReport.Skipped"/> set.
+    /// </summary>
+    public async Task<RecoveryReport> RecoverAsync(TimeSpan lookback, bool dryRun = false, IReadOnlyCollection<string>? events = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lookback, TimeSpan.Zero);
         var since = time.GetUtcNow() - lookback;
-        var client = clients.CreateClient(GitHubClientFactory.ClientName);
+        var wanted = new HashSet<string>(
+            (events ?? [.. options.CurrentValue.RecoverEvents]).Select(e => e.Trim()).Where(e => e.Length > 0), StringComparer.OrdinalIgnoreCase);
 
+        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0)
+        {
+            return Skip(since, wanted);
+        }
+
+        try
+        {
+            var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            await using (db.ConfigureAwait(false))
+            {
+                if (db.IsPostgres)
+                {
+                    // A session lock on a connection held open for the run: released when the run ends or, if this
+                    // process dies, when its connection closes.
+                    await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                    var leased = await db.Database
+                        .SqlQuery<bool>($"SELECT pg_try_advisory_lock({RecoveryLockClass}, 0) AS \"Value\"")
+                        .SingleAsync(cancellationToken).ConfigureAwait(false);
+                    if (!leased)
+                    {
+                        return Skip(since, wanted);
+                    }
+                }
+
+                try
+                {
+                    return await RunAsync(db, since, wanted, dryRun, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    if (db.IsPostgres)
+                    {
+                        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({RecoveryLockClass}, 0)", CancellationToken.None)
+                            .ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>A comma-separated list of events (<c>push,pull_request</c>); null when <paramref name="text"/> is empty.</summary>
+    public static IReadOnlyCollection<string>? ParseEvents(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? null : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private RecoveryReport Skip(DateTimeOffset since, HashSet<string> wanted)
+    {
+        Log.Skipped(logger);
+        return new RecoveryReport(since, 0, 0, 0, 0, [])
+        {
+            Events = [.. wanted],
+            Skipped = "another recovery run (on this or another replica) is in progress; nothing was asked",
+        };
+    }
+
+    private async Task<RecoveryReport> RunAsync(HubgateDbContext db, DateTimeOffset since, HashSet<string> wanted, bool dryRun,
+        CancellationToken cancellationToken)
+    {
+        var client = clients.CreateClient(GitHubClientFactory.ClientName);
+        var (attempts, scanned) = await ListAsync(client, since, cancellationToken).ConfigureAwait(false);
+
+        var failed = attempts.Where(kv => !kv.Value.Any(a => a.Ok)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var deliveredLater = attempts.Count(kv => kv.Value.Any(a => a.Ok) && kv.Value.Any(a => !a.Ok));
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        var asked = new Dictionary<string, RecoveryRequestEntity>(StringComparer.Ordinal);
+        foreach (var chunk in failed.Keys.Chunk(500))
+        {
+            stored.UnionWith(await db.WebhookDeliveries.AsNoTracking()
+                .Where(d => chunk.Contains(d.DeliveryId))
+                .Select(d => d.DeliveryId)
+                .ToListAsync(cancellationToken).ConfigureAwait(false));
+            foreach (var row in await db.RecoveryRequests.Where(r => chunk.Contains(r.DeliveryGuid)).ToListAsync(cancellationToken).ConfigureAwait(false))
+            {
+                asked[row.DeliveryGuid] = row;
+            }
+        }
+
+        var now = time.GetUtcNow();
+        var requested = new List<RedeliveryRequest>();
+        var refused = new List<RefusedRedelivery>();
+        var (awaiting, filtered) = (0, 0);
+        foreach (var (guid, list) in failed.Where(kv => !stored.Contains(kv.Key)).OrderBy(kv => kv.Value.Max(a => a.Id)))
+        {
+            var latest = list.MaxBy(a => a.Id)!;
+            if (wanted.Count > 0 && !wanted.Contains(latest.Event))
+            {
+                filtered++;
+                continue;
+            }
+
+            asked.TryGetValue(guid, out var row);
+            switch (Decide(row, list, now))
+            {
+                case Decision.Refused:
+                    if (row!.Outcome != RecoveryOutcome.Refused && !dryRun)
+                    {
+                        row.Outcome = RecoveryOutcome.Refused;
+                        row.StatusCode = latest.StatusCode;
+                        row.Error = latest.Status;
+                        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                        Log.RefusedAgain(logger, guid, latest.Event, latest.StatusCode, row.Requests);
+                    }
+
+                    refused.Add(new RefusedRedelivery(guid, latest.Event, latest.Action, latest.StatusCode, latest.Status, row.Requests, row.LastRequestedAt));
+                    continue;
+                case Decision.Awaiting:
+                    awaiting++;
+                    continue;
+            }
+
+            var request = dryRun
+                ? new RedeliveryRequest(latest.Id, guid, latest.Event, latest.Action, latest.DeliveredAt, latest.Status, false, null)
+                : await AskAsync(client, latest, cancellationToken).ConfigureAwait(false);
+            requested.Add(request);
+            if (!dryRun)
+            {
+                await RememberAsync(db, row, latest, request, now, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (!dryRun)
+        {
+            var forgetBefore = now - ForgetRequestsAfter;
+            await db.RecoveryRequests.Where(r => r.LastRequestedAt < forgetBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var report = new RecoveryReport(since, scanned, failed.Count, stored.Count, deliveredLater, requested)
+        {
+            Refused = refused,
+            Awaiting = awaiting,
+            Filtered = filtered,
+            Events = [.. wanted],
+        };
+        Log.Finished(logger, scanned, failed.Count, stored.Count, report.Accepted, requested.Count - report.Accepted, refused.Count, awaiting, filtered);
+        return report;
+    }
+
+    private enum Decision
+    {
+        Ask,
+        Awaiting,
+        Refused,
+    }
+
+    /// <summary>
+    /// Whether to ask for a failed guid again, from what was asked before (<paramref name="row"/>) and the attempts
+    /// GitHub made since (ids above the one asked for): a 4xx from Hubgate is final; any other failure is asked again;
+    /// no attempt yet is waited for, up to <see cref="AwaitRedeliveryFor"/>.
+    /// </summary>
+    private static Decision Decide(RecoveryRequestEntity? row, List<HookAttempt> attempts, DateTimeOffset now)
+    {
+        if (row is null || row.Outcome == RecoveryOutcome.NotAccepted)
+        {
+            return Decision.Ask;
+        }
+
+        var since = attempts.Where(a => a.Id > row.HookDeliveryId).MaxBy(a => a.Id);
+        if (since is null)
+        {
+            return row.Outcome == RecoveryOutcome.Refused ? Decision.Refused
+                : now - row.LastRequestedAt < AwaitRedeliveryFor ? Decision.Awaiting
+                : Decision.Ask;
+        }
+
+        return since.StatusCode is >= 400 and < 500 ? Decision.Refused : Decision.Ask;
+    }
+
+    /// <summary>Every attempt GitHub lists since <paramref name="since"/>, by guid, and how many were read.</summary>
+    private static async Task<(Dictionary<string, List<HookAttempt>> Attempts, int Scanned)> ListAsync(HttpClient client, DateTimeOffset since,
+        CancellationToken cancellationToken)
+    {
         var attempts = new Dictionary<string, List<HookAttempt>>(StringComparer.Ordinal);
         var scanned = 0;
         await foreach (var item in client.GetAllAsync(new Uri("app/hook/deliveries?per_page=100", UriKind.Relative),
@@ -67,64 +249,61 @@ public sealed partial class DeliveryRecovery(
             list.Add(attempt);
         }
 
-        var failedGuids = attempts.Where(kv => !kv.Value.Any(a => a.Ok)).Select(kv => kv.Key).ToList();
-        var deliveredLater = attempts.Count(kv => kv.Value.Any(a => a.Ok) && kv.Value.Any(a => !a.Ok));
-        HashSet<string> stored;
-        var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using (db.ConfigureAwait(false))
+        return (attempts, scanned);
+    }
+
+    /// <summary>Asks GitHub to redeliver <paramref name="latest"/> (GitHub sends the same body, signature and guid).</summary>
+    private async Task<RedeliveryRequest> AskAsync(HttpClient client, HookAttempt latest, CancellationToken cancellationToken)
+    {
+        string? error;
+        var accepted = false;
+        try
         {
-            stored = [];
-            foreach (var chunk in failedGuids.Chunk(500))
-            {
-                stored.UnionWith(await db.WebhookDeliveries.AsNoTracking()
-                    .Where(d => chunk.Contains(d.DeliveryId))
-                    .Select(d => d.DeliveryId)
-                    .ToListAsync(cancellationToken).ConfigureAwait(false));
-            }
+            using var response = await client.PostAsync(
+                new Uri($"app/hook/deliveries/{latest.Id.ToString(CultureInfo.InvariantCulture)}/attempts", UriKind.Relative),
+                content: null, cancellationToken).ConfigureAwait(false);
+            accepted = response.IsSuccessStatusCode;
+            error = accepted ? null : $"GitHub answered {(int)response.StatusCode}";
+        }
+        catch (HttpRequestException e)
+        {
+            error = e.Message;
+        }
+        catch (GitHubApiException e)
+        {
+            error = e.Message;
         }
 
-        var requested = new List<RedeliveryRequest>();
-        foreach (var guid in failedGuids.Where(g => !stored.Contains(g)))
+        if (accepted)
         {
-            // Redeliver the latest attempt (GitHub lists newest first).
-            var latest = attempts[guid][0];
-            string? error = null;
-            var accepted = false;
-            if (!dryRun)
-            {
-                try
-                {
-                    using var response = await client.PostAsync(
-                        new Uri($"app/hook/deliveries/{latest.Id.ToString(CultureInfo.InvariantCulture)}/attempts", UriKind.Relative),
-                        content: null, cancellationToken).ConfigureAwait(false);
-                    accepted = response.IsSuccessStatusCode;
-                    error = accepted ? null : $"GitHub answered {(int)response.StatusCode}";
-                }
-                catch (HttpRequestException e)
-                {
-                    error = e.Message;
-                }
-                catch (GitHubApiException e)
-                {
-                    error = e.Message;
-                }
-            }
-
-            if (accepted)
-            {
-                Log.Redelivery(logger, latest.Guid, latest.Event, latest.Status);
-            }
-            else if (error is not null)
-            {
-                Log.RedeliveryFailed(logger, latest.Guid, latest.Event, error);
-            }
-
-            requested.Add(new RedeliveryRequest(latest.Id, latest.Guid, latest.Event, latest.Action, latest.DeliveredAt, latest.Status, accepted, error));
+            Log.Redelivery(logger, latest.Guid, latest.Event, latest.Status);
+        }
+        else
+        {
+            Log.RedeliveryFailed(logger, latest.Guid, latest.Event, error!);
         }
 
-        var report = new RecoveryReport(since, scanned, failedGuids.Count, stored.Count, deliveredLater, requested);
-        Log.Finished(logger, scanned, failedGuids.Count, stored.Count, report.Accepted, requested.Count - report.Accepted);
-        return report;
+        return new RedeliveryRequest(latest.Id, latest.Guid, latest.Event, latest.Action, latest.DeliveredAt, latest.Status, accepted, error);
+    }
+
+    /// <summary>Records the request at once, so a run that stops half-way still leaves what it asked.</summary>
+    private static async Task RememberAsync(HubgateDbContext db, RecoveryRequestEntity? row, HookAttempt latest, RedeliveryRequest request,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (row is null)
+        {
+            row = new RecoveryRequestEntity { DeliveryGuid = latest.Guid, Event = latest.Event, FirstRequestedAt = now };
+            db.RecoveryRequests.Add(row);
+        }
+
+        row.Action = latest.Action;
+        row.HookDeliveryId = latest.Id;
+        row.LastRequestedAt = now;
+        row.Requests++;
+        row.Outcome = request.Accepted ? RecoveryOutcome.Requested : RecoveryOutcome.NotAccepted;
+        row.StatusCode = null;
+        row.Error = request.Error;
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private sealed record HookAttempt(long Id, string Guid, string Event, string? Action, DateTimeOffset DeliveredAt, string Status, int StatusCode)
@@ -162,7 +341,15 @@ public sealed partial class DeliveryRecovery(
         public static partial void RedeliveryFailed(ILogger logger, string guid, string @event, string error);
 
         [LoggerMessage(EventId = 332, Level = LogLevel.Information,
-            Message = "Delivery recovery: {Scanned} attempts scanned, {Failed} deliveries never delivered, {Stored} of them already stored, {Accepted} redeliveries requested, {Refused} refused")]
-        public static partial void Finished(ILogger logger, int scanned, int failed, int stored, int accepted, int refused);
+            Message = "Delivery recovery: {Scanned} attempts scanned, {Failed} deliveries never delivered, {Stored} of them already stored, {Accepted} redeliveries requested, {NotAccepted} not accepted by GitHub, {Refused} refused again by Hubgate, {Awaiting} awaiting GitHub's redelivery, {Filtered} left out by the event filter")]
+        public static partial void Finished(ILogger logger, int scanned, int failed, int stored, int accepted, int notAccepted, int refused, int awaiting,
+            int filtered);
+
+        [LoggerMessage(EventId = 334, Level = LogLevel.Warning,
+            Message = "GitHub redelivered {Guid} ({Event}) and Hubgate refused it again with {StatusCode} (asked {Requests} times): not asking again. Look at why it is refused (webhook secret, size, payload).")]
+        public static partial void RefusedAgain(ILogger logger, string guid, string @event, int statusCode, int requests);
+
+        [LoggerMessage(EventId = 335, Level = LogLevel.Information, Message = "Delivery recovery skipped: another run holds the recovery lease")]
+        public static partial void Skipped(ILogger logger);
     }
 }

@@ -11,8 +11,10 @@ namespace Hubgate.Webhooks;
 /// <summary>
 /// Processes stored deliveries in the background, in order of receipt: claims due ones with a lease (a conditional
 /// UPDATE, so several replicas on one database never process the same delivery at once), runs their handlers, and
-/// moves them <c>pending → processing → processed | ignored | failed → dead</c>. A delivery whose worker died is
-/// claimed again when its lease runs out (or at the next start on SQLite, where only one host uses the file).
+/// moves them <c>pending → processing → processed | ignored | failed → dead</c>. Leases are short
+/// (<c>Webhooks:LeaseDuration</c>) and renewed by a heartbeat while the batch's handlers run, so a delivery whose worker
+/// died is claimed again by another replica within a lease (or at the next start on SQLite, where only one host uses
+/// the file); how long handlers may run is <c>Webhooks:HandlerTimeout</c>, apart from the lease.
 /// </summary>
 public sealed partial class DeliveryWorker(
     IDbContextFactory<HubgateDbContext> databases,
@@ -87,9 +89,16 @@ public sealed partial class DeliveryWorker(
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         var settings = options.CurrentValue;
-        var (claimed, leaseUntil) = await ClaimAsync(settings, cancellationToken).ConfigureAwait(false);
+        var claimed = await ClaimAsync(settings, cancellationToken).ConfigureAwait(false);
+        if (claimed.Count == 0)
+        {
+            return 0;
+        }
+
         var outcomes = new List<Outcome>(claimed.Count);
         var done = 0;
+        using var heartbeat = new CancellationTokenSource();
+        var beating = HeartbeatAsync(settings, heartbeat.Token);
         try
         {
             foreach (var id in claimed)
@@ -100,7 +109,7 @@ public sealed partial class DeliveryWorker(
                     continue;
                 }
 
-                (var outcome, leaseUntil) = await ProcessAsync(id, settings, leaseUntil, cancellationToken).ConfigureAwait(false);
+                var outcome = await ProcessAsync(id, settings, cancellationToken).ConfigureAwait(false);
                 if (outcome is not null)
                 {
                     outcomes.Add(outcome);
@@ -111,13 +120,61 @@ public sealed partial class DeliveryWorker(
         }
         finally
         {
-            await FinishAsync(outcomes).ConfigureAwait(false);
+            // Outcomes are recorded while the heartbeat still holds their leases.
+            try
+            {
+                await FinishAsync(outcomes).ConfigureAwait(false);
+            }
+            finally
+            {
+                await heartbeat.CancelAsync().ConfigureAwait(false);
+                await beating.ConfigureAwait(false);
+            }
         }
 
         return done;
     }
 
-    private async Task<(List<long> Ids, DateTimeOffset LeaseUntil)> ClaimAsync(WebhookOptions settings, CancellationToken cancellationToken)
+    /// <summary>
+    /// Until <paramref name="stop"/>: every <see cref="WebhookOptions.EffectiveHeartbeatInterval"/>, extends the lease of
+    /// everything this worker holds (the rest of the batch, and finished deliveries whose outcomes are not recorded yet)
+    /// in one statement. A failed beat is logged and tried again at the next; if beats keep failing the leases run out and
+    /// another worker takes over, and this one's outcomes are then not recorded (the <c>LeaseOwner</c> guard).
+    /// </summary>
+    private async Task HeartbeatAsync(WebhookOptions settings, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(settings.EffectiveHeartbeatInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                try
+                {
+                    var leaseUntil = time.GetUtcNow() + settings.LeaseDuration;
+                    var db = await databases.CreateDbContextAsync(stop).ConfigureAwait(false);
+                    await using (db.ConfigureAwait(false))
+                    {
+                        await RenewLeases(db, Name, leaseUntil, stop).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
+                {
+                    Log.HeartbeatFailed(logger, e.GetType().Name, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>The heartbeat's statement: one UPDATE for every lease this worker holds.</summary>
+    private static Task<int> RenewLeases(HubgateDbContext db, string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
+        db.WebhookDeliveries
+            .Where(d => d.LeaseOwner == owner && d.State == DeliveryState.Processing)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, leaseUntil), cancellationToken);
+
+    private async Task<List<long>> ClaimAsync(WebhookOptions settings, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
@@ -142,7 +199,7 @@ public sealed partial class DeliveryWorker(
         }
     }
 
-    private async Task<(List<long> Ids, DateTimeOffset LeaseUntil)> ClaimAsync(HubgateDbContext db, List<DueRow> due, DateTimeOffset now,
+    private async Task<List<long>> ClaimAsync(HubgateDbContext db, List<DueRow> due, DateTimeOffset now,
         WebhookOptions settings, CancellationToken cancellationToken)
     {
         var maxAttempts = Math.Max(1, settings.MaxAttempts);
@@ -164,7 +221,7 @@ public sealed partial class DeliveryWorker(
         var leaseUntil = now + settings.LeaseDuration;
         if (candidates.Count == 0)
         {
-            return (candidates, leaseUntil);
+            return candidates;
         }
 
         // One conditional UPDATE claims the batch: a row another worker claimed meanwhile no longer matches. This
@@ -182,7 +239,7 @@ public sealed partial class DeliveryWorker(
             .OrderBy(d => d.Id)
             .Select(d => d.Id)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return (mine, leaseUntil);
+        return mine;
     }
 
     /// <summary>A due delivery; <paramref name="Attempts"/> counts since its last replay.</summary>
@@ -289,38 +346,23 @@ public sealed partial class DeliveryWorker(
             db.WebhookDeliveries.AsNoTracking().SingleOrDefault(d => d.Id == id && d.LeaseOwner == owner && d.State == DeliveryState.Processing));
 
     /// <summary>Runs one claimed delivery's handlers; the outcome to record (null when it was handed back or is no longer ours).</summary>
-    private async Task<(Outcome? Outcome, DateTimeOffset LeaseUntil)> ProcessAsync(long id, WebhookOptions settings, DateTimeOffset leaseUntil,
-        CancellationToken stoppingToken)
+    private async Task<Outcome?> ProcessAsync(long id, WebhookOptions settings, CancellationToken stoppingToken)
     {
         WebhookDeliveryEntity? delivery;
-        var now = time.GetUtcNow();
         var db = await databases.CreateDbContextAsync(stoppingToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
-            if (leaseUntil - now < settings.LeaseDuration / 2)
-            {
-                // Less than half the lease is left: renew it for everything this worker holds (the rest of the batch,
-                // and the finished deliveries whose outcomes are not recorded yet). With most of it left, the claim
-                // still holds and no write is needed.
-                leaseUntil = now + settings.LeaseDuration;
-                await db.WebhookDeliveries
-                    .Where(d => d.LeaseOwner == Name && d.State == DeliveryState.Processing)
-                    .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, leaseUntil), stoppingToken)
-                    .ConfigureAwait(false);
-            }
-
             // If it is no longer ours, another worker took it over when the lease ran out.
-
             delivery = await ClaimedDelivery(db, id, Name, stoppingToken).ConfigureAwait(false);
         }
 
         if (delivery is null)
         {
-            return (null, leaseUntil);
+            return null;
         }
 
-        using var lease = new CancellationTokenSource(leaseUntil - now, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Token);
+        using var timeout = new CancellationTokenSource(settings.HandlerTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
         using var activity = HubgateTelemetry.Source.StartActivity("webhook.process");
         activity?.SetTag("github.event", delivery.Event);
         activity?.SetTag("github.delivery", delivery.DeliveryId);
@@ -357,12 +399,12 @@ public sealed partial class DeliveryWorker(
             // Shutting down: hand the delivery back untouched for the next start (or another replica).
             Log.Released(logger, delivery.DeliveryId, delivery.Event);
             await ReleaseAsync(id).ConfigureAwait(false);
-            return (null, leaseUntil);
+            return null;
         }
         catch (Exception e)
         {
-            var error = lease.IsCancellationRequested && e is OperationCanceledException
-                ? $"The handlers did not finish within the lease ({settings.LeaseDuration}) and were cancelled."
+            var error = timeout.IsCancellationRequested && e is OperationCanceledException
+                ? $"The handlers did not finish within Webhooks:HandlerTimeout ({settings.HandlerTimeout}) and were cancelled."
                 : Describe(e);
             var failedAt = time.GetUtcNow();
             var sinceReplay = delivery.Attempts - delivery.AttemptsAtReplay;
@@ -370,13 +412,12 @@ public sealed partial class DeliveryWorker(
             var delay = RetryDelay(sinceReplay, settings);
             Finished(dead ? DeliveryState.Dead : DeliveryState.Failed);
             activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
-            return (new Outcome(delivery, dead ? DeliveryState.Dead : DeliveryState.Failed, dead ? failedAt : failedAt + delay, null, error, null, delay),
-                leaseUntil);
+            return new Outcome(delivery, dead ? DeliveryState.Dead : DeliveryState.Failed, dead ? failedAt : failedAt + delay, null, error, null, delay);
         }
 
         var state = result.Outcome == DispatchOutcome.Processed ? DeliveryState.Processed : DeliveryState.Ignored;
         Finished(state);
-        return (new Outcome(delivery, state, delivery.NextAttemptAt, time.GetUtcNow(), null, result.Reason, TimeSpan.Zero), leaseUntil);
+        return new Outcome(delivery, state, delivery.NextAttemptAt, time.GetUtcNow(), null, result.Reason, TimeSpan.Zero);
     }
 
     /// <summary>What one delivery came to, recorded with the rest of its batch.</summary>
@@ -519,6 +560,9 @@ public sealed partial class DeliveryWorker(
 
         [LoggerMessage(EventId = 328, Level = LogLevel.Debug, Message = "Delivery {DeliveryId} ({Event}): handler {Handler} lost an insert race with another worker; running the handlers again")]
         public static partial void InsertRace(ILogger logger, string deliveryId, string @event, string handler);
+
+        [LoggerMessage(EventId = 329, Level = LogLevel.Warning, Message = "The delivery worker could not renew its leases ({Exception}: {Reason}); trying again at the next heartbeat")]
+        public static partial void HeartbeatFailed(ILogger logger, string exception, string reason);
 
         [LoggerMessage(EventId = 327, Level = LogLevel.Error, Message = "The delivery worker failed ({Exception}: {Reason}); trying again in {Delay}")]
         public static partial void LoopFailed(ILogger logger, string exception, string reason, TimeSpan delay);

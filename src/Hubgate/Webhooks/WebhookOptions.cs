@@ -68,10 +68,20 @@ public sealed class WebhookOptions
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
-    /// How long a worker holds a claimed delivery; a worker that dies releases it when this runs out, and a handler
-    /// still running then is cancelled (5 min).
+    /// How long a worker's claim on a delivery lasts without a heartbeat (30 s). The worker renews it every
+    /// <see cref="HeartbeatInterval"/> while the handlers run; when a worker dies, another takes its deliveries over
+    /// once this has run out, so it bounds the failover time.
     /// </summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a working worker renews its leases; unset: a third of <see cref="LeaseDuration"/>.</summary>
+    public TimeSpan? HeartbeatInterval { get; set; }
+
+    /// <summary>The heartbeat period in use: <see cref="HeartbeatInterval"/>, or a third of <see cref="LeaseDuration"/>.</summary>
+    public TimeSpan EffectiveHeartbeatInterval => HeartbeatInterval ?? LeaseDuration / 3;
+
+    /// <summary>How long one delivery's handlers may run before they are cancelled and the attempt fails (5 min).</summary>
+    public TimeSpan HandlerTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often the worker looks for due work when nothing new arrived (1 s). New deliveries wake it at once.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -102,6 +112,12 @@ public sealed class WebhookOptions
 
     /// <summary>How far back the periodic recovery looks (72 h).</summary>
     public TimeSpan RecoverLookback { get; set; } = TimeSpan.FromHours(72);
+
+    /// <summary>
+    /// The events recovery asks GitHub to redeliver (<c>push</c>, <c>pull_request</c>, …); empty: every event. Failed
+    /// deliveries of other events are listed but left alone.
+    /// </summary>
+    public IList<string> RecoverEvents { get; } = [];
 
     /// <summary>
     /// The most bytes of request bodies held, across all requests, before their signatures are verified (64 MiB: two of

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Hubgate.Webhooks;
 
@@ -23,10 +24,8 @@ public static class WebhookServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<WebhookSecretOptions>().Bind(configuration.GetSection("GitHub"));
-        services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName))
-            .Validate(o => o.MaxUnverifiedBytesInFlight >= WebhookOptions.GitHubMaxBodyBytes,
-                $"Webhooks:MaxUnverifiedBytesInFlight must be at least {WebhookOptions.GitHubMaxBodyBytes} (25 MiB, GitHub's largest delivery).")
-            .ValidateOnStart();
+        services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<WebhookSecrets>();
         services.TryAddSingleton<UnverifiedBodyBudget>();

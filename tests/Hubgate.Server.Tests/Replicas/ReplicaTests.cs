@@ -14,7 +14,7 @@ namespace Hubgate.Server.Tests.Replicas;
 /// loses nothing that was acknowledged.
 /// </summary>
 [Trait("Database", "Postgres")]
-public sealed class ReplicaTests : IAsyncLifetime
+public sealed partial class ReplicaTests : IAsyncLifetime
 {
     private const string Secret = "replica-webhook-secret";
     private const string ApiKey = "replica-api-key-7d21";

@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hubgate.Server.Tests.Webhooks;
 
 /// <summary>The running service end to end: deliveries in, the worker running handlers, the management API and CLI.</summary>
-public sealed class DeliveriesApiTests : IAsyncLifetime
+public sealed partial class DeliveriesApiTests : IAsyncLifetime
 {
     private const string ApiKey = "deliveries-api-key-7d1e";
     private const string Secret = "deliveries-secret";
@@ -134,7 +134,10 @@ public sealed class DeliveriesApiTests : IAsyncLifetime
         Assert.Equal(1, report.GetProperty("accepted").GetInt32());
         Assert.Equal([lost.Id], _gitHub.RedeliveryRequests);
 
-        // The CLI on the same database and configuration.
+        // The CLI on the same database and configuration, once GitHub's redelivery (to nowhere here) has failed again.
+        await _gitHub.RedeliveriesSentAsync();
+        var failedAgain = _gitHub.HookDeliveryLog.Last(d => d.Guid == "lost-guid");
+        Assert.True(failedAgain.Redelivery);
         var settings = Settings();
         foreach (var (key, value) in app.DatabaseSettings)
         {
@@ -149,8 +152,10 @@ public sealed class DeliveriesApiTests : IAsyncLifetime
         Assert.True(exit == 0, error.ToString());
         Assert.Contains("lost-guid", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("1 redeliveries requested", output.ToString(), StringComparison.Ordinal);
-        Assert.Equal([lost.Id, lost.Id], _gitHub.RedeliveryRequests);
+        // Asked again for its latest attempt: GitHub's failed redelivery.
+        Assert.Equal([lost.Id, failedAgain.Id], _gitHub.RedeliveryRequests);
 
+        await _gitHub.RedeliveriesSentAsync();
         using var dry = new StringWriter();
         exit = await HubgateCommand.Build(settings).Parse(["deliveries", "recover", "--dry-run", "--json"])
             .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = dry, Error = error });

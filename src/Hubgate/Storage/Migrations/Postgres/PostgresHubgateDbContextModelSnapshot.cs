@@ -330,6 +330,48 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.ToTable("pushes", (string)null);
                 });
 
+            modelBuilder.Entity("Hubgate.Storage.RecoveryRequestEntity", b =>
+                {
+                    b.Property<string>("DeliveryGuid")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Action")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset>("FirstRequestedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("HookDeliveryId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset>("LastRequestedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<int>("Requests")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("StatusCode")
+                        .HasColumnType("integer");
+
+                    b.HasKey("DeliveryGuid");
+
+                    b.HasIndex("LastRequestedAt");
+
+                    b.ToTable("recovery_requests", (string)null);
+                });
+
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>
                 {
                     b.Property<long>("Id")

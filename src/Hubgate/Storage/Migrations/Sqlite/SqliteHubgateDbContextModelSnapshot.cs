@@ -317,6 +317,48 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.ToTable("pushes", (string)null);
                 });
 
+            modelBuilder.Entity("Hubgate.Storage.RecoveryRequestEntity", b =>
+                {
+                    b.Property<string>("DeliveryGuid")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Action")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("FirstRequestedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("HookDeliveryId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastRequestedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Requests")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("StatusCode")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("DeliveryGuid");
+
+                    b.HasIndex("LastRequestedAt");
+
+                    b.ToTable("recovery_requests", (string)null);
+                });
+
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>
                 {
                     b.Property<long>("Id")
