@@ -1,5 +1,6 @@
 using Hubgate.Storage;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Hubgate.Server.Storage;
@@ -46,7 +47,17 @@ internal static partial class StorageSetup
         {
             Log.DatabaseUnavailable(logger, failure);
         }
-        else if (!app.Services.GetRequiredService<IOptions<KeyRingOptions>>().Value.IsProtected && !app.Environment.IsDevelopment())
+        else if (app.Services.GetRequiredService<IOptions<KeyRingOptions>>().Value is { IsProtected: true } keyRing)
+        {
+            var replaced = await keyRing.ReplaceUnencryptedKeysAsync(app.Services.GetRequiredService<IKeyManager>(),
+                app.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>(), app.Services.GetRequiredService<TimeProvider>(),
+                app.Lifetime.ApplicationStopping);
+            if (replaced > 0)
+            {
+                Log.UnencryptedKeysReplaced(logger, replaced);
+            }
+        }
+        else if (!app.Environment.IsDevelopment())
         {
             Log.KeyRingUnprotected(logger);
         }
@@ -63,5 +74,9 @@ internal static partial class StorageSetup
             "is stored unencrypted in the database: a copy of the database yields the tokens and forged sessions. Set DataProtection:CertificatePath " +
             "(and DataProtection:CertificatePassword) to encrypt it with a certificate kept outside the database.")]
         public static partial void KeyRingUnprotected(ILogger logger);
+
+        [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "{Count} Data Protection key(s) stored unencrypted before DataProtection:CertificatePath " +
+            "was set were replaced by a key encrypted to the certificate: stored installation tokens are minted again and dashboard users sign in again")]
+        public static partial void UnencryptedKeysReplaced(ILogger logger, int count);
     }
 }

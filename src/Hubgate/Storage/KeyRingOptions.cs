@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using System.Xml.Linq;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -82,6 +84,61 @@ public sealed class KeyRingOptions
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// With a certificate set, the keys stored unencrypted before it was (their master key is plain text in the
+    /// database) are replaced: a new key, encrypted to the certificate, becomes the default at once and the old ones are
+    /// revoked and deleted from the database. What they protected is lost by design: stored
+    /// tokens are minted again, dashboard sessions sign in again. The number of keys replaced.
+    /// </summary>
+    public async Task<int> ReplaceUnencryptedKeysAsync(IKeyManager keys, IDbContextFactory<HubgateDbContext> databases, TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(databases);
+        ArgumentNullException.ThrowIfNull(time);
+        if (!IsProtected)
+        {
+            return 0;
+        }
+
+        var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            var unencrypted = await db.DataProtectionKeys.Where(k => k.Xml != null && k.Xml.Contains("<masterKey"))
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            if (unencrypted.Count == 0)
+            {
+                return 0;
+            }
+
+            var ids = unencrypted.Select(k => Guid.TryParse(XElement.Parse(k.Xml!).Attribute("id")?.Value, out var id) ? id : Guid.Empty).ToHashSet();
+            var replaced = keys.GetAllKeys().Where(k => ids.Contains(k.KeyId)).Select(k => k.KeyId).ToList();
+
+            var now = time.GetUtcNow();
+            keys.CreateNewKey(now, now.AddDays(90));
+            foreach (var id in replaced)
+            {
+                keys.RevokeKey(id, "stored unencrypted before DataProtection:CertificatePath was set");
+            }
+
+            // Revoked, the keys would still sit in the database in plain text: gone, a copy of the database holds none.
+            // On SQLite the freed pages are overwritten with zeros rather than left holding the keys' bytes.
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            if (!db.IsPostgres)
+            {
+                await db.Database.ExecuteSqlRawAsync("PRAGMA secure_delete = ON;", cancellationToken).ConfigureAwait(false);
+            }
+
+            db.DataProtectionKeys.RemoveRange(unencrypted);
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            if (!db.IsPostgres)
+            {
+                await db.Database.ExecuteSqlRawAsync("PRAGMA secure_delete = OFF;", cancellationToken).ConfigureAwait(false);
+            }
+            return unencrypted.Count;
+        }
     }
 
     private static OptionsValidationException Invalid(string message) =>

@@ -116,6 +116,23 @@ public sealed class KeyRingEncryptionTests : IAsyncLifetime, IDisposable
         Assert.DoesNotContain("is stored unencrypted in the database", restarted.AllLogText(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ACertificateSetLater_ReplacesTheKeysStoredUnencrypted_AndTokensAreMintedAgain()
+    {
+        var first = await StartAndStoreATokenAsync(certificate: null);
+        Assert.Contains(await KeyRingRowsAsync(first), xml => xml.Contains("<masterKey", StringComparison.Ordinal));
+
+        using var restarted = new HubgateApplication(Settings(_gitHub, new Dictionary<string, string?>(first.DatabaseSettings).Concat(WithCertificate(Certificate("one")))
+            .ToDictionary(kv => kv.Key, kv => kv.Value)));
+        Assert.Equal(200, await StatusAsync(restarted, AdminKey, "/proxy/installations/1/repos/acme/api"));
+
+        var rows = await KeyRingRowsAsync(restarted);
+        Assert.NotEmpty(rows);
+        Assert.All(rows, xml => Assert.DoesNotContain("<masterKey", xml, StringComparison.Ordinal));
+        Assert.Equal(2, _gitHub.MintCountFor(1)); // the token under the replaced key could not be read
+        Assert.Contains("1 Data Protection key(s) stored unencrypted", restarted.AllLogText(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
