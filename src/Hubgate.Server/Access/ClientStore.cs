@@ -129,7 +129,12 @@ internal sealed partial class ClientStore(
             return NotFound(name);
         }
 
-        var row = await db.Clients.AsNoTracking().SingleAsync(c => c.Name == name, cancellationToken).ConfigureAwait(false);
+        var row = await db.Clients.AsNoTracking().FirstOrDefaultAsync(c => c.Name == name, cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            return NotFound(name); // removed in the meantime
+        }
+
         Log.Rotated(logger, name, actor);
         return new ClientChange(Summary(name, ClientSource.Database, Settings(row), now), key, null, null);
     }

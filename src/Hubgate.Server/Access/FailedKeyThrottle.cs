@@ -13,6 +13,9 @@ namespace Hubgate.Server.Access;
 /// </summary>
 internal sealed partial class FailedKeyThrottle : IDisposable
 {
+    private static readonly System.Diagnostics.Metrics.Counter<long> Throttled = Hubgate.Telemetry.HubgateTelemetry.Meter.CreateCounter<long>(
+        "hubgate.access.throttled", "{request}", "Requests answered 429 because their remote address had too many failed key checks.");
+
     private readonly PartitionedRateLimiter<string> _limiter;
     private readonly ILogger<FailedKeyThrottle> _logger;
 
@@ -59,6 +62,7 @@ internal sealed partial class FailedKeyThrottle : IDisposable
 
     private static IResult TooMany(HttpContext context, RateLimitLease lease)
     {
+        Throttled.Add(1);
         var seconds = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 60;
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         return Results.Json(new { error = $"too many failed key checks from this address; try again in {seconds} s (Hubgate:FailedKeyLimitPerMinute)" },

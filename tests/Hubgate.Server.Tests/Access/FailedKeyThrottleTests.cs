@@ -54,6 +54,19 @@ public sealed class FailedKeyThrottleTests : IDisposable
     }
 
     [Fact]
+    public async Task Each429_IsCounted()
+    {
+        using var throttled = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(null, "Hubgate", "hubgate.access.throttled");
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            await SendAsync("10.0.0.5", WrongKey);
+        }
+
+        // At least: the meter is process-wide and other tests run alongside.
+        Assert.True(throttled.GetMeasurementSnapshot().Sum(m => m.Value) >= 2);
+    }
+
+    [Fact]
     public async Task RequestsWithTheRightKey_AreNotCounted()
     {
         for (var attempt = 1; attempt <= 10; attempt++)
