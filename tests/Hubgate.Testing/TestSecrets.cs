@@ -45,9 +45,17 @@ public static class TestSecrets
         }
     }
 
-    /// <summary>The descriptions of the registered secrets found in <paramref name="text"/>.</summary>
+    /// <summary>
+    /// A key Hubgate generates for a client (<c>hg_</c> + 32 random bytes, base64url): found by its shape, so that a key
+    /// made during a test is caught without the test registering it.
+    /// </summary>
+    private static readonly System.Text.RegularExpressions.Regex GeneratedClientKey =
+        new("hg_[A-Za-z0-9_-]{43}", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>The descriptions of the registered secrets, and of generated client keys, found in <paramref name="text"/>.</summary>
     public static List<string> FindIn(string text) =>
-        [.. Known.Where(k => text.Contains(k.Key, StringComparison.Ordinal)).Select(k => k.Value).Distinct()];
+        [.. Known.Where(k => text.Contains(k.Key, StringComparison.Ordinal)).Select(k => k.Value)
+            .Concat(GeneratedClientKey.IsMatch(text) ? ["a generated client key"] : []).Distinct()];
 
     /// <summary>
     /// Throws <see cref="SecretLeakException"/> naming what leaked and where, when any registered secret appears in one of

@@ -10,8 +10,17 @@ internal static class AccessSetup
     {
         services.AddOptions<ApiKeyOptions>().Bind(configuration.GetSection(ApiKeyOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiKeyOptions>, ClientOptionsValidator>();
+        services.AddSingleton<ClientStore>();
         services.AddSingleton<ClientDirectory>();
+        services.AddSingleton<FailedKeyThrottle>();
         services.AddSingleton<ProxyAccess>();
         return services;
+    }
+
+    /// <summary><c>/api/clients</c>: the clients managed at run time.</summary>
+    public static WebApplication MapClients(this WebApplication app)
+    {
+        app.MapClientsApi();
+        return app;
     }
 }

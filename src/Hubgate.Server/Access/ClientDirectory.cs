@@ -8,11 +8,12 @@ using Microsoft.Extensions.Options;
 namespace Hubgate.Server.Access;
 
 /// <summary>
-/// The configured clients (<c>Hubgate:Clients</c>, and <c>Hubgate:ApiKey</c> as the client <c>admin</c>), found by key.
-/// Keys are held only as SHA-256 digests and compared in constant time against every client, so neither a key's
-/// content, its length nor which client it belongs to shows in the timing.
+/// Every client, found by key or name: those in configuration (<c>Hubgate:Clients</c>, and <c>Hubgate:ApiKey</c> as the
+/// client <c>admin</c>), held in memory as SHA-256 digests and compared in constant time against every one, and those
+/// managed at run time (<see cref="ClientStore"/>), looked up in the database by digest on each request so that a key
+/// rotated or removed on any replica stops working at the next request. Configuration wins a name clash.
 /// </summary>
-internal sealed class ClientDirectory(IOptionsMonitor<ApiKeyOptions> options)
+internal sealed class ClientDirectory(IOptionsMonitor<ApiKeyOptions> options, ClientStore store)
 {
     /// <summary>The client <c>Hubgate:ApiKey</c> stands for.</summary>
     public const string AdminClient = "admin";
@@ -20,14 +21,14 @@ internal sealed class ClientDirectory(IOptionsMonitor<ApiKeyOptions> options)
     // One reference, swapped whole when the options change (a reload), so readers never see half of a change.
     private Compiled? _compiled;
 
-    /// <summary>False when no key at all is configured (the API and the proxy then answer 503).</summary>
-    public bool IsConfigured => Clients().Length > 0;
+    /// <summary>False when no key at all is configured or stored (the API and the proxy then answer 503).</summary>
+    public async ValueTask<bool> IsConfiguredAsync(CancellationToken cancellationToken) =>
+        Clients().Length > 0 || await store.AnyAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>The client whose key is <paramref name="presentedKey"/>, or null.</summary>
-    public AccessClient? Authenticate(string presentedKey)
+    public async ValueTask<AccessClient?> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken)
     {
-        Span<byte> presented = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(presentedKey), presented);
+        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(presentedKey));
         AccessClient? found = null;
         foreach (var client in Clients())
         {
@@ -38,7 +39,23 @@ internal sealed class ClientDirectory(IOptionsMonitor<ApiKeyOptions> options)
             }
         }
 
-        return found;
+        // A stored client is found by an index on its digest: what the timing could tell is about the digest of a
+        // 256-bit random key, not the key.
+        return found ?? await store.FindByKeyHashAsync(presented, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The client named <paramref name="name"/> as it is now (configuration first), or null.</summary>
+    public async ValueTask<AccessClient?> FindAsync(string name, CancellationToken cancellationToken)
+    {
+        foreach (var client in Clients())
+        {
+            if (client.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return client;
+            }
+        }
+
+        return await store.FindByNameAsync(name, cancellationToken).ConfigureAwait(false);
     }
 
     private AccessClient[] Clients()
@@ -78,7 +95,8 @@ internal sealed class ClientDirectory(IOptionsMonitor<ApiKeyOptions> options)
         return [.. clients];
     }
 
-    private static ClientPolicy Policy(ClientOptions settings)
+    /// <summary>A policy compiled from its settings (configured or stored).</summary>
+    public static ClientPolicy Policy(ClientOptions settings)
     {
         var allInstallations = settings.Installations.Count == 0 || settings.Installations.Contains("*");
         var allRepositories = settings.Repositories.Count == 0 || settings.Repositories.Contains("*");

@@ -4,7 +4,10 @@ using Microsoft.Extensions.Options;
 
 namespace Hubgate.Server.Access;
 
-/// <summary>Checks <c>Hubgate:ApiKey</c> and <c>Hubgate:Clients</c> at start-up, naming the key that is wrong.</summary>
+/// <summary>
+/// Checks <c>Hubgate:ApiKey</c>, <c>Hubgate:Clients</c> and <c>Hubgate:FailedKeyLimitPerMinute</c> at start-up, naming
+/// the key that is wrong; the same policy checks hold clients added at run time.
+/// </summary>
 internal sealed class ClientOptionsValidator : IValidateOptions<ApiKeyOptions>
 {
     public ValidateOptionsResult Validate(string? name, ApiKeyOptions options)
@@ -13,6 +16,11 @@ internal sealed class ClientOptionsValidator : IValidateOptions<ApiKeyOptions>
         if (!string.IsNullOrEmpty(options.ApiKey) && options.Clients.ContainsKey(ClientDirectory.AdminClient))
         {
             failures.Add($"Hubgate:Clients:{ClientDirectory.AdminClient} is the client Hubgate:ApiKey stands for; give the client another name or remove Hubgate:ApiKey.");
+        }
+
+        if (options.FailedKeyLimitPerMinute < 1)
+        {
+            failures.Add("Hubgate:FailedKeyLimitPerMinute must be at least 1 (failed key checks allowed per remote address and minute; default 20).");
         }
 
         foreach (var (client, settings) in options.Clients)
@@ -27,25 +35,41 @@ internal sealed class ClientOptionsValidator : IValidateOptions<ApiKeyOptions>
                 failures.Add($"{key}:KeySha256 must be 64 hex digits (the SHA-256 of the key, e.g. printf %s \"$KEY\" | sha256sum).");
             }
 
-            if (settings.Installations.Any(string.IsNullOrWhiteSpace))
-            {
-                failures.Add($"{key}:Installations holds an empty entry; use installation ids, account logins or *.");
-            }
-
-            foreach (var repository in settings.Repositories.Where(r => r != "*" && !long.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out _) && !IsFullName(r)))
-            {
-                failures.Add($"{key}:Repositories: \"{repository}\" is neither owner/name, a repository id nor *.");
-            }
-
-            if (settings.Permissions.Count > 0)
-            {
-                // Without tokens minted for the permissions, nothing could hold a request to them: refuse to start
-                // rather than promise a limit that is not enforced.
-                failures.Add($"{key}:Permissions needs installation tokens down-scoped to those permissions, which this version does not mint yet; remove {key}:Permissions.");
-            }
+            failures.AddRange(CheckPolicy(key + ":", settings));
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>What is wrong with a run-time client's name: lower-case letters, digits, '.', '_' and '-', at most 64.</summary>
+    public static IEnumerable<string> CheckName(string name)
+    {
+        if (name.Length is 0 or > 64 || !char.IsAsciiLetterLower(name[0]) && !char.IsAsciiDigit(name[0])
+            || !name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-'))
+        {
+            yield return $"'{name}' is not a client name: use 1 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.";
+        }
+    }
+
+    /// <summary>What is wrong with a policy; <paramref name="prefix"/> names where it is set (<c>Hubgate:Clients:ci:</c>).</summary>
+    public static IEnumerable<string> CheckPolicy(string prefix, ClientOptions settings)
+    {
+        if (settings.Installations.Any(string.IsNullOrWhiteSpace))
+        {
+            yield return $"{prefix}Installations holds an empty entry; use installation ids, account logins or *.";
+        }
+
+        foreach (var repository in settings.Repositories.Where(r => r != "*" && !long.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out _) && !IsFullName(r)))
+        {
+            yield return $"{prefix}Repositories: \"{repository}\" is neither owner/name, a repository id nor *.";
+        }
+
+        if (settings.Permissions.Count > 0)
+        {
+            // Without tokens minted for the permissions, nothing could hold a request to them: refuse rather than
+            // promise a limit that is not enforced.
+            yield return $"{prefix}Permissions needs installation tokens down-scoped to those permissions, which this version does not mint yet; remove {prefix}Permissions.";
+        }
     }
 
     private static bool IsSha256Hex(string text) => text.Length == 64 && text.All(char.IsAsciiHexDigit);

@@ -6,7 +6,8 @@ namespace Hubgate.Server.Api;
 
 /// <summary>
 /// <c>Authorization: Bearer &lt;key&gt;</c> on route groups: the key identifies a client (<see cref="ClientDirectory"/>),
-/// whose policy the endpoints then apply. The management API also needs the client's <c>Admin</c> right.
+/// whose policy the endpoints then apply. The management API also needs the client's <c>Admin</c> right. Failed checks
+/// are throttled per remote address (<see cref="FailedKeyThrottle"/>).
 /// </summary>
 internal static class ApiKeyAuthentication
 {
@@ -20,26 +21,38 @@ internal static class ApiKeyAuthentication
         builder.WithMetadata(RequiresApiKey.Instance);
         builder.AddEndpointFilter(async (context, next) =>
         {
-            var failure = Check(context.HttpContext, admin);
+            var failure = await CheckAsync(context.HttpContext, admin);
             return failure ?? await next(context);
         });
         return builder;
     }
 
     /// <summary>Null when the request carries a client's key (with the Admin right if asked); otherwise the answer to send.</summary>
-    public static IResult? Check(HttpContext context, bool admin)
+    public static async ValueTask<IResult?> CheckAsync(HttpContext context, bool admin)
     {
-        var clients = context.RequestServices.GetRequiredService<ClientDirectory>();
-        if (!clients.IsConfigured)
+        var services = context.RequestServices;
+        var clients = services.GetRequiredService<ClientDirectory>();
+        var throttle = services.GetRequiredService<FailedKeyThrottle>();
+        if (throttle.Blocked(context) is { } blocked)
         {
-            return Results.Json(new { error = "Neither Hubgate:ApiKey nor Hubgate:Clients is configured; set one to use the management API and the proxy." },
-                statusCode: StatusCodes.Status503ServiceUnavailable);
+            return blocked;
         }
 
         var presented = BearerToken(context.Request.Headers.Authorization.ToString());
-        var client = presented is null ? null : clients.Authenticate(presented);
+        var client = presented is null ? null : await clients.AuthenticateAsync(presented, context.RequestAborted);
         if (client is null)
         {
+            if (!await clients.IsConfiguredAsync(context.RequestAborted))
+            {
+                return Results.Json(new { error = "Neither Hubgate:ApiKey nor Hubgate:Clients is configured, and no client is stored (hubgate clients add); set one to use the management API and the proxy." },
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            if (throttle.Failed(context) is { } throttled)
+            {
+                return throttled;
+            }
+
             context.Response.Headers.WWWAuthenticate = "Bearer";
             return Results.Json(new { error = "missing or wrong API key (Authorization: Bearer <key of a Hubgate:Clients entry or Hubgate:ApiKey>)" },
                 statusCode: StatusCodes.Status401Unauthorized);

@@ -15,4 +15,10 @@ public sealed class ApiKeyOptions
 
     /// <summary><c>Hubgate:Clients:{name}:…</c>: named clients, each with its own key and policy.</summary>
     public Dictionary<string, ClientOptions> Clients { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// <c>Hubgate:FailedKeyLimitPerMinute</c>: failed key checks (API, proxy, dashboard sign-in) allowed per remote
+    /// address and minute (default 20); past it, that address is answered 429 with Retry-After until the minute is over.
+    /// </summary>
+    public int FailedKeyLimitPerMinute { get; set; } = 20;
 }

@@ -1,5 +1,6 @@
 using Hubgate.Authentication;
 using Hubgate.Integrations;
+using Hubgate.Server.Access;
 using Hubgate.Storage;
 using Hubgate.Webhooks;
 
@@ -39,6 +40,7 @@ internal sealed class CliServices : IAsyncDisposable
         builder.Configuration["Webhooks:RunWorker"] = "false";
         builder.Services.AddGitHubWebhooks(builder.Configuration);
         builder.Services.AddGitHubIntegrationModel(builder.Configuration);
+        builder.Services.AddAccess(builder.Configuration);
         var app = builder.Build();
         if (migrate)
         {

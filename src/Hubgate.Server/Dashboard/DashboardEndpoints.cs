@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using Hubgate.Server.Access;
 using Hubgate.Server.Api;
 using Hubgate.Server.Webhooks;
@@ -39,22 +38,27 @@ internal static class DashboardEndpoints
         });
     }
 
-    private static async Task<IResult> SignInAsync(HttpContext context, [FromForm(Name = "apiKey")] string? apiKey, ClientDirectory clients)
+    private static async Task<IResult> SignInAsync(HttpContext context, [FromForm(Name = "apiKey")] string? apiKey, ClientDirectory clients,
+        FailedKeyThrottle throttle, TimeProvider time)
     {
-        if (!clients.IsConfigured)
+        if (throttle.Blocked(context) is { } blocked)
         {
-            return Html(DashboardPages.NotConfigured(), StatusCodes.Status503ServiceUnavailable);
+            return blocked;
         }
 
         // Only a client with the Admin right may sign in; a wrong key and a key without the right look the same.
-        var client = string.IsNullOrEmpty(apiKey) ? null : clients.Authenticate(apiKey);
+        var client = string.IsNullOrEmpty(apiKey) ? null : await clients.AuthenticateAsync(apiKey, context.RequestAborted);
         if (client is not { Policy.Admin: true })
         {
-            return Results.Redirect("/signin?failed=1");
+            if (!await clients.IsConfiguredAsync(context.RequestAborted))
+            {
+                return Html(DashboardPages.NotConfigured(), StatusCodes.Status503ServiceUnavailable);
+            }
+
+            return throttle.Failed(context) ?? Results.Redirect("/signin?failed=1");
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, client.Name)], DashboardSetup.Scheme);
-        await context.SignInAsync(DashboardSetup.Scheme, new ClaimsPrincipal(identity));
+        await context.SignInAsync(DashboardSetup.Scheme, DashboardSession.Principal(client, time.GetUtcNow()));
         return Results.Redirect("/");
     }
 

@@ -9,7 +9,8 @@ internal static class DashboardSetup
 
     /// <summary>
     /// The dashboard's sign-in: a cookie issued in exchange for the API key (HttpOnly, SameSite=Strict, Secure on HTTPS,
-    /// 8 hours sliding), never the key in a URL; every form carries an antiforgery token.
+    /// signed out after an hour without a request and eight hours after sign-in whatever happens, and at once when the
+    /// client's key is rotated or removed), never the key in a URL; every form carries an antiforgery token.
     /// </summary>
     public static WebApplicationBuilder AddDashboard(this WebApplicationBuilder builder)
     {
@@ -19,8 +20,9 @@ internal static class DashboardSetup
             cookie.Cookie.HttpOnly = true;
             cookie.Cookie.SameSite = SameSiteMode.Strict;
             cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
+            cookie.ExpireTimeSpan = DashboardSession.IdleTimeout;
             cookie.SlidingExpiration = true;
+            cookie.Events.OnValidatePrincipal = DashboardSession.ValidateAsync;
             cookie.LoginPath = "/signin";
             cookie.LogoutPath = "/signout";
         });

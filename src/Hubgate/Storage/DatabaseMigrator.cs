@@ -36,6 +36,11 @@ public sealed partial class DatabaseMigrator(
     {
         try
         {
+            if (options.Value.Provider == DatabaseProvider.Sqlite)
+            {
+                SqliteFileMode.RestrictToOwner(options.Value.ConnectionString);
+            }
+
             var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             await using (db.ConfigureAwait(false))
             {
@@ -77,6 +82,11 @@ public sealed partial class DatabaseMigrator(
     {
         try
         {
+            if (options.Value.Provider == DatabaseProvider.Sqlite)
+            {
+                SqliteFileMode.RestrictToOwner(options.Value.ConnectionString);
+            }
+
             var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             await using (db.ConfigureAwait(false))
             {

@@ -20,6 +20,7 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<WebhookDeliveryEntity> WebhookDeliveries => Set<WebhookDeliveryEntity>();
     public DbSet<AppStateEntity> AppState => Set<AppStateEntity>();
     public DbSet<RecoveryRequestEntity> RecoveryRequests => Set<RecoveryRequestEntity>();
+    public DbSet<ClientEntity> Clients => Set<ClientEntity>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>True when this context talks to PostgreSQL (row locks, advisory locks, SKIP LOCKED).</summary>
@@ -121,6 +122,16 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
             b.ToTable("recovery_requests");
             b.HasKey(r => r.DeliveryGuid);
             b.HasIndex(r => r.LastRequestedAt);
+        });
+
+        modelBuilder.Entity<ClientEntity>(b =>
+        {
+            b.ToTable("clients");
+            b.HasKey(c => c.Name);
+            b.Property(c => c.Name).HasMaxLength(64);
+            b.Property(c => c.KeySha256).HasMaxLength(64);
+            b.Property(c => c.App).HasMaxLength(16);
+            b.HasIndex(c => c.KeySha256).IsUnique();
         });
 
         modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys");

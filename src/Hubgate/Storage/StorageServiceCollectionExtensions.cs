@@ -13,7 +13,8 @@ public static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <see cref="HubgateDbContext"/> for the provider named by <c>Database:Provider</c>, with the
-    /// connection string <c>ConnectionStrings:Hubgate</c>, and Data Protection keys persisted in the same database.
+    /// connection string <c>ConnectionStrings:Hubgate</c>, and Data Protection keys persisted in the same database
+    /// (encrypted to the certificate <c>DataProtection:CertificatePath</c> when one is set: see <see cref="KeyRingOptions"/>).
     /// </summary>
     public static IServiceCollection AddHubgateStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -40,9 +41,11 @@ public static class StorageServiceCollectionExtensions
         }
 
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContext());
-        services.AddDataProtection()
+        var keyRing = KeyRingOptions.Read(configuration);
+        services.AddSingleton(Options.Create(keyRing));
+        keyRing.Apply(services.AddDataProtection()
             .SetApplicationName("Hubgate")
-            .PersistKeysToDbContext<HubgateDbContext>();
+            .PersistKeysToDbContext<HubgateDbContext>());
         services.AddSingleton<DatabaseMigrator>();
         return services;
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using FakeGitHub;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Testing;
@@ -27,6 +28,22 @@ public sealed partial class SecretScanTests
 
         Assert.Contains("the API key in the logs", leak.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("scan-control-api-key-1c9d", leak.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AGeneratedClientKeyInTheLogs_FailsTheHostsDisposal_WithoutBeingRegistered()
+    {
+        var app = new HubgateApplication(new Dictionary<string, string?> { ["Hubgate:ApiKey"] = "scan-control-api-key-4e02" });
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "scan-control-api-key-4e02");
+        var added = await client.PostAsJsonAsync(new Uri("/api/clients", UriKind.Relative), new { name = "leaky" });
+        var key = (await added.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("key").GetString()!;
+        LeakyLog(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Leaky"), key);
+
+        var leak = Assert.Throws<SecretLeakException>(app.Dispose);
+
+        Assert.Contains("a generated client key in the logs", leak.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, leak.Message, StringComparison.Ordinal);
     }
 
     [Fact]
