@@ -1,3 +1,4 @@
+using Hubgate.Server.Access;
 using Hubgate.Server.Api;
 using Hubgate.Server.Authentication;
 using Hubgate.Server.Dashboard;
@@ -37,6 +38,7 @@ app.MapDashboard();
 app.MapProxy();
 app.MapWebhooks();
 app.MapIntegrations();
+app.MapTokenVending();
 app.MapApiDocs();
 app.MapTelemetry();
 

@@ -132,6 +132,11 @@ public sealed partial class FakeGitHubServer
             return installationLimited;
         }
 
+        if (ScopedAnswer(context, caller.Token!, installation, s) is { } scoped)
+        {
+            return scoped;
+        }
+
         if (post && s is ["repos", var issueOwner, var issueRepo, "issues"])
         {
             return FindRepository(installation, issueOwner, issueRepo) is { } target
@@ -188,6 +193,7 @@ public sealed partial class FakeGitHubServer
             {
                 caller.Credential = FakeCredential.InstallationToken;
                 caller.InstallationId = issued.InstallationId;
+                caller.Token = credential;
                 return;
             }
         }
@@ -232,6 +238,12 @@ public sealed partial class FakeGitHubServer
             return Error(403, "This installation has been suspended");
         }
 
+        var (scope, refused) = await ReadMintScopeAsync(context, installation).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
         if (MintDelay > TimeSpan.Zero)
         {
             await Task.Delay(MintDelay, context.RequestAborted).ConfigureAwait(false);
@@ -243,6 +255,7 @@ public sealed partial class FakeGitHubServer
         lock (_lock)
         {
             _tokens[token] = new IssuedToken(installation.Id, expiresAt, now + TokenActivationDelay);
+            RememberScope(token, scope!);
             _mintsByInstallation[installation.Id] = _mintsByInstallation.GetValueOrDefault(installation.Id) + 1;
         }
 
@@ -253,6 +266,7 @@ public sealed partial class FakeGitHubServer
             ["permissions"] = installation.Permissions,
             ["repository_selection"] = installation.RepositorySelection,
         };
+        DescribeScope(body, installation, scope!);
         switch (ExpiresAtMode)
         {
             case ExpiresAtMode.Normal:
@@ -554,6 +568,7 @@ public sealed partial class FakeGitHubServer
     {
         public FakeCredential Credential { get; set; } = FakeCredential.None;
         public long? InstallationId { get; set; }
+        public string? Token { get; set; }
         public string? Error { get; set; }
     }
 

@@ -12,6 +12,8 @@ internal static class AccessSetup
         services.AddSingleton<IValidateOptions<ApiKeyOptions>, ClientOptionsValidator>();
         services.AddSingleton<ClientDirectory>();
         services.AddSingleton<ProxyAccess>();
+        services.AddSingleton<ClientTokenScopes>();
+        services.AddSingleton<TokenVendLog>();
         return services;
     }
 }

@@ -19,6 +19,8 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<PushEntity> Pushes => Set<PushEntity>();
     public DbSet<WebhookDeliveryEntity> WebhookDeliveries => Set<WebhookDeliveryEntity>();
     public DbSet<AppStateEntity> AppState => Set<AppStateEntity>();
+    public DbSet<ScopedTokenEntity> ScopedTokens => Set<ScopedTokenEntity>();
+    public DbSet<TokenVendEntity> TokenVends => Set<TokenVendEntity>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>True when this context talks to PostgreSQL (row locks, advisory locks, SKIP LOCKED).</summary>
@@ -113,6 +115,18 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
         {
             b.ToTable("app_state");
             b.HasKey(s => s.Key);
+        });
+
+        modelBuilder.Entity<ScopedTokenEntity>(b =>
+        {
+            b.ToTable("scoped_tokens");
+            b.HasKey(t => new { t.InstallationId, t.ScopeKey });
+        });
+
+        modelBuilder.Entity<TokenVendEntity>(b =>
+        {
+            b.ToTable("token_vends");
+            b.HasIndex(v => v.VendedAt);
         });
 
         modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys");

@@ -157,8 +157,6 @@ public sealed class ClientPolicyTests : IAsyncLifetime, IDisposable
     [InlineData("GET", "/proxy/installations/1/repos/acme/web", "repositories")]
     [InlineData("POST", "/proxy/installations/1/repos/acme/web/issues", "repositories")]
     [InlineData("GET", "/proxy/installations/1/repositories/101", "repositories")]
-    [InlineData("GET", "/proxy/installations/1/installation/repositories", "repositories")]
-    [InlineData("GET", "/proxy/installations/1/orgs/acme/repos", "repositories")]
     [InlineData("GET", "/proxy/installations/2/repos/globex/site", "installations")]
     [InlineData("GET", "/proxy/app/app/installations", "app")]
     [InlineData("GET", "/api/installations", "admin")]
