@@ -34,6 +34,15 @@ public sealed partial class FakeGitHubServer
         }
     }
 
+    /// <summary>Grants the installation a permission (as its owner accepting the App's new permissions would).</summary>
+    public void GrantPermission(long installationId, string permission, string level)
+    {
+        lock (_lock)
+        {
+            _installations[installationId].Permissions[permission] = level;
+        }
+    }
+
     /// <summary>Reads and checks a mint request's scope: null scope and an answer when GitHub would refuse it.</summary>
     private async Task<(TokenScope? Scope, Answer? Refusal)> ReadMintScopeAsync(HttpContext context, FakeInstallation installation)
     {
