@@ -26,21 +26,7 @@ public class AuthorizationBenchmarks
 
     public AuthorizationBenchmarks()
     {
-        Directory.CreateDirectory(_directory);
-        using var rsa = RSA.Create(2048);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["GitHub:AppId"] = "1",
-            ["GitHub:PrivateKey"] = rsa.ExportRSAPrivateKeyPem(),
-            ["ConnectionStrings:Hubgate"] = $"Data Source={Path.Combine(_directory, "bench.db")}",
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(NullLoggerFactory.Instance);
-        services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
-        services.AddHubgateStorage(configuration);
-        services.AddGitHubApp(configuration);
-        _services = services.BuildServiceProvider();
-        _services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+        _services = CreateServices(_directory);
 
         // Warm the cache with a token as a mint would leave it.
         var provider = _services.GetRequiredService<InstallationTokenProvider>();
@@ -50,6 +36,27 @@ public class AuthorizationBenchmarks
         handler.InnerHandler = new OkHandler();
         _authorized = new HttpMessageInvoker(handler);
         _fixedHeader = new HttpMessageInvoker(new FixedHeaderHandler { InnerHandler = new OkHandler() });
+    }
+
+    /// <summary>The library's services on a migrated SQLite file in <paramref name="directory"/>, logging nowhere.</summary>
+    internal static ServiceProvider CreateServices(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        using var rsa = RSA.Create(2048);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["GitHub:AppId"] = "1",
+            ["GitHub:PrivateKey"] = rsa.ExportRSAPrivateKeyPem(),
+            ["ConnectionStrings:Hubgate"] = $"Data Source={Path.Combine(directory, "bench.db")}",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
+        services.AddHubgateStorage(configuration);
+        services.AddGitHubApp(configuration);
+        var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+        return provider;
     }
 
     [Benchmark(Baseline = true)]
@@ -86,7 +93,7 @@ public class AuthorizationBenchmarks
         Directory.Delete(_directory, recursive: true);
     }
 
-    private sealed class FixedHeaderHandler : DelegatingHandler
+    internal sealed class FixedHeaderHandler : DelegatingHandler
     {
         protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -101,7 +108,7 @@ public class AuthorizationBenchmarks
         }
     }
 
-    private sealed class OkHandler : HttpMessageHandler
+    internal sealed class OkHandler : HttpMessageHandler
     {
         private static readonly HttpResponseMessage Ok = new(HttpStatusCode.OK);
 
