@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FakeGitHub;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
@@ -299,5 +300,22 @@ public sealed class ScopedTokenTests : IAsyncLifetime, IDisposable
         var text = audit.GetRawText();
         Assert.DoesNotContain(first.GetProperty("token").GetString()!, text, StringComparison.Ordinal);
         Assert.DoesNotContain(second.GetProperty("token").GetString()!, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Vends_AreCountedByClient_WithoutTokens()
+    {
+        var (_, vended) = await Send(VendorKey, "POST", "/api/installations/1/access-tokens", "{}");
+
+        using var client = _app.CreateClient();
+        const string Counted = "hubgate_token_vends_total{[^}]*client=\"vendor\"[^}]*} 1";
+        var metrics = "";
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(15) && !Regex.IsMatch(metrics, Counted); await Task.Delay(200))
+        {
+            metrics = await client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        }
+
+        Assert.Matches(Counted, metrics);
+        Assert.DoesNotContain(vended.GetProperty("token").GetString()!, metrics, StringComparison.Ordinal);
     }
 }
