@@ -39,6 +39,7 @@ app.MapProxy();
 app.MapWebhooks();
 app.MapIntegrations();
 app.MapClients();
+app.MapTokenVending();
 app.MapApiDocs();
 app.MapTelemetry();
 

@@ -133,6 +133,11 @@ public sealed partial class FakeGitHubServer
             return installationLimited;
         }
 
+        if (ScopedAnswer(context, caller.Token!, installation, s) is { } scoped)
+        {
+            return scoped;
+        }
+
         if (RouteSearch(context, s, installation) is { } family)
         {
             return family;
@@ -194,6 +199,7 @@ public sealed partial class FakeGitHubServer
             {
                 caller.Credential = FakeCredential.InstallationToken;
                 caller.InstallationId = issued.InstallationId;
+                caller.Token = credential;
                 return;
             }
         }
@@ -238,6 +244,12 @@ public sealed partial class FakeGitHubServer
             return Error(403, "This installation has been suspended");
         }
 
+        var (scope, refused) = await ReadMintScopeAsync(context, installation).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
         if (MintDelay > TimeSpan.Zero)
         {
             await Task.Delay(MintDelay, context.RequestAborted).ConfigureAwait(false);
@@ -249,6 +261,7 @@ public sealed partial class FakeGitHubServer
         lock (_lock)
         {
             _tokens[token] = new IssuedToken(installation.Id, expiresAt, now + TokenActivationDelay);
+            RememberScope(token, scope!);
             _mintsByInstallation[installation.Id] = _mintsByInstallation.GetValueOrDefault(installation.Id) + 1;
         }
 
@@ -259,6 +272,7 @@ public sealed partial class FakeGitHubServer
             ["permissions"] = installation.Permissions,
             ["repository_selection"] = installation.RepositorySelection,
         };
+        DescribeScope(body, installation, scope!);
         switch (ExpiresAtMode)
         {
             case ExpiresAtMode.Normal:
@@ -462,6 +476,7 @@ public sealed partial class FakeGitHubServer
     {
         public FakeCredential Credential { get; set; } = FakeCredential.None;
         public long? InstallationId { get; set; }
+        public string? Token { get; set; }
         public string? Error { get; set; }
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 
 namespace Hubgate.Server.Access;
@@ -28,4 +29,13 @@ internal sealed record ClientPolicy(
     public bool AllInstallations => InstallationIds is null;
 
     public bool AllRepositories => RepositoryIds is null;
+
+    /// <summary><c>Permissions</c>: the most the client may use (name → read, write or admin); null = the installation's own.</summary>
+    public FrozenDictionary<string, string>? Permissions { get; init; }
+
+    /// <summary>True when the client's installation tokens are minted for less than the installation has.</summary>
+    public bool IsScoped => !AllRepositories || Permissions is not null;
+
+    /// <summary>The token scope per installation, worked out once (<see cref="ClientTokenScopes"/>); dropped with the policy on reload.</summary>
+    internal ConcurrentDictionary<long, ResolvedScope> Scopes { get; } = new();
 }

@@ -14,6 +14,8 @@ internal static class AccessSetup
         services.AddSingleton<ClientDirectory>();
         services.AddSingleton<FailedKeyThrottle>();
         services.AddSingleton<ProxyAccess>();
+        services.AddSingleton<ClientTokenScopes>();
+        services.AddSingleton<TokenVendLog>();
         return services;
     }
 

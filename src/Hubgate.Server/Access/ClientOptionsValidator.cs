@@ -64,11 +64,10 @@ internal sealed class ClientOptionsValidator : IValidateOptions<ApiKeyOptions>
             yield return $"{prefix}Repositories: \"{repository}\" is neither owner/name, a repository id nor *.";
         }
 
-        if (settings.Permissions.Count > 0)
+        foreach (var (permission, level) in settings.Permissions.Where(p => Hubgate.Authentication.InstallationTokenScope.Rank(p.Value.Trim()) == 0 ||
+                     string.IsNullOrWhiteSpace(p.Key) || !p.Key.Trim().All(c => char.IsAsciiLetter(c) || c == '_')))
         {
-            // Without tokens minted for the permissions, nothing could hold a request to them: refuse rather than
-            // promise a limit that is not enforced.
-            yield return $"{prefix}Permissions needs installation tokens down-scoped to those permissions, which this version does not mint yet; remove {prefix}Permissions.";
+            yield return $"{prefix}Permissions:{permission} = \"{level}\": use GitHub's permission names (contents, pull_requests, …) with read, write or admin.";
         }
     }
 

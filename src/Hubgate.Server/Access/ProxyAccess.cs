@@ -7,8 +7,9 @@ namespace Hubgate.Server.Access;
 /// <summary>
 /// Holds a proxied request to its client's policy before anything is sent to GitHub: the App right on App routes, the
 /// installation list on installation routes (and on <c>/app/installations/{id}</c>), the repository list on
-/// <c>/repos/{owner}/{repo}/…</c> and <c>/repositories/{id}/…</c>. A client limited to repositories may use no other
-/// installation route: with the installation's own token those would reach every repository it has. Account logins
+/// <c>/repos/{owner}/{repo}/…</c> and <c>/repositories/{id}/…</c> (403 before GitHub). Every other installation route
+/// of a limited client is held by its token's own scope (<see cref="ClientTokenScopes"/>): GitHub answers it only for
+/// the client's repositories and permissions. Account logins
 /// and repository names are matched to ids through the model Hubgate keeps (webhooks and sync); what it does not know
 /// is refused, never guessed.
 /// </summary>
@@ -52,9 +53,7 @@ internal sealed class ProxyAccess(IDbContextFactory<HubgateDbContext> databases)
             ["repos", var owner, var name, ..] => await RepositoryByNameAsync(client, installationId.Value, $"{owner}/{name}", cancellationToken).ConfigureAwait(false),
             ["repositories", var id, ..] when long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var repositoryId) =>
                 await RepositoryByIdAsync(client, installationId.Value, repositoryId, cancellationToken).ConfigureAwait(false),
-            _ => new AccessRefusal(client.Name, "repositories",
-                $"Client '{client.Name}' is limited to some repositories (Hubgate:Clients:{client.Name}:Repositories): only " +
-                "/repos/{owner}/{repo}/… and /repositories/{id}/… routes of those repositories are allowed."),
+            _ => null,
         };
     }
 
@@ -68,7 +67,8 @@ internal sealed class ProxyAccess(IDbContextFactory<HubgateDbContext> databases)
             $"Client '{client.Name}' may not act as the GitHub App (Hubgate:Clients:{client.Name}:App is none)."),
     };
 
-    private async ValueTask<AccessRefusal?> InstallationRefusalAsync(AccessClient client, long installationId, CancellationToken cancellationToken)
+    /// <summary>Null when the policy allows the installation (by id or account login).</summary>
+    public async ValueTask<AccessRefusal?> InstallationRefusalAsync(AccessClient client, long installationId, CancellationToken cancellationToken)
     {
         var policy = client.Policy;
         if (policy.AllInstallations || policy.InstallationIds!.Contains(installationId))
@@ -91,7 +91,8 @@ internal sealed class ProxyAccess(IDbContextFactory<HubgateDbContext> databases)
             $"Client '{client.Name}' may not act on installation {installationId} (Hubgate:Clients:{client.Name}:Installations).");
     }
 
-    private async ValueTask<AccessRefusal?> RepositoryByNameAsync(AccessClient client, long installationId, string fullName, CancellationToken cancellationToken)
+    /// <summary>Null when the policy's repository list holds <paramref name="fullName"/> (<c>owner/name</c>) on the installation.</summary>
+    public async ValueTask<AccessRefusal?> RepositoryByNameAsync(AccessClient client, long installationId, string fullName, CancellationToken cancellationToken)
     {
         var policy = client.Policy;
         if (policy.RepositoryNames!.Contains(fullName))
@@ -118,7 +119,8 @@ internal sealed class ProxyAccess(IDbContextFactory<HubgateDbContext> databases)
         return RepositoryRefusal(client, fullName);
     }
 
-    private async ValueTask<AccessRefusal?> RepositoryByIdAsync(AccessClient client, long installationId, long repositoryId, CancellationToken cancellationToken)
+    /// <summary>Null when the policy's repository list holds the repository id on the installation.</summary>
+    public async ValueTask<AccessRefusal?> RepositoryByIdAsync(AccessClient client, long installationId, long repositoryId, CancellationToken cancellationToken)
     {
         var policy = client.Policy;
         if (policy.RepositoryIds!.Contains(repositoryId))

@@ -1,12 +1,16 @@
 using System.CommandLine;
+using System.Globalization;
 using Hubgate.Authentication;
+using Hubgate.Server.Access;
 using Microsoft.Extensions.Options;
 
 namespace Hubgate.Server.Cli;
 
 /// <summary>
 /// <c>hubgate jwt</c> and <c>hubgate token &lt;installation-id&gt;</c>: credentials for use with curl. Both are secrets;
-/// they go to stdout alone (so <c>$(hubgate token 42)</c> works) and <c>token</c> warns on stderr.
+/// they go to stdout alone (so <c>$(hubgate token 42)</c> works) and <c>token</c> warns on stderr. A token may be
+/// down-scoped (<c>--repository</c>, <c>--permission</c>); every token printed is recorded in the audit as client
+/// <c>cli</c> (<c>hubgate audit</c>).
 /// </summary>
 internal static class CredentialCommands
 {
@@ -34,14 +38,32 @@ internal static class CredentialCommands
     {
         var id = new Argument<long>("installation-id") { Description = "The installation's id (see `hubgate sync` or GET /api/installations)." };
         var json = new Option<bool>("--json") { Description = "Print {token, expiresAt, permissions, repositorySelection} as JSON." };
-        var command = new Command("token", "Prints an installation token (cached and persisted like the service's own; minted when needed).") { id, json };
+        var repositories = new Option<string[]>("--repository")
+        {
+            Description = "Limit the token to this repository of the installation (name, owner/name or id); repeat for more.",
+        };
+        var permissions = new Option<string[]>("--permission") { Description = "Limit the token to this permission, as name:level (contents:read); repeat for more." };
+        var command = new Command("token", "Prints an installation token (cached and persisted like the service's own; minted when needed).")
+            { id, json, repositories, permissions };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            InstallationTokenScope scope;
+            try
+            {
+                scope = Scope(parse.GetValue(repositories) ?? [], parse.GetValue(permissions) ?? []);
+            }
+            catch (ArgumentException e)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"hubgate: {e.Message}");
+                return 2;
+            }
+
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             InstallationToken token;
             try
             {
-                token = await services.Get<InstallationTokenProvider>().GetTokenAsync(parse.GetValue(id), cancellationToken);
+                token = await services.Get<InstallationTokenProvider>().GetTokenAsync(parse.GetValue(id), scope, cancellationToken);
+                await Audit(services).RecordAsync("cli", parse.GetValue(id), scope, token.ExpiresAt, cancellationToken);
             }
             catch (Exception e) when (e is GitHubApiException or GitHubAppNotConfiguredException or AppPrivateKeyException or OptionsValidationException
                                           or InstallationNotFoundException or InstallationSuspendedException or HttpRequestException)
@@ -70,5 +92,59 @@ internal static class CredentialCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary><c>hubgate audit</c>: the token vends, newest first (client, installation, scope, expiry; never a token).</summary>
+    public static Command AuditList(IReadOnlyDictionary<string, string?>? settings)
+    {
+        var limit = new Option<int>("--limit") { Description = "At most this many, newest first.", DefaultValueFactory = _ => 50 };
+        var json = new Option<bool>("--json") { Description = "Print the vends as JSON." };
+        var command = new Command("audit", "Lists the installation tokens vended (API and hubgate token): client, installation, scope, expiry.") { limit, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var services = await CliServices.StartAsync(settings, cancellationToken);
+            var vends = await Audit(services).ListAsync(Math.Max(1, parse.GetValue(limit)), cancellationToken);
+            if (parse.GetValue(json))
+            {
+                CliConsole.WriteJson(parse, vends);
+                return 0;
+            }
+
+            foreach (var v in vends)
+            {
+                parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{v.VendedAt:u}  {v.Client}  installation {v.InstallationId}  expires {v.ExpiresAt:u}  {(v.Scope.Length == 0 ? "(the installation's own scope)" : v.Scope)}"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static TokenVendLog Audit(CliServices services) =>
+        new(services.Get<Microsoft.EntityFrameworkCore.IDbContextFactory<Hubgate.Storage.HubgateDbContext>>(), services.Get<TimeProvider>(),
+            services.Get<ILogger<TokenVendLog>>());
+
+    /// <summary>The scope of <c>--repository</c> (name, owner/name — the owner is the installation's account — or id) and <c>--permission</c> (name:level).</summary>
+    internal static InstallationTokenScope Scope(IEnumerable<string> repositories, IEnumerable<string> permissions)
+    {
+        var names = new List<string>();
+        var ids = new List<long>();
+        foreach (var repository in repositories)
+        {
+            if (long.TryParse(repository, NumberStyles.None, CultureInfo.InvariantCulture, out var repositoryId))
+            {
+                ids.Add(repositoryId);
+            }
+            else
+            {
+                names.Add(repository[(repository.IndexOf('/', StringComparison.Ordinal) + 1)..]);
+            }
+        }
+
+        var grants = permissions.Select(p => p.Split(':', 2) is [var name, var level]
+            ? new KeyValuePair<string, string>(name, level)
+            : throw new ArgumentException($"--permission {p}: write it as name:level, e.g. contents:read."));
+        return InstallationTokenScope.Create(names, ids, grants);
     }
 }

@@ -70,6 +70,7 @@ internal static class HubgateCommand
         root.Subcommands.Add(CredentialCommands.Jwt(settings));
         root.Subcommands.Add(CredentialCommands.Token(settings));
         root.Subcommands.Add(ClientCommands.Create(settings));
+        root.Subcommands.Add(CredentialCommands.AuditList(settings));
         root.Subcommands.Add(PayloadCommands.Sign(settings));
         root.Subcommands.Add(PayloadCommands.Send(settings));
         return root;

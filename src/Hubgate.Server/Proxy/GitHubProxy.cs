@@ -22,10 +22,13 @@ internal sealed partial class GitHubProxy : IDisposable
     private readonly GitHubEndpoints _endpoints;
     private readonly ILogger<GitHubProxy> _logger;
     private readonly ProxyAccess _access;
+    private readonly ClientTokenScopes _scopes;
 
-    public GitHubProxy(IHttpForwarder forwarder, IServiceProvider services, IOptions<GitHubAppOptions> options, ProxyAccess access, ILogger<GitHubProxy> logger)
+    public GitHubProxy(
+        IHttpForwarder forwarder, IServiceProvider services, IOptions<GitHubAppOptions> options, ProxyAccess access, ClientTokenScopes scopes, ILogger<GitHubProxy> logger)
     {
         _access = access;
+        _scopes = scopes;
         _forwarder = forwarder;
         _options = options.Value;
         _endpoints = _options.Endpoints;
@@ -79,17 +82,38 @@ internal sealed partial class GitHubProxy : IDisposable
             return;
         }
 
+        // A limited client's requests carry a token minted for its scope, so GitHub holds every route to the policy.
+        var scope = InstallationTokenScope.Full;
+        if (route.InstallationId is { } installationId)
+        {
+            var resolved = await _scopes.ResolveAsync(client, installationId, context.RequestAborted);
+            if (resolved.Refusal is { } none)
+            {
+                await none.ToResult(context).ExecuteAsync(context);
+                return;
+            }
+
+            scope = resolved.Scope;
+        }
+
         // Logged and counted as it is sent: the path the router matched, which is the path GitHub receives.
         var sentPath = "/" + route.Path;
         target = ProxyTargets.Map(target, _endpoints, forApp: route.InstallationId is null, out var actAsApp);
-        var transformer = new Transformer(target, route.InstallationId, actAsApp, new ProxyLinkRewriter(_endpoints, route.InstallationId));
+        var transformer = new Transformer(target, route.InstallationId, scope, actAsApp, new ProxyLinkRewriter(_endpoints, route.InstallationId));
         var error = await _forwarder.SendAsync(context, _options.NormalizedApiBaseUrl.AbsoluteUri, _invoker, ForwarderRequestConfig.Empty, transformer);
         if (error != ForwarderError.None)
         {
             var exception = context.GetForwarderErrorFeature()?.Exception;
             var (status, message) = Describe(exception);
             Log.ProxyFailed(_logger, context.Request.Method, sentPath, error.ToString(), exception?.GetType().Name ?? "none");
-            if (!context.Response.HasStarted)
+            if (!context.Response.HasStarted && ScopeRefused(exception) is { } refused)
+            {
+                // GitHub would not mint the client's scope: the policy names something the installation lacks.
+                context.Response.Clear();
+                await new AccessRefusal(client.Name, "scope", refused.Message +
+                    $" (Hubgate:Clients:{client.Name}:Repositories and :Permissions)").ToResult(context).ExecuteAsync(context);
+            }
+            else if (!context.Response.HasStarted)
             {
                 context.Response.Clear();
                 await Problem(context, status, message);
@@ -116,6 +140,19 @@ internal sealed partial class GitHubProxy : IDisposable
                              "/enterprises/{enterprise}/installation); use /proxy/installations/{installation_id}/" + route.Path + ".",
             _ => null,
         };
+    }
+
+    private static InstallationTokenScopeException? ScopeRefused(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is InstallationTokenScopeException refused)
+            {
+                return refused;
+            }
+        }
+
+        return null;
     }
 
     private static (int Status, string Message) Describe(Exception? exception)
@@ -148,7 +185,7 @@ internal sealed partial class GitHubProxy : IDisposable
         return context.Response.WriteAsJsonAsync(new { error = message });
     }
 
-    private sealed class Transformer(Uri target, long? installationId, bool actAsApp, ProxyLinkRewriter links) : HttpTransformer
+    private sealed class Transformer(Uri target, long? installationId, InstallationTokenScope scope, bool actAsApp, ProxyLinkRewriter links) : HttpTransformer
     {
         private static readonly string[] Dropped =
             ["Authorization", "Proxy-Authorization", "Cookie", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "Forwarded"];
@@ -166,6 +203,10 @@ internal sealed partial class GitHubProxy : IDisposable
             if (installationId is { } id)
             {
                 proxyRequest.ForInstallation(id);
+                if (!scope.IsFull)
+                {
+                    proxyRequest.WithTokenScope(scope);
+                }
             }
 
             if (actAsApp)

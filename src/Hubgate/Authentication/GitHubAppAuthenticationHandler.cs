@@ -88,10 +88,11 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         }
 
         // The hot path (a cached token, an answer that needs no recovery) stays free of async state machines.
-        var pending = _tokens.GetTokenAsync(installationId, cancellationToken);
+        var scope = request.Options.TryGetValue(GitHubRequestOptions.TokenScope, out var narrowed) ? narrowed : InstallationTokenScope.Full;
+        var pending = _tokens.GetTokenAsync(installationId, scope, cancellationToken);
         if (!pending.IsCompletedSuccessfully)
         {
-            return SendAsInstallationAsync(request, installationId, pending, cancellationToken);
+            return SendAsInstallationAsync(request, installationId, scope, pending, cancellationToken);
         }
 
         var token = pending.Result;
@@ -102,7 +103,7 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
             return sent;
         }
 
-        return RecoverAsync(request, installationId, token, sent, cancellationToken);
+        return RecoverAsync(request, installationId, scope, token, sent, cancellationToken);
     }
 
     private async Task<HttpResponseMessage> SendAsAppAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -126,15 +127,15 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
     }
 
     private async Task<HttpResponseMessage> SendAsInstallationAsync(
-        HttpRequestMessage request, long installationId, ValueTask<InstallationToken> pending, CancellationToken cancellationToken)
+        HttpRequestMessage request, long installationId, InstallationTokenScope scope, ValueTask<InstallationToken> pending, CancellationToken cancellationToken)
     {
         var token = await pending.ConfigureAwait(false);
         Authorize(request, token.AuthorizationHeader);
-        return await RecoverAsync(request, installationId, token, base.SendAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await RecoverAsync(request, installationId, scope, token, base.SendAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<HttpResponseMessage> RecoverAsync(
-        HttpRequestMessage request, long installationId, InstallationToken token, Task<HttpResponseMessage> sent, CancellationToken cancellationToken)
+        HttpRequestMessage request, long installationId, InstallationTokenScope scope, InstallationToken token, Task<HttpResponseMessage> sent, CancellationToken cancellationToken)
     {
         var response = await sent.ConfigureAwait(false);
         var lagRetries = 0;
@@ -152,8 +153,8 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
             {
                 reminted = true;
                 Log.TokenRejected(_logger, installationId);
-                await _tokens.InvalidateAsync(installationId, token, cancellationToken).ConfigureAwait(false);
-                token = await _tokens.GetTokenAsync(installationId, cancellationToken).ConfigureAwait(false);
+                await _tokens.InvalidateAsync(installationId, scope, token, cancellationToken).ConfigureAwait(false);
+                token = await _tokens.GetTokenAsync(installationId, scope, cancellationToken).ConfigureAwait(false);
                 Authorize(request, token.AuthorizationHeader);
             }
             else

@@ -66,3 +66,18 @@ public sealed class GitHubRateLimitException(
     /// <summary>The rate-limit resource (<c>core</c>, <c>search</c>, <c>graphql</c>, …), when known.</summary>
     public string? Resource { get; } = resource;
 }
+
+/// <summary>
+/// GitHub refused to mint a token for the scope asked (422): a repository the installation does not have, or a
+/// permission it was not granted. The message names the installation, the scope and GitHub's reason.
+/// </summary>
+public sealed class InstallationTokenScopeException(long installationId, InstallationTokenScope scope, string gitHubMessage)
+    : GitHubApiException(
+        $"GitHub refused a token for installation {installationId} limited to {scope}: {gitHubMessage}",
+        HttpStatusCode.UnprocessableEntity)
+{
+    public long InstallationId { get; } = installationId;
+
+    /// <summary>The scope GitHub refused.</summary>
+    public InstallationTokenScope Scope { get; } = scope;
+}

@@ -9,6 +9,9 @@ public static class GitHubRequestOptions
     /// <summary>The request acts as the App (its JWT) even outside app routes, e.g. a GraphQL query as the App.</summary>
     public static readonly HttpRequestOptionsKey<bool> ActAsApp = new("Hubgate.ActAsApp");
 
+    /// <summary>The scope of the installation token that authorizes the request (default: the installation's own).</summary>
+    public static readonly HttpRequestOptionsKey<InstallationTokenScope> TokenScope = new("Hubgate.TokenScope");
+
     /// <summary>Makes <paramref name="request"/> carry the App's JWT whatever its route (see <see cref="ActAsApp"/>).</summary>
     public static HttpRequestMessage AsApp(this HttpRequestMessage request)
     {
@@ -22,6 +25,15 @@ public static class GitHubRequestOptions
     {
         ArgumentNullException.ThrowIfNull(request);
         request.Options.Set(InstallationId, installationId);
+        return request;
+    }
+
+    /// <summary>Authorizes <paramref name="request"/> with a token minted for <paramref name="scope"/> only.</summary>
+    public static HttpRequestMessage WithTokenScope(this HttpRequestMessage request, InstallationTokenScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(scope);
+        request.Options.Set(TokenScope, scope);
         return request;
     }
 }

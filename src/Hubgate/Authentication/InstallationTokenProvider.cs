@@ -9,8 +9,9 @@ using Microsoft.Extensions.Options;
 namespace Hubgate.Authentication;
 
 /// <summary>
-/// A valid installation token for an installation id: from memory, else from the database, else minted with
-/// <c>POST /app/installations/{id}/access_tokens</c> — once, however many callers ask at the same time.
+/// A valid installation token for an installation id and scope (<see cref="InstallationTokenScope"/>): from memory,
+/// else from the database, else minted with <c>POST /app/installations/{id}/access_tokens</c> (with the scope's
+/// repositories and permissions) — once per (installation, scope), however many callers ask at the same time.
 /// Tokens are refreshed <c>GitHub:TokenRefreshAhead</c> before they expire; a token without a known expiry is
 /// refreshed on its next use.
 /// </summary>
@@ -21,9 +22,9 @@ public sealed partial class InstallationTokenProvider
 
     private static readonly TimeSpan RefreshRetryPause = TimeSpan.FromSeconds(30);
 
-    private readonly ConcurrentDictionary<long, InstallationToken> _cache = new();
-    private readonly ConcurrentDictionary<long, SemaphoreSlim> _gates = new();
-    private readonly ConcurrentDictionary<long, DateTimeOffset> _refreshPausedUntil = new();
+    private readonly ConcurrentDictionary<TokenKey, InstallationToken> _cache = new();
+    private readonly ConcurrentDictionary<TokenKey, SemaphoreSlim> _gates = new();
+    private readonly ConcurrentDictionary<TokenKey, DateTimeOffset> _refreshPausedUntil = new();
     private readonly IHttpClientFactory _httpClients;
     private readonly InstallationTokenStore _store;
     private readonly GitHubAppOptions _options;
@@ -51,47 +52,77 @@ public sealed partial class InstallationTokenProvider
     /// <exception cref="InstallationNotFoundException">GitHub does not know the installation.</exception>
     /// <exception cref="InstallationSuspendedException">The installation is suspended.</exception>
     /// <exception cref="GitHubApiException">GitHub refused to mint a token, or could not be reached.</exception>
-    public ValueTask<InstallationToken> GetTokenAsync(long installationId, CancellationToken cancellationToken = default)
+    public ValueTask<InstallationToken> GetTokenAsync(long installationId, CancellationToken cancellationToken = default) =>
+        GetTokenAsync(installationId, InstallationTokenScope.Full, cancellationToken);
+
+    /// <summary>A token limited to <paramref name="scope"/>, valid for at least <c>GitHub:TokenRefreshAhead</c> more.</summary>
+    /// <exception cref="InstallationTokenScopeException">GitHub refused the scope (a repository or permission the installation lacks).</exception>
+    /// <exception cref="InstallationNotFoundException">GitHub does not know the installation.</exception>
+    /// <exception cref="InstallationSuspendedException">The installation is suspended.</exception>
+    /// <exception cref="GitHubApiException">GitHub refused to mint a token, or could not be reached.</exception>
+    public ValueTask<InstallationToken> GetTokenAsync(long installationId, InstallationTokenScope scope, CancellationToken cancellationToken = default)
     {
-        if (_cache.TryGetValue(installationId, out var cached) && IsFresh(cached, _time.GetUtcNow()))
+        ArgumentNullException.ThrowIfNull(scope);
+        var key = new TokenKey(installationId, scope);
+        if (_cache.TryGetValue(key, out var cached) && IsFresh(cached, _time.GetUtcNow()))
         {
             Telemetry.HubgateTelemetry.TokenCacheHits.Add(1);
             return new ValueTask<InstallationToken>(cached);
         }
 
-        return new ValueTask<InstallationToken>(GetSlowAsync(installationId, cancellationToken));
+        return new ValueTask<InstallationToken>(GetSlowAsync(key, cancellationToken));
     }
 
     /// <summary>
-    /// Drops <paramref name="rejected"/> (GitHub answered 401 to it) so the next <see cref="GetTokenAsync"/> mints.
+    /// Drops <paramref name="rejected"/> (GitHub answered 401 to it) so the next <see cref="GetTokenAsync(long, InstallationTokenScope, CancellationToken)"/> mints.
     /// A token that has already been replaced is left alone, so concurrent callers cause one mint between them.
     /// </summary>
-    public async Task InvalidateAsync(long installationId, InstallationToken rejected, CancellationToken cancellationToken = default)
+    public Task InvalidateAsync(long installationId, InstallationToken rejected, CancellationToken cancellationToken = default) =>
+        InvalidateAsync(installationId, InstallationTokenScope.Full, rejected, cancellationToken);
+
+    /// <summary>As <see cref="InvalidateAsync(long, InstallationToken, CancellationToken)"/>, for the token of one scope.</summary>
+    public async Task InvalidateAsync(long installationId, InstallationTokenScope scope, InstallationToken rejected, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(rejected);
-        if (_cache.TryGetValue(installationId, out var cached) && !ReferenceEquals(cached, rejected) && cached.Token != rejected.Token)
+        var key = new TokenKey(installationId, scope);
+        if (_cache.TryGetValue(key, out var cached) && !ReferenceEquals(cached, rejected) && cached.Token != rejected.Token)
         {
             return;
         }
 
         // The stored copy goes first: a caller that misses the memory cache in between must not load it back.
-        await _store.ClearAsync(installationId, rejected.MintedAt, cancellationToken).ConfigureAwait(false);
-        _cache.TryRemove(new KeyValuePair<long, InstallationToken>(installationId, cached ?? rejected));
+        await _store.ClearAsync(installationId, scope, rejected.MintedAt, cancellationToken).ConfigureAwait(false);
+        _cache.TryRemove(new KeyValuePair<TokenKey, InstallationToken>(key, cached ?? rejected));
     }
 
-    /// <summary>Forgets any token of the installation (uninstalled, suspended, permissions changed).</summary>
+    /// <summary>Forgets every token of the installation, of every scope (uninstalled, suspended, permissions changed).</summary>
     public async Task DropAsync(long installationId, CancellationToken cancellationToken = default)
     {
-        _cache.TryRemove(installationId, out _);
-        await _store.ClearAsync(installationId, mintedAt: null, cancellationToken).ConfigureAwait(false);
+        ForgetInstallation(installationId);
+        await _store.ClearAsync(installationId, scope: null, mintedAt: null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Puts a token in the memory cache as a mint would (benchmarks and tests).</summary>
-    internal void Seed(long installationId, InstallationToken token) => _cache[installationId] = token;
+    internal void Seed(long installationId, InstallationToken token) => Seed(installationId, InstallationTokenScope.Full, token);
+
+    /// <summary>Puts a token of a scope in the memory cache as a mint would (benchmarks and tests).</summary>
+    internal void Seed(long installationId, InstallationTokenScope scope, InstallationToken token) => _cache[new TokenKey(installationId, scope)] = token;
 
     /// <summary>The cached token's expiry without minting, for status pages.</summary>
     public DateTimeOffset? CachedExpiry(long installationId) =>
-        _cache.TryGetValue(installationId, out var t) ? t.ExpiresAt : null;
+        _cache.TryGetValue(new TokenKey(installationId, InstallationTokenScope.Full), out var t) ? t.ExpiresAt : null;
+
+    private void ForgetInstallation(long installationId)
+    {
+        foreach (var key in _cache.Keys)
+        {
+            if (key.InstallationId == installationId)
+            {
+                _cache.TryRemove(key, out _);
+            }
+        }
+    }
 
     private bool IsFresh(InstallationToken token, DateTimeOffset now) =>
         token.ExpiresAt is { } expiresAt && now < expiresAt - _options.TokenRefreshAhead;
@@ -99,14 +130,15 @@ public sealed partial class InstallationTokenProvider
     private static bool IsUsable(InstallationToken token, DateTimeOffset now) =>
         token.ExpiresAt is { } expiresAt && now < expiresAt;
 
-    private async Task<InstallationToken> GetSlowAsync(long installationId, CancellationToken cancellationToken)
+    private async Task<InstallationToken> GetSlowAsync(TokenKey key, CancellationToken cancellationToken)
     {
-        var gate = _gates.GetOrAdd(installationId, static _ => new SemaphoreSlim(1, 1));
+        var installationId = key.InstallationId;
+        var gate = _gates.GetOrAdd(key, static _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var now = _time.GetUtcNow();
-            _cache.TryGetValue(installationId, out var cached);
+            _cache.TryGetValue(key, out var cached);
             if (cached is not null && IsFresh(cached, now))
             {
                 return cached;
@@ -114,22 +146,22 @@ public sealed partial class InstallationTokenProvider
 
             // A refresh-ahead that failed recently: keep serving the still-valid token instead of hammering GitHub.
             if (cached is not null && IsUsable(cached, now) &&
-                _refreshPausedUntil.TryGetValue(installationId, out var pausedUntil) && now < pausedUntil)
+                _refreshPausedUntil.TryGetValue(key, out var pausedUntil) && now < pausedUntil)
             {
                 return cached;
             }
 
             try
             {
-                var token = await _store.RunExclusiveAsync(installationId, (db, ct) => LoadOrMintAsync(db, installationId, ct), cancellationToken)
+                var token = await _store.RunExclusiveAsync(installationId, key.Scope, (db, ct) => LoadOrMintAsync(db, key, ct), cancellationToken)
                     .ConfigureAwait(false);
-                _cache[installationId] = token;
-                _refreshPausedUntil.TryRemove(installationId, out _);
+                _cache[key] = token;
+                _refreshPausedUntil.TryRemove(key, out _);
                 return token;
             }
             catch (Exception ex) when (cached is not null && IsUsable(cached, _time.GetUtcNow()) && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
-                _refreshPausedUntil[installationId] = _time.GetUtcNow() + RefreshRetryPause;
+                _refreshPausedUntil[key] = _time.GetUtcNow() + RefreshRetryPause;
                 Log.RefreshAheadFailed(_logger, installationId, cached.ExpiresAt, ex.GetType().Name, ex.Message);
                 return cached;
             }
@@ -140,10 +172,11 @@ public sealed partial class InstallationTokenProvider
         }
     }
 
-    private async Task<InstallationToken> LoadOrMintAsync(HubgateDbContext db, long installationId, CancellationToken cancellationToken)
+    private async Task<InstallationToken> LoadOrMintAsync(HubgateDbContext db, TokenKey key, CancellationToken cancellationToken)
     {
+        var (installationId, scope) = key;
         // Another process (or this one before a restart) may have stored a good token.
-        var stored = await _store.LoadAsync(db, installationId, cancellationToken).ConfigureAwait(false);
+        var stored = await _store.LoadAsync(db, installationId, scope, cancellationToken).ConfigureAwait(false);
         if (stored is not null && IsFresh(stored, _time.GetUtcNow()))
         {
             return stored;
@@ -153,7 +186,7 @@ public sealed partial class InstallationTokenProvider
         InstallationToken token;
         try
         {
-            token = await MintAsync(installationId, cancellationToken).ConfigureAwait(false);
+            token = await MintAsync(installationId, scope, cancellationToken).ConfigureAwait(false);
             Telemetry.HubgateTelemetry.TokenMints.Add(1, new KeyValuePair<string, object?>("result", "minted"));
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
@@ -162,16 +195,21 @@ public sealed partial class InstallationTokenProvider
             throw;
         }
 
-        await _store.SaveAsync(db, installationId, token, cancellationToken).ConfigureAwait(false);
+        await _store.SaveAsync(db, installationId, scope, token, cancellationToken).ConfigureAwait(false);
         Log.RefreshEnd(_logger, installationId, stored?.ExpiresAt, token.ExpiresAt);
         return token;
     }
 
-    private async Task<InstallationToken> MintAsync(long installationId, CancellationToken cancellationToken)
+    private async Task<InstallationToken> MintAsync(long installationId, InstallationTokenScope scope, CancellationToken cancellationToken)
     {
         var client = _httpClients.CreateClient(MintClientName);
         var path = string.Create(CultureInfo.InvariantCulture, $"app/installations/{installationId}/access_tokens");
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_options.NormalizedApiBaseUrl, path));
+        if (scope.MintRequestBody() is { } scoped)
+        {
+            request.Content = new ByteArrayContent(scoped) { Headers = { ContentType = new("application/json") } };
+        }
+
         HttpResponseMessage response;
         byte[] body;
         try
@@ -196,14 +234,16 @@ public sealed partial class InstallationTokenProvider
                 return ParseToken(body, response.Headers.Date);
             case HttpStatusCode.NotFound:
                 await _store.MarkAsync(installationId, InstallationStatus.Deleted, cancellationToken).ConfigureAwait(false);
-                _cache.TryRemove(installationId, out _);
+                ForgetInstallation(installationId);
                 Log.InstallationGone(_logger, installationId, "deleted");
                 throw new InstallationNotFoundException(installationId);
             case HttpStatusCode.Forbidden when GitHubMessage(body).Contains("suspended", StringComparison.OrdinalIgnoreCase):
                 await _store.MarkAsync(installationId, InstallationStatus.Suspended, cancellationToken).ConfigureAwait(false);
-                _cache.TryRemove(installationId, out _);
+                ForgetInstallation(installationId);
                 Log.InstallationGone(_logger, installationId, "suspended");
                 throw new InstallationSuspendedException(installationId);
+            case HttpStatusCode.UnprocessableEntity when !scope.IsFull:
+                throw new InstallationTokenScopeException(installationId, scope, GitHubMessage(body));
             case HttpStatusCode.Unauthorized:
                 throw new GitHubApiException(
                     $"GitHub rejected the App's JWT while minting a token for installation {installationId}: {GitHubMessage(body)}. " +
@@ -261,12 +301,15 @@ public sealed partial class InstallationTokenProvider
 
     private static bool IsTransient(Exception ex) => ex switch
     {
-        InstallationNotFoundException or InstallationSuspendedException or GitHubRateLimitException => false,
+        InstallationNotFoundException or InstallationSuspendedException or GitHubRateLimitException or InstallationTokenScopeException => false,
         GitHubApiException api => api.StatusCode is null or >= HttpStatusCode.InternalServerError,
         HttpRequestException or TimeoutException or TaskCanceledException => true,
         Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException => true,
         _ => false,
     };
+
+    /// <summary>The cache's key: one token per (installation, canonical scope).</summary>
+    private readonly record struct TokenKey(long InstallationId, InstallationTokenScope Scope);
 
     private static partial class Log
     {

@@ -7,16 +7,20 @@ namespace Hubgate.Authentication;
 
 /// <summary>
 /// The installation row as the token provider sees it: the token encrypted with Data Protection (keys kept in
-/// the same database), its expiry and grants. On PostgreSQL, <see cref="RunExclusiveAsync{T}"/> serializes the
-/// mint per installation across processes with a transaction-scoped advisory lock.
+/// the same database), its expiry and grants; tokens of a narrower scope in <c>scoped_tokens</c>, one row per
+/// (installation, scope). On PostgreSQL, <see cref="RunExclusiveAsync{T}"/> serializes the mint per (installation,
+/// scope) across processes with a transaction-scoped advisory lock.
 /// </summary>
 internal sealed class InstallationTokenStore(
     IDbContextFactory<HubgateDbContext> contexts,
     IDataProtectionProvider dataProtection,
     TimeProvider time)
 {
-    // Keys of pg_advisory_xact_lock(int, int): a fixed class id for "installation token mint", the installation id.
+    // Keys of pg_advisory_xact_lock(int, int): a fixed class id for "installation token mint", the installation id
+    // (for a narrower scope: another class, the installation id mixed with a stable hash of the scope's key; two
+    // scopes that share a lock only wait for each other).
     private const int AdvisoryLockClass = 0x48756267; // "Hubg"
+    private const int ScopedAdvisoryLockClass = 0x48756273; // "Hubs"
 
     private readonly IDataProtector _protector = dataProtection.CreateProtector("Hubgate.InstallationToken.v1");
 
@@ -24,7 +28,8 @@ internal sealed class InstallationTokenStore(
     /// Runs <paramref name="work"/> with exclusive rights to mint for the installation: across processes on
     /// PostgreSQL (advisory lock held until the transaction ends), within the caller's single-flight elsewhere.
     /// </summary>
-    public async Task<T> RunExclusiveAsync<T>(long installationId, Func<HubgateDbContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    public async Task<T> RunExclusiveAsync<T>(
+        long installationId, InstallationTokenScope scope, Func<HubgateDbContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
@@ -38,7 +43,14 @@ internal sealed class InstallationTokenStore(
             await using (transaction.ConfigureAwait(false))
             {
                 var objectId = unchecked((int)installationId ^ (int)(installationId >> 32));
-                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({AdvisoryLockClass}, {objectId})", cancellationToken).ConfigureAwait(false);
+                var lockClass = AdvisoryLockClass;
+                if (!scope.IsFull)
+                {
+                    lockClass = ScopedAdvisoryLockClass;
+                    objectId ^= BitConverter.ToInt32(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(scope.Key)));
+                }
+
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({lockClass}, {objectId})", cancellationToken).ConfigureAwait(false);
                 var result = await work(db, cancellationToken).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return result;
@@ -47,21 +59,29 @@ internal sealed class InstallationTokenStore(
     }
 
     /// <summary>The persisted token, or null when there is none or it cannot be decrypted (key ring lost).</summary>
-    public async Task<InstallationToken?> LoadAsync(HubgateDbContext db, long installationId, CancellationToken cancellationToken)
+    public async Task<InstallationToken?> LoadAsync(HubgateDbContext db, long installationId, InstallationTokenScope scope, CancellationToken cancellationToken)
     {
+        if (!scope.IsFull)
+        {
+            var scoped = await db.ScopedTokens.AsNoTracking().Where(t => t.InstallationId == installationId && t.ScopeKey == scope.Key)
+                .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            return scoped is null ? null
+                : Decrypt(scoped.TokenCiphertext, scoped.ExpiresAt, scoped.MintedAt, scoped.PermissionsJson, scoped.RepositorySelection);
+        }
+
         var row = await db.Installations.AsNoTracking()
             .Where(i => i.Id == installationId)
             .Select(i => new { i.TokenCiphertext, i.TokenExpiresAt, i.TokenMintedAt, i.TokenPermissionsJson, i.TokenRepositorySelection })
             .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        if (row?.TokenCiphertext is null)
-        {
-            return null;
-        }
+        return row?.TokenCiphertext is null ? null
+            : Decrypt(row.TokenCiphertext, row.TokenExpiresAt, row.TokenMintedAt ?? DateTimeOffset.MinValue, row.TokenPermissionsJson, row.TokenRepositorySelection);
+    }
 
+    private InstallationToken? Decrypt(string ciphertext, DateTimeOffset? expiresAt, DateTimeOffset mintedAt, string? permissions, string? selection)
+    {
         try
         {
-            var token = _protector.Unprotect(row.TokenCiphertext);
-            return new InstallationToken(token, row.TokenExpiresAt, row.TokenMintedAt ?? DateTimeOffset.MinValue, row.TokenPermissionsJson, row.TokenRepositorySelection);
+            return new InstallationToken(_protector.Unprotect(ciphertext), expiresAt, mintedAt, permissions, selection);
         }
         catch (CryptographicException)
         {
@@ -71,8 +91,14 @@ internal sealed class InstallationTokenStore(
     }
 
     /// <summary>Stores a freshly minted token on the installation's row, creating the row when needed.</summary>
-    public async Task SaveAsync(HubgateDbContext db, long installationId, InstallationToken token, CancellationToken cancellationToken)
+    public async Task SaveAsync(HubgateDbContext db, long installationId, InstallationTokenScope scope, InstallationToken token, CancellationToken cancellationToken)
     {
+        if (!scope.IsFull)
+        {
+            await SaveScopedAsync(db, installationId, scope, token, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var now = time.GetUtcNow();
         var row = await db.Installations.FirstOrDefaultAsync(i => i.Id == installationId, cancellationToken).ConfigureAwait(false);
         if (row is null)
@@ -102,16 +128,67 @@ internal sealed class InstallationTokenStore(
         {
             // Another process created the row meanwhile (a webhook); write the token onto it instead.
             db.ChangeTracker.Clear();
-            await SaveAsync(db, installationId, token, cancellationToken).ConfigureAwait(false);
+            await SaveAsync(db, installationId, scope, token, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Forgets the persisted token if it is still the one minted at <paramref name="mintedAt"/> (null: whatever it is).</summary>
-    public async Task ClearAsync(long installationId, DateTimeOffset? mintedAt, CancellationToken cancellationToken)
+    private async Task SaveScopedAsync(HubgateDbContext db, long installationId, InstallationTokenScope scope, InstallationToken token, CancellationToken cancellationToken)
+    {
+        var row = await db.ScopedTokens.FirstOrDefaultAsync(t => t.InstallationId == installationId && t.ScopeKey == scope.Key, cancellationToken)
+            .ConfigureAwait(false);
+        var ciphertext = _protector.Protect(token.Token);
+        if (row is null)
+        {
+            row = new ScopedTokenEntity { InstallationId = installationId, ScopeKey = scope.Key, TokenCiphertext = ciphertext };
+            db.ScopedTokens.Add(row);
+        }
+
+        row.TokenCiphertext = ciphertext;
+        row.ExpiresAt = token.ExpiresAt;
+        row.MintedAt = token.MintedAt;
+        row.PermissionsJson = token.PermissionsJson;
+        row.RepositorySelection = token.RepositorySelection;
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbUpdateException) when (db.Entry(row).State == EntityState.Added)
+        {
+            // Another process stored a token of this scope meanwhile (SQLite has no cross-process lock); keep ours.
+            db.ChangeTracker.Clear();
+            await SaveScopedAsync(db, installationId, scope, token, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Forgets the persisted token of <paramref name="scope"/> (null: of every scope) if it is still the one minted at
+    /// <paramref name="mintedAt"/> (null: whatever it is).
+    /// </summary>
+    public async Task ClearAsync(long installationId, InstallationTokenScope? scope, DateTimeOffset? mintedAt, CancellationToken cancellationToken)
     {
         var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
+            if (scope is not { IsFull: true })
+            {
+                var scoped = db.ScopedTokens.Where(t => t.InstallationId == installationId);
+                if (scope is not null)
+                {
+                    scoped = scoped.Where(t => t.ScopeKey == scope.Key);
+                }
+
+                if (mintedAt is { } minted)
+                {
+                    scoped = scoped.Where(t => t.MintedAt == minted);
+                }
+
+                await scoped.ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+                if (scope is not null)
+                {
+                    return;
+                }
+            }
+
             var query = db.Installations.Where(i => i.Id == installationId);
             if (mintedAt is { } m)
             {
@@ -137,6 +214,7 @@ internal sealed class InstallationTokenStore(
                     .SetProperty(i => i.TokenCiphertext, (string?)null)
                     .SetProperty(i => i.TokenExpiresAt, (DateTimeOffset?)null)
                     .SetProperty(i => i.UpdatedAt, now), cancellationToken).ConfigureAwait(false);
+            await db.ScopedTokens.Where(t => t.InstallationId == installationId).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
             if (updated == 0)
             {
                 db.Installations.Add(new InstallationEntity { Id = installationId, Status = status, CreatedAt = now, UpdatedAt = now });

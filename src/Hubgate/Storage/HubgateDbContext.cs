@@ -21,6 +21,8 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<AppStateEntity> AppState => Set<AppStateEntity>();
     public DbSet<RecoveryRequestEntity> RecoveryRequests => Set<RecoveryRequestEntity>();
     public DbSet<ClientEntity> Clients => Set<ClientEntity>();
+    public DbSet<ScopedTokenEntity> ScopedTokens => Set<ScopedTokenEntity>();
+    public DbSet<TokenVendEntity> TokenVends => Set<TokenVendEntity>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>True when this context talks to PostgreSQL (row locks, advisory locks, SKIP LOCKED).</summary>
@@ -132,6 +134,18 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
             b.Property(c => c.KeySha256).HasMaxLength(64);
             b.Property(c => c.App).HasMaxLength(16);
             b.HasIndex(c => c.KeySha256).IsUnique();
+        });
+
+        modelBuilder.Entity<ScopedTokenEntity>(b =>
+        {
+            b.ToTable("scoped_tokens");
+            b.HasKey(t => new { t.InstallationId, t.ScopeKey });
+        });
+
+        modelBuilder.Entity<TokenVendEntity>(b =>
+        {
+            b.ToTable("token_vends");
+            b.HasIndex(v => v.VendedAt);
         });
 
         modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys");

@@ -25,6 +25,7 @@ public sealed class ClientManagementTests : IAsyncLifetime, IDisposable
     {
         _gitHub = await StartGitHubAsync();
         _app = new HubgateApplication(Settings(_gitHub, new Dictionary<string, string?> { ["Hubgate:Clients:ci:Key"] = "configured-ci-key-31d0" }));
+        await AccessTestModel.SeedAsync(_app); // repository-limited clients are served with tokens scoped through the model
     }
 
     public async Task DisposeAsync()

@@ -7,7 +7,7 @@ namespace Hubgate.Server.Tests.Access;
 public sealed class ClientOptionsTests
 {
     [Theory]
-    [InlineData("Hubgate:Clients:ci:Permissions:contents", "read", "Hubgate:Clients:ci:Permissions")]
+    [InlineData("Hubgate:Clients:ci:Permissions:contents", "readwrite", "Hubgate:Clients:ci:Permissions:contents")]
     [InlineData("Hubgate:Clients:ci:KeySha256", "abc", "Hubgate:Clients:ci")]
     [InlineData("Hubgate:Clients:ci:Repositories:0", "just-a-name", "Hubgate:Clients:ci:Repositories")]
     [InlineData("Hubgate:Clients:admin:Key", "other", "Hubgate:Clients:admin")]

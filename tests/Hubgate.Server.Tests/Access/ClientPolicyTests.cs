@@ -32,15 +32,9 @@ public sealed class ClientPolicyTests : IAsyncLifetime, IDisposable
     public async Task InitializeAsync()
     {
         TestSecrets.Register(OpsKey, "a client's key (configured by its hash)");
-        _gitHub = await FakeGitHubServer.StartAsync();
-        _gitHub.AddInstallation(1, "acme");
-        _gitHub.AddRepository(1, 100, "acme", "api");
-        _gitHub.AddRepository(1, 101, "acme", "web");
-        _gitHub.AddRepository(1, 102, "acme", "docs");
-        _gitHub.AddInstallation(2, "globex");
-        _gitHub.AddRepository(2, 200, "globex", "site");
+        _gitHub = await AccessTestModel.StartGitHubAsync();
         _app = new HubgateApplication(Settings());
-        await SeedModelAsync();
+        await AccessTestModel.SeedAsync(_app);
         _gitHub.ResetRequests();
     }
 
@@ -52,7 +46,7 @@ public sealed class ClientPolicyTests : IAsyncLifetime, IDisposable
 
     public void Dispose() => _app.Dispose();
 
-    private Dictionary<string, string?> Settings() => new()
+    private Dictionary<string, string?> Settings() => new Dictionary<string, string?>
     {
         ["Hubgate:ApiKey"] = AdminKey,
         ["Hubgate:Clients:ci:Key"] = CiKey,
@@ -66,35 +60,10 @@ public sealed class ClientPolicyTests : IAsyncLifetime, IDisposable
         ["Hubgate:Clients:ops:App"] = "admin",
         ["Hubgate:Clients:dash:Key"] = DashKey,
         ["Hubgate:Clients:dash:Admin"] = "true",
-        ["GitHub:AppId"] = _gitHub.AppId.ToString(CultureInfo.InvariantCulture),
-        ["GitHub:PrivateKey"] = _gitHub.PrivateKeyPkcs1Pem.Replace("\n", "\\n", StringComparison.Ordinal),
-        ["GitHub:ApiBaseUrl"] = _gitHub.ApiBaseUrl.AbsoluteUri,
-        ["GitHub:SyncInterval"] = "0",
-        ["Webhooks:RunWorker"] = "false",
-    };
+    }.WithGitHub(_gitHub);
 
-    /// <summary>The model as webhooks would have left it: account logins and repository names for id look-ups.</summary>
-    private async Task SeedModelAsync()
-    {
-        var databases = _app.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>();
-        await using var db = await databases.CreateDbContextAsync();
-        var now = DateTimeOffset.UtcNow;
-        db.Installations.AddRange(
-            new InstallationEntity { Id = 1, AccountLogin = "acme", CreatedAt = now, UpdatedAt = now },
-            new InstallationEntity { Id = 2, AccountLogin = "globex", CreatedAt = now, UpdatedAt = now });
-        db.Repositories.AddRange(
-            new RepositoryEntity { Id = 100, InstallationId = 1, Name = "api", FullName = "acme/api", CreatedAt = now, UpdatedAt = now },
-            new RepositoryEntity { Id = 101, InstallationId = 1, Name = "web", FullName = "acme/web", CreatedAt = now, UpdatedAt = now },
-            new RepositoryEntity { Id = 102, InstallationId = 1, Name = "docs", FullName = "acme/docs", CreatedAt = now, UpdatedAt = now });
-        await db.SaveChangesAsync();
-    }
 
-    private HttpClient Client(string key)
-    {
-        var client = _app.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
+    private HttpClient Client(string key) => _app.Client(key);
 
     private async Task<HttpResponseMessage> Send(string key, string method, string path)
     {
@@ -157,8 +126,6 @@ public sealed class ClientPolicyTests : IAsyncLifetime, IDisposable
     [InlineData("GET", "/proxy/installations/1/repos/acme/web", "repositories")]
     [InlineData("POST", "/proxy/installations/1/repos/acme/web/issues", "repositories")]
     [InlineData("GET", "/proxy/installations/1/repositories/101", "repositories")]
-    [InlineData("GET", "/proxy/installations/1/installation/repositories", "repositories")]
-    [InlineData("GET", "/proxy/installations/1/orgs/acme/repos", "repositories")]
     [InlineData("GET", "/proxy/installations/2/repos/globex/site", "installations")]
     [InlineData("GET", "/proxy/app/app/installations", "app")]
     [InlineData("GET", "/api/installations", "admin")]

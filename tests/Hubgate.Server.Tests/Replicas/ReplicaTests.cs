@@ -162,10 +162,18 @@ public sealed partial class ReplicaTests : IAsyncLifetime
         Assert.False(a.HasExited || b.HasExited, a.Output + b.Output);
     }
 
-    [Fact]
-    public async Task TwoHundredConcurrentProxyRequests_SplitAcrossReplicas_MintOneToken()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // a client limited to contents:read: one token of its scope, serialized per (installation, scope)
+    public async Task TwoHundredConcurrentProxyRequests_SplitAcrossReplicas_MintOneToken(bool scoped)
     {
-        var (a, b) = await StartTwoAsync();
+        const string ScopedKey = "replica-scoped-key-41c9";
+        var (a, b) = await StartTwoAsync(scoped ? s =>
+        {
+            s["Hubgate:Clients:reader:Key"] = ScopedKey;
+            s["Hubgate:Clients:reader:Permissions:contents"] = "read";
+            TestSecrets.Register(ScopedKey, "a client's key");
+        } : null);
         await using var _ = a;
         await using var __ = b;
         _gitHub.MintDelay = TimeSpan.FromMilliseconds(300); // a slow mint: every request arrives while it is in flight
@@ -173,7 +181,7 @@ public sealed partial class ReplicaTests : IAsyncLifetime
         using var clientB = b.CreateClient();
         foreach (var client in new[] { clientA, clientB })
         {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", scoped ? ScopedKey : ApiKey);
         }
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 200).Select(async n =>
@@ -184,6 +192,7 @@ public sealed partial class ReplicaTests : IAsyncLifetime
 
         Assert.All(answers, s => Assert.Equal(HttpStatusCode.OK, s));
         Assert.Equal(1, _gitHub.MintCountFor(Installation));
+        Assert.Equal(scoped ? "{\"permissions\":{\"contents\":\"read\"}}" : string.Empty, Assert.Single(_gitHub.Mints).Body);
         Assert.Equal(200, _gitHub.Requests.Count(r => r.Path == "/repos/Codertocat/Hello-World" && r.Credential == FakeCredential.InstallationToken));
     }
 

@@ -16,7 +16,17 @@ public sealed class SqliteFileModeTests : IDisposable
     [Fact]
     public async Task TheDatabaseFiles_AreCreatedReadableByTheOwnerOnly()
     {
-        await AddAsync(_app, new { name = "deploy" }); // a write: the -wal and -shm files exist
+        await AddAsync(_app, new { name = "deploy" }); // a write through the service
+
+        // SQLite deletes -wal and -shm when the last connection closes; a reader of our own keeps them there (SQLite
+        // creates them with the database file's mode, which is what is checked).
+        using var reader = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_app.DatabasePath};Pooling=False");
+        reader.Open();
+        using (var read = reader.CreateCommand())
+        {
+            read.CommandText = "SELECT count(*) FROM clients";
+            Assert.Equal(1L, read.ExecuteScalar());
+        }
 
         foreach (var file in new[] { _app.DatabasePath, _app.DatabasePath + "-wal", _app.DatabasePath + "-shm" })
         {

@@ -477,6 +477,67 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.ToTable("repositories", (string)null);
                 });
 
+            modelBuilder.Entity("Hubgate.Storage.ScopedTokenEntity", b =>
+                {
+                    b.Property<long>("InstallationId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ScopeKey")
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("MintedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("PermissionsJson")
+                        .HasColumnType("text");
+
+                    b.Property<string>("RepositorySelection")
+                        .HasColumnType("text");
+
+                    b.Property<string>("TokenCiphertext")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("InstallationId", "ScopeKey");
+
+                    b.ToTable("scoped_tokens", (string)null);
+                });
+
+            modelBuilder.Entity("Hubgate.Storage.TokenVendEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Client")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("InstallationId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Scope")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset>("VendedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("VendedAt");
+
+                    b.ToTable("token_vends", (string)null);
+                });
+
             modelBuilder.Entity("Hubgate.Storage.WebhookDeliveryEntity", b =>
                 {
                     b.Property<long>("Id")

@@ -464,6 +464,65 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.ToTable("repositories", (string)null);
                 });
 
+            modelBuilder.Entity("Hubgate.Storage.ScopedTokenEntity", b =>
+                {
+                    b.Property<long>("InstallationId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ScopeKey")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("MintedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PermissionsJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RepositorySelection")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TokenCiphertext")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("InstallationId", "ScopeKey");
+
+                    b.ToTable("scoped_tokens", (string)null);
+                });
+
+            modelBuilder.Entity("Hubgate.Storage.TokenVendEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Client")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("InstallationId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Scope")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("VendedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("VendedAt");
+
+                    b.ToTable("token_vends", (string)null);
+                });
+
             modelBuilder.Entity("Hubgate.Storage.WebhookDeliveryEntity", b =>
                 {
                     b.Property<long>("Id")
