@@ -27,18 +27,32 @@ internal static class ClientCommands
         var name = new Argument<string>("name") { Description = "Lower-case letters, digits, '.', '_' or '-'." };
         var installations = new Option<string[]>("--installation") { Description = "An installation id or account login (repeat; none = all)." };
         var repositories = new Option<string[]>("--repository") { Description = "owner/name or a repository id (repeat; none = all the installation has)." };
+        var permissions = new Option<string[]>("--permission") { Description = "The most it may use, as name:level (contents:read); repeat for more (none = the installation's own)." };
         var app = new Option<AppRight>("--app") { Description = "What it may do as the App on /proxy/app/: none, read or admin.", DefaultValueFactory = _ => AppRight.None };
         var tokens = new Option<bool>("--tokens") { Description = "May have installation tokens vended to it." };
         var admin = new Option<bool>("--admin") { Description = "May use the management API and the dashboard." };
         var json = new Option<bool>("--json") { Description = "Print {client, key} as JSON." };
-        var command = new Command("add", "Adds a client with a new key, printed once.") { name, installations, repositories, app, tokens, admin, json };
+        var command = new Command("add", "Adds a client with a new key, printed once.") { name, installations, repositories, permissions, app, tokens, admin, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var grants = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var permission in parse.GetValue(permissions) ?? [])
+            {
+                if (permission.Split(':', 2) is not [var permissionName, var level] || permissionName.Length == 0 || level.Length == 0)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"hubgate: --permission {permission}: write it as name:level, e.g. contents:read.");
+                    return 2;
+                }
+
+                grants[permissionName.Trim()] = level.Trim();
+            }
+
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var policy = new ClientOptions
             {
                 Installations = [.. parse.GetValue(installations) ?? []],
                 Repositories = [.. parse.GetValue(repositories) ?? []],
+                Permissions = grants,
                 App = parse.GetValue(app),
                 Tokens = parse.GetValue(tokens),
                 Admin = parse.GetValue(admin),

@@ -166,6 +166,24 @@ public sealed class ClientManagementTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Cli_AddWithPermissions_ServesTheClientWithATokenMintedForThem()
+    {
+        var cli = new Dictionary<string, string?>(_app.DatabaseSettings) { ["Hubgate:Clients:ci:Key"] = "configured-ci-key-31d0" };
+
+        var (exit, key, _) = await RunAsync(cli, "clients", "add", "reader", "--installation", "1", "--permission", "contents:read");
+        Assert.Equal(0, exit);
+        Assert.Equal(200, await StatusAsync(_app, key, "/proxy/installations/1/repos/acme/api"));
+
+        var mint = Assert.Single(_gitHub.Mints, m => m.Status == 201);
+        using var body = System.Text.Json.JsonDocument.Parse(mint.Body);
+        Assert.Equal("read", body.RootElement.GetProperty("permissions").GetProperty("contents").GetString());
+
+        var (bad, _, error) = await RunAsync(cli, "clients", "add", "odd", "--permission", "contents");
+        Assert.Equal(2, bad);
+        Assert.Contains("name:level", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ManagementChanges_AreLogged_WithTheClientAndWhoChangedIt_NeverTheKey()
     {
         var key = await AddAsync(_app, new { name = "deploy", repositories = new[] { "acme/api" } });
