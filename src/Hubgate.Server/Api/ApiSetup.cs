@@ -19,8 +19,9 @@ internal static class ApiSetup
         builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Hubgate management API";
-            document.Info.Description = "Installations, repositories, commits, pull requests and webhook deliveries. " +
-                "Every /api route needs Authorization: Bearer <key> of a client with the Admin right (Hubgate:ApiKey is one).";
+            document.Info.Description = "Installations, repositories, commits, pull requests, webhook deliveries, clients and vended tokens. " +
+                "Every /api route needs Authorization: Bearer <key> of a client with the Admin right (Hubgate:ApiKey is one), " +
+                "except POST /api/installations/{id}/access-tokens, which needs the Tokens right.";
             return Task.CompletedTask;
         }));
         return builder;
@@ -33,7 +34,7 @@ internal static class ApiSetup
         return app;
     }
 
-    /// <summary>The <c>/api</c> group: JSON, the key of a client with the Admin right on every route.</summary>
+    /// <summary>The <c>/api</c> group: JSON, the key of a client with the Admin right (token vending maps its own group, held to the Tokens right).</summary>
     public static RouteGroupBuilder MapApiGroup(this IEndpointRouteBuilder app) =>
         app.MapGroup("/api").RequireApiKey();
 }
