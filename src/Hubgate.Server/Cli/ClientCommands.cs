@@ -35,16 +35,15 @@ internal static class ClientCommands
         var command = new Command("add", "Adds a client with a new key, printed once.") { name, installations, repositories, permissions, app, tokens, admin, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var grants = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var permission in parse.GetValue(permissions) ?? [])
+            Dictionary<string, string> grants;
+            try
             {
-                if (permission.Split(':', 2) is not [var permissionName, var level] || permissionName.Length == 0 || level.Length == 0)
-                {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"hubgate: --permission {permission}: write it as name:level, e.g. contents:read.");
-                    return 2;
-                }
-
-                grants[permissionName.Trim()] = level.Trim();
+                grants = CredentialCommands.Permissions(parse.GetValue(permissions) ?? []);
+            }
+            catch (ArgumentException e)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"hubgate: {e.Message}");
+                return 2;
             }
 
             await using var services = await CliServices.StartAsync(settings, cancellationToken);

@@ -142,9 +142,23 @@ internal static class CredentialCommands
             }
         }
 
-        var grants = permissions.Select(p => p.Split(':', 2) is [var name, var level]
-            ? new KeyValuePair<string, string>(name, level)
-            : throw new ArgumentException($"--permission {p}: write it as name:level, e.g. contents:read."));
-        return InstallationTokenScope.Create(names, ids, grants);
+        return InstallationTokenScope.Create(names, ids, Permissions(permissions));
+    }
+
+    /// <summary>Each <c>--permission</c> as name:level (<c>contents:read</c>); <see cref="ArgumentException"/> naming one that is not.</summary>
+    internal static Dictionary<string, string> Permissions(IEnumerable<string> permissions)
+    {
+        var grants = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var permission in permissions)
+        {
+            if (permission.Split(':', 2) is not [var name, var level] || name.Trim().Length == 0 || level.Trim().Length == 0)
+            {
+                throw new ArgumentException($"--permission {permission}: write it as name:level, e.g. contents:read.");
+            }
+
+            grants[name.Trim()] = level.Trim();
+        }
+
+        return grants;
     }
 }
