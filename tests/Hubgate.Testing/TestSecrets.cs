@@ -47,10 +47,12 @@ public static class TestSecrets
 
     /// <summary>
     /// A key Hubgate generates for a client (<c>hg_</c> + 32 random bytes, base64url): found by its shape, so that a key
-    /// made during a test is caught without the test registering it.
+    /// made during a test is caught without the test registering it. Only as a whole word: the base64url text of a
+    /// Data Protection payload (an encrypted token in the database) holds <c>hg_</c> followed by 43 such characters
+    /// about once in a few hundred tokens, and is not a key.
     /// </summary>
     private static readonly System.Text.RegularExpressions.Regex GeneratedClientKey =
-        new("hg_[A-Za-z0-9_-]{43}", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        new("(?<![A-Za-z0-9_-])hg_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>The descriptions of the registered secrets, and of generated client keys, found in <paramref name="text"/>.</summary>
     public static List<string> FindIn(string text) =>

@@ -47,6 +47,18 @@ public sealed partial class SecretScanTests
     }
 
     [Fact]
+    public void TheShapeOfAGeneratedKey_InsideLongerBase64UrlText_IsNotAKey()
+    {
+        var key = "hg_" + new string('A', 20) + "_-" + new string('z', 21);
+        // An encrypted token (Data Protection's base64url text) that happens to hold the same 46 characters.
+        var protectedPayload = "CfDJ8" + key + "Q9x";
+
+        Assert.Empty(TestSecrets.FindIn("token=" + protectedPayload));
+        Assert.Equal(["a generated client key"], TestSecrets.FindIn("key=" + key + " end"));
+        Assert.Equal(["a generated client key"], TestSecrets.FindIn("\"" + key + "\""));
+    }
+
+    [Fact]
     public async Task ATokenTheFakeMinted_IsKnown_AndFoundInAnErrorBody()
     {
         await using var gitHub = await FakeGitHubServer.StartAsync();
