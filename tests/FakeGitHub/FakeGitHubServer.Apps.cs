@@ -235,7 +235,6 @@ public sealed partial class FakeGitHubServer
     private object InstallationJson(FakeInstallation i)
     {
         var app = App(i.AppId);
-        var settings = i.AccountType == "Organization" ? $"organizations/{i.AccountLogin}/settings" : "settings";
         return new
         {
             id = i.Id,
@@ -243,7 +242,7 @@ public sealed partial class FakeGitHubServer
             repository_selection = i.RepositorySelection,
             access_tokens_url = $"{ApiBaseUrl}app/installations/{i.Id}/access_tokens",
             repositories_url = $"{ApiBaseUrl}installation/repositories",
-            html_url = $"{WebBaseUrl.AbsoluteUri}{settings}/installations/{i.Id}",
+            html_url = InstallationHtmlUrl(i),
             app_id = app.Id,
             client_id = app.ClientId,
             app_slug = app.Slug,
@@ -260,6 +259,10 @@ public sealed partial class FakeGitHubServer
             suspended_by = i.Suspended ? new { login = i.AccountLogin, id = i.AccountId, type = "User" } : null,
         };
     }
+
+    /// <summary>The installation's settings page on the host's web root.</summary>
+    private string InstallationHtmlUrl(FakeInstallation i) =>
+        $"{WebBaseUrl.AbsoluteUri}{(i.AccountType == "Organization" ? $"organizations/{i.AccountLogin}/settings" : "settings")}/installations/{i.Id}";
 
     private void DisposeAppKeys()
     {

@@ -67,9 +67,14 @@ public sealed partial class FakeGitHubServer
         }
     }
 
-    /// <summary>The manifest form routes at the web root; null for every other request.</summary>
+    /// <summary>The manifest form and App install routes at the web root; null for every other request.</summary>
     private async Task<Answer?> RouteWebAsync(HttpContext context, string path, DateTimeOffset now)
     {
+        if (RouteInstall(context, path) is { } install)
+        {
+            return install;
+        }
+
         string? organization;
         switch (path.Trim('/').Split('/'))
         {

@@ -179,4 +179,40 @@ public sealed class FakeGitHubAppsTests : IAsyncLifetime
         Assert.Throws<InvalidOperationException>(() => _gitHub.AddApp("second-app"));
         Assert.Throws<KeyNotFoundException>(() => _gitHub.App(999_999));
     }
+
+    [Fact]
+    public async Task Redelivery_OfAnAppsDelivery_IsSignedWithThatAppsSecret_AndNamesThatApp()
+    {
+        var receiver = new CapturingHandler();
+        using var client = new HttpClient(receiver) { BaseAddress = new Uri("http://hubgate.invalid/") };
+        _gitHub.SendWebhooksTo(_second.Id, client, "/webhooks/github/second");
+        var body = "{\"action\":\"opened\"}"u8.ToArray();
+        var delivery = _gitHub.AddHookDelivery("33333333-0000-0000-0000-000000000003", "issues", "opened", "failed to connect to host", 0, _gitHub.Clock.UtcNow, body, 2, appId: _second.Id);
+
+        var (status, _, _) = await _calls.SendAsync(HttpMethod.Post, Api($"app/hook/deliveries/{delivery.Id}/attempts"), FakeCalls.JwtOf(_gitHub, _second), new { });
+        await _gitHub.RedeliveriesSentAsync();
+
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        var sent = Assert.Single(receiver.Requests);
+        Assert.Equal("/webhooks/github/second", sent.Path);
+        Assert.Equal(_second.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), sent.TargetId);
+        Assert.Equal(WebhookFixtures.SignSha256(body, _second.WebhookSecret), sent.Signature);
+    }
+
+    /// <summary>Plays Hubgate's webhook endpoint: records what arrives and answers 202.</summary>
+    private sealed class CapturingHandler : HttpMessageHandler
+    {
+        public List<(string Path, string TargetId, string Signature)> Requests { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            lock (Requests)
+            {
+                Requests.Add((request.RequestUri!.AbsolutePath, request.Headers.GetValues("X-GitHub-Hook-Installation-Target-ID").Single(),
+                    request.Headers.GetValues("X-Hub-Signature-256").Single()));
+            }
+
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.Accepted));
+        }
+    }
 }

@@ -249,4 +249,53 @@ public sealed class FakeGitHubManifestTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, converted);
         Assert.Equal($"{enterprise.WebBaseUrl}github-apps/hubgate-acme", app.GetProperty("html_url").GetString());
     }
+
+    [Fact]
+    public async Task BrowserInstall_OfThePrivateApp_OnItsOwnersAccount_RedirectsToTheSetupUrl_WithTheInstallation()
+    {
+        var (_, app, _) = await ConvertAsync(await CodeAsync("acme-corp"));
+        var id = app.GetProperty("id").GetInt64();
+        _gitHub.InstallTarget = ("acme-corp", "Organization");
+
+        var (status, _, response) = await _calls.GetAsync(new Uri(_gitHub.InstallUrl(id) + "?state=install-1"));
+
+        Assert.Equal(HttpStatusCode.Found, status);
+        var location = response.Headers.Location!;
+        Assert.StartsWith("https://hubgate.example/setup/installations/callback?installation_id=", location.AbsoluteUri, StringComparison.Ordinal);
+        var query = QueryOf(response);
+        Assert.Equal(("install", "install-1"), (query["setup_action"], query["state"]));
+        var jwt = Infrastructure.Jwt.Sign(app.GetProperty("pem").GetString()!, id, _gitHub.Clock.UtcNow);
+        var (found, installation, _) = await _calls.GetAsync(new Uri(_gitHub.ApiBaseUrl, $"app/installations/{query["installation_id"]}"), jwt);
+        Assert.Equal(HttpStatusCode.OK, found);
+        Assert.Equal("acme-corp", installation.GetProperty("account").GetProperty("login").GetString());
+        Assert.Equal("write", installation.GetProperty("permissions").GetProperty("pull_requests").GetString());
+        Assert.Equal(["push", "pull_request", "issues"], installation.GetProperty("events").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task BrowserInstall_OnAnAccountThatHasTheApp_IsAnUpdate_OfTheSameInstallation()
+    {
+        var (_, app, _) = await ConvertAsync(await CodeAsync());
+        var url = _gitHub.InstallUrl(app.GetProperty("id").GetInt64());
+        var (_, _, first) = await _calls.GetAsync(url);
+
+        var (_, _, second) = await _calls.GetAsync(url);
+
+        Assert.Equal("update", QueryOf(second)["setup_action"]);
+        Assert.Equal(QueryOf(first)["installation_id"], QueryOf(second)["installation_id"]);
+    }
+
+    [Fact]
+    public async Task BrowserInstall_OfAPrivateApp_OnAnotherAccount_IsNotFound()
+    {
+        var (_, app, _) = await ConvertAsync(await CodeAsync("acme-corp"));
+        _gitHub.InstallTarget = ("globex", "Organization");
+
+        var (status, _, _) = await _calls.GetAsync(_gitHub.InstallUrl(app.GetProperty("id").GetInt64()));
+
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        var jwt = Infrastructure.Jwt.Sign(app.GetProperty("pem").GetString()!, app.GetProperty("id").GetInt64(), _gitHub.Clock.UtcNow);
+        var (_, installations, _) = await _calls.GetAsync(new Uri(_gitHub.ApiBaseUrl, "app/installations"), jwt);
+        Assert.Equal(0, installations.GetArrayLength());
+    }
 }
