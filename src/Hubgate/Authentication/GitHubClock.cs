@@ -15,6 +15,9 @@ public sealed partial class GitHubClock(
     ILogger<GitHubClock> logger)
 {
     internal const string StateKey = "github.clock_offset_ms";
+
+    /// <summary>The App whose clock offset is kept (each App's host has its own clock); the registry passes each App's name.</summary>
+    private const string App = StoredApp.Default;
     private long _offsetTicks;
     private Task? _loaded;
 
@@ -61,10 +64,10 @@ public sealed partial class GitHubClock(
             await using (db.ConfigureAwait(false))
             {
                 var value = ((long)offset.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                var row = await db.AppState.FindAsync([StateKey], cancellationToken).ConfigureAwait(false);
+                var row = await db.AppState.FindAsync([App, StateKey], cancellationToken).ConfigureAwait(false);
                 if (row is null)
                 {
-                    db.AppState.Add(new AppStateEntity { Key = StateKey, Value = value, UpdatedAt = time.GetUtcNow() });
+                    db.AppState.Add(new AppStateEntity { App = App, Key = StateKey, Value = value, UpdatedAt = time.GetUtcNow() });
                 }
                 else
                 {
@@ -92,7 +95,7 @@ public sealed partial class GitHubClock(
             await using (db.ConfigureAwait(false))
             {
                 var row = await db.AppState.AsNoTracking()
-                    .FirstOrDefaultAsync(s => s.Key == StateKey, cancellationToken).ConfigureAwait(false);
+                    .FirstOrDefaultAsync(s => s.App == App && s.Key == StateKey, cancellationToken).ConfigureAwait(false);
                 if (row?.Value is { } value && long.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var ms))
                 {
                     Interlocked.CompareExchange(ref _offsetTicks, TimeSpan.FromMilliseconds(ms).Ticks, 0);

@@ -38,7 +38,7 @@ internal static class WebhookTestKit
     }
 
     public static Task<InboxOutcome> StoreAsync(TestServices services, string @event, byte[] body, string? deliveryId = null) =>
-        services.Get<WebhookInbox>().StoreAsync(Delivery(services, @event, body, deliveryId));
+        services.Get<WebhookInbox>().StoreAsync(StoredApp.Default, Delivery(services, @event, body, deliveryId));
 
     public static Task<InboxOutcome> StoreFixtureAsync(TestServices services, string @event, string fixture, string? deliveryId = null) =>
         StoreAsync(services, @event, WebhookFixtures.Load(@event, fixture), deliveryId);
