@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Hubgate.Apps;
 using Hubgate.Authentication;
 using Hubgate.Storage;
-using Hubgate.Webhooks;
 using Spectre.Console;
 
 namespace Hubgate.Server.Cli;
@@ -74,9 +74,9 @@ internal static class CheckCommand
             checks.Add(new Check("Private key", false, e.Message));
         }
 
-        var secrets = services.Get<WebhookSecrets>();
-        checks.Add(new Check("Webhook secret", secrets.IsConfigured, secrets.IsConfigured
-            ? secrets.Current.Count == 1 ? "set" : $"set, with {secrets.Current.Count - 1} more accepted for rotation"
+        var secrets = services.Get<GitHubApps>().Default.WebhookSecrets;
+        checks.Add(new Check("Webhook secret", secrets.Count > 0, secrets.Count > 0
+            ? secrets.Count == 1 ? "set" : $"set, with {secrets.Count - 1} more accepted for rotation"
             : "GitHub:WebhookSecret is not set: every delivery would be refused with 401."));
 
         var migrator = services.Get<DatabaseMigrator>();

@@ -88,11 +88,19 @@ internal static class HubgateCommand
         return command;
     }
 
+    /// <summary><c>--app NAME</c>: the App a command acts as or reads (default <c>default</c>).</summary>
+    private static Option<string> AppOption(string description) => new("--app")
+    {
+        Description = description + " (default: default).",
+        DefaultValueFactory = _ => Hubgate.Apps.GitHubApp.DefaultName,
+    };
+
     private static Command Sync(IReadOnlyDictionary<string, string?>? settings)
     {
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of progress and a summary." };
-        var command = new Command("sync", "Lists every installation and its repositories on GitHub and repairs the model: adds what is missing, " +
-                                          "marks what GitHub no longer has as deleted / disabled.") { json };
+        var app = AppOption("The App whose installations to list, with its JWT and installation tokens");
+        var command = new Command("sync", "Lists every installation of an App and its repositories on GitHub and repairs the model: adds what is missing, " +
+                                          "marks what GitHub no longer has as deleted / disabled.") { json, app };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -106,7 +114,7 @@ internal static class HubgateCommand
                 var sync = services.Get<InstallationSync>();
                 if (asJson)
                 {
-                    report = await sync.SyncAsync(null, cancellationToken);
+                    report = await sync.SyncAsync(parse.GetValue(app)!, null, cancellationToken);
                 }
                 else if (CliConsole.IsTerminal(parse))
                 {
@@ -115,7 +123,7 @@ internal static class HubgateCommand
                     report = await console.Progress().AutoClear(true).StartAsync(async context =>
                     {
                         var task = context.AddTask("Syncing installations", maxValue: 1);
-                        return await sync.SyncAsync(new SynchronousProgress<SyncProgress>(p =>
+                        return await sync.SyncAsync(parse.GetValue(app)!, new SynchronousProgress<SyncProgress>(p =>
                         {
                             task.MaxValue = Math.Max(1, p.Total);
                             task.Value = p.Index;
@@ -125,8 +133,13 @@ internal static class HubgateCommand
                 }
                 else
                 {
-                    report = await sync.SyncAsync(new SynchronousProgress<SyncProgress>(p => output.WriteLine(Line(p))), cancellationToken);
+                    report = await sync.SyncAsync(parse.GetValue(app)!, new SynchronousProgress<SyncProgress>(p => output.WriteLine(Line(p))), cancellationToken);
                 }
+            }
+            catch (Hubgate.Apps.GitHubAppNotFoundException e)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(e.Message);
+                return 2;
             }
             catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
             {
@@ -170,6 +183,7 @@ internal static class HubgateCommand
     {
         var deliveries = new Command("deliveries", "The webhook inbox: list, replay, recover what GitHub failed to deliver.");
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
+        var app = AppOption("The App whose deliveries these are");
 
         var since = new Option<string>("--since") { Description = "How far back to look: 30m, 12h, 3d (GitHub keeps 3 days).", DefaultValueFactory = _ => "72h" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Report what would be redelivered without asking GitHub." };
@@ -177,7 +191,10 @@ internal static class HubgateCommand
         {
             Description = "Only these events, comma-separated (push,pull_request); default Webhooks:RecoverEvents, else every event.",
         };
-        var recover = new Command("recover", "Asks GitHub to redeliver every delivery it failed to send that the inbox does not hold.") { since, dryRun, events, json };
+        var recover = new Command("recover", "Asks GitHub to redeliver every delivery it failed to send to an App that the inbox does not hold as that App's.")
+        {
+            since, dryRun, events, json, app,
+        };
         recover.SetAction(async (parse, cancellationToken) =>
         {
             if (!Durations.TryParse(parse.GetValue(since), out var lookback) || lookback <= TimeSpan.Zero)
@@ -193,8 +210,13 @@ internal static class HubgateCommand
                 var recovery = services.Get<DeliveryRecovery>();
                 report = CliConsole.IsTerminal(parse) && !parse.GetValue(json)
                     ? await CliConsole.For(parse).Status().StartAsync("Listing GitHub's deliveries and asking for the missing ones…",
-                        _ => recovery.RecoverAsync(lookback, parse.GetValue(dryRun), DeliveryRecovery.ParseEvents(parse.GetValue(events)), cancellationToken))
-                    : await recovery.RecoverAsync(lookback, parse.GetValue(dryRun), DeliveryRecovery.ParseEvents(parse.GetValue(events)), cancellationToken);
+                        _ => recovery.RecoverAsync(parse.GetValue(app)!, lookback, parse.GetValue(dryRun), DeliveryRecovery.ParseEvents(parse.GetValue(events)), cancellationToken))
+                    : await recovery.RecoverAsync(parse.GetValue(app)!, lookback, parse.GetValue(dryRun), DeliveryRecovery.ParseEvents(parse.GetValue(events)), cancellationToken);
+            }
+            catch (Hubgate.Apps.GitHubAppNotFoundException e)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(e.Message);
+                return 2;
             }
             catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
             {
@@ -282,15 +304,15 @@ internal static class HubgateCommand
         });
 
         var showId = new Argument<string>("delivery-id") { Description = "The X-GitHub-Delivery id." };
-        var show = new Command("show", "Shows one stored delivery: its state, the headers kept and the payload.") { showId, json };
+        var show = new Command("show", "Shows one stored delivery: its state, the headers kept and the payload.") { showId, json, app };
         show.SetAction(async (parse, cancellationToken) =>
         {
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var detail = await Hubgate.Server.Webhooks.DeliveriesEndpoints.DeliveryDetail.LoadAsync(
-                services.Get<Microsoft.EntityFrameworkCore.IDbContextFactory<Hubgate.Storage.HubgateDbContext>>(), Hubgate.Storage.StoredApp.Default, parse.GetValue(showId)!, cancellationToken);
+                services.Get<Microsoft.EntityFrameworkCore.IDbContextFactory<Hubgate.Storage.HubgateDbContext>>(), parse.GetValue(app)!, parse.GetValue(showId)!, cancellationToken);
             if (detail is null)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"No delivery {parse.GetValue(showId)} is stored.");
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"No delivery {parse.GetValue(showId)} of App {parse.GetValue(app)} is stored.");
                 return 1;
             }
 
@@ -317,18 +339,18 @@ internal static class HubgateCommand
         });
 
         var id = new Argument<string>("delivery-id") { Description = "The X-GitHub-Delivery id." };
-        var replay = new Command("replay", "Puts a stored delivery back in the queue (the service's worker processes it).") { id };
+        var replay = new Command("replay", "Puts a stored delivery back in the queue (the service's worker processes it).") { id, app };
         replay.SetAction(async (parse, cancellationToken) =>
         {
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var deliveryId = parse.GetValue(id)!;
-            if (await services.Get<WebhookInbox>().ReplayAsync(Hubgate.Storage.StoredApp.Default, deliveryId, cancellationToken))
+            if (await services.Get<WebhookInbox>().ReplayAsync(parse.GetValue(app)!, deliveryId, cancellationToken))
             {
                 parse.InvocationConfiguration.Output.WriteLine($"Delivery {deliveryId} is queued again.");
                 return 0;
             }
 
-            await parse.InvocationConfiguration.Error.WriteLineAsync($"No delivery {deliveryId} is stored, or it is being processed right now.");
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"No delivery {deliveryId} of App {parse.GetValue(app)} is stored, or it is being processed right now.");
             return 1;
         });
 

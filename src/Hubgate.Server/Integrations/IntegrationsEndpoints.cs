@@ -176,12 +176,20 @@ internal static class IntegrationsEndpoints
         return TypedResults.Ok(new PullRequestPage(rows.Take(take).ToList(), rows.Count > take ? rows[take - 1].Number : null));
     }
 
-    /// <summary><c>POST /api/sync</c>: runs a sync now and answers its report (502 when GitHub cannot be listed).</summary>
-    private static async Task<Results<Ok<SyncReport>, JsonHttpResult<ApiError>>> SyncAsync(InstallationSync sync, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>POST /api/sync?app=ghes</c>: syncs that App's installations now (no <c>app</c>: <c>default</c>'s) and answers its
+    /// report (404 for an unknown App, 502 when GitHub cannot be listed).
+    /// </summary>
+    private static async Task<Results<Ok<SyncReport>, NotFound<ApiError>, JsonHttpResult<ApiError>>> SyncAsync(InstallationSync sync, string? app,
+        CancellationToken cancellationToken)
     {
         try
         {
-            return TypedResults.Ok(await sync.SyncAsync(cancellationToken: cancellationToken));
+            return TypedResults.Ok(await sync.SyncAsync(app ?? StoredApp.Default, cancellationToken: cancellationToken));
+        }
+        catch (Hubgate.Apps.GitHubAppNotFoundException e)
+        {
+            return TypedResults.NotFound(new ApiError(e.Message));
         }
         catch (Exception e) when (e is GitHubApiException or GitHubAppNotConfiguredException or HttpRequestException)
         {

@@ -78,11 +78,11 @@ internal static class DeliveriesEndpoints
     }
 
     /// <summary>
-    /// <c>POST /api/deliveries/recover?since=72h&amp;dryRun=true&amp;events=push,pull_request</c> (no <c>events</c>:
-    /// <c>Webhooks:RecoverEvents</c>).
+    /// <c>POST /api/deliveries/recover?app=ghes&amp;since=72h&amp;dryRun=true&amp;events=push,pull_request</c> (no <c>app</c>:
+    /// <c>default</c>'s; no <c>events</c>: <c>Webhooks:RecoverEvents</c>).
     /// </summary>
-    private static async Task<Results<Ok<RecoveryReport>, BadRequest<ApiError>, JsonHttpResult<ApiError>>> RecoverAsync(
-        DeliveryRecovery recovery, string? since, bool? dryRun, string? events, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<RecoveryReport>, BadRequest<ApiError>, NotFound<ApiError>, JsonHttpResult<ApiError>>> RecoverAsync(
+        DeliveryRecovery recovery, string? app, string? since, bool? dryRun, string? events, CancellationToken cancellationToken)
     {
         if (!Durations.TryParse(since ?? "72h", out var lookback) || lookback <= TimeSpan.Zero)
         {
@@ -91,7 +91,12 @@ internal static class DeliveriesEndpoints
 
         try
         {
-            return TypedResults.Ok(await recovery.RecoverAsync(lookback, dryRun ?? false, DeliveryRecovery.ParseEvents(events), cancellationToken));
+            return TypedResults.Ok(await recovery.RecoverAsync(app ?? StoredApp.Default, lookback, dryRun ?? false, DeliveryRecovery.ParseEvents(events),
+                cancellationToken));
+        }
+        catch (Hubgate.Apps.GitHubAppNotFoundException e)
+        {
+            return TypedResults.NotFound(new ApiError(e.Message));
         }
         catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
         {

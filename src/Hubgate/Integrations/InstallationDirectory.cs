@@ -4,7 +4,7 @@ using System.Text.Json;
 using Hubgate.Authentication;
 using Hubgate.Storage;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
+using Hubgate.Apps;
 
 namespace Hubgate.Integrations;
 
@@ -14,7 +14,7 @@ namespace Hubgate.Integrations;
 /// Token state on an installation row is never touched here. Every row is the given App's: installation and repository
 /// ids are unique only within one App's GitHub instance.
 /// </summary>
-public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<GitHubAppOptions> options, TimeProvider time)
+public sealed class InstallationDirectory(GitHubClientFactory clients, GitHubApps apps, TimeProvider time)
 {
     /// <summary>The tracked row for the App's <paramref name="installationId"/>, created (not yet saved) when absent.</summary>
     public static async Task<InstallationEntity> TrackInstallationAsync(HubgateDbContext db, string app, long installationId, DateTimeOffset now,
@@ -73,10 +73,11 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
     }
 
     /// <summary>
-    /// The App's installation row; when Hubgate has none, GitHub is asked (<c>GET /app/installations/{id}</c>, App JWT)
-    /// and the answer stored. Null when GitHub answers 404: the App is not installed there (any more).
+    /// The App's installation row; when Hubgate has none, that App's host is asked (<c>GET /app/installations/{id}</c>,
+    /// that App's JWT) and the answer stored. Null when GitHub answers 404: the App is not installed there (any more).
     /// </summary>
     /// <exception cref="GitHubApiException">GitHub answered anything else than 200 or 404 (the delivery is retried).</exception>
+    /// <exception cref="GitHubAppNotFoundException">The App is not (or no longer) one this deployment has.</exception>
     public async Task<InstallationEntity?> FindOrFetchAsync(HubgateDbContext db, string app, long installationId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
@@ -88,10 +89,9 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
 
         // Unknown, or known only from a token mint (no account yet): GitHub describes it — if it can be asked. Checked
         // here rather than left to the request's JWT, which would fail the same way after building a whole request.
-        // The request goes out as the default App until requests name their App (GitHubRequestOptions.ForApp).
-        options.Value.EnsureAppCredentials();
+        apps.Get(app).Options.EnsureAppCredentials();
 
-        var client = clients.CreateClient(GitHubClientFactory.ClientName);
+        using var client = clients.CreateHttpClient(app, installationId: null);
         using var response = await client.GetAsync(
             new Uri(string.Create(CultureInfo.InvariantCulture, $"app/installations/{installationId}"), UriKind.Relative),
             cancellationToken).ConfigureAwait(false);

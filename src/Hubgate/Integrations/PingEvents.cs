@@ -1,17 +1,17 @@
 using System.Globalization;
-using Hubgate.Authentication;
+using Hubgate.Apps;
 using Hubgate.Storage;
 using Hubgate.Webhooks;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Hubgate.Integrations;
 
 /// <summary>
-/// <c>ping</c>: the hook id and App id GitHub is delivering for, kept in <c>app_state</c> under the delivery's App. A ping from another App
-/// than <c>GitHub:AppId</c> is logged as a warning: the webhook URL is pointed at the wrong Hubgate.
+/// <c>ping</c>: the hook id and App id GitHub is delivering for, kept in <c>app_state</c> under the delivery's App. A ping
+/// naming another App than the one whose route it came to (its <c>AppId</c>) is logged as a warning: that webhook URL is
+/// pointed at the wrong App (or the wrong Hubgate).
 /// </summary>
-internal sealed partial class PingEvents(HubgateDbContext db, IOptions<GitHubAppOptions> app, TimeProvider time, ILogger<PingEvents> logger)
+internal sealed partial class PingEvents(HubgateDbContext db, GitHubApps apps, TimeProvider time, ILogger<PingEvents> logger)
     : IWebhookHandler
 {
     public const string HookIdKey = "webhook.hook_id";
@@ -29,13 +29,13 @@ internal sealed partial class PingEvents(HubgateDbContext db, IOptions<GitHubApp
         await SetAsync(context.App, PingedAtKey, now.ToString("O", CultureInfo.InvariantCulture), now, cancellationToken).ConfigureAwait(false);
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
 
-        if (appId is { } pinged && app.Value.AppId is { } configured && pinged != configured)
+        if (appId is { } pinged && apps.TryGet(context.App, out var app) && app.Options.AppId is { } configured && pinged != configured)
         {
-            Log.OtherApp(logger, pinged, configured);
+            Log.OtherApp(logger, pinged, context.App, configured, app.Options.ConfigurationPrefix + ":AppId");
         }
         else
         {
-            Log.Pinged(logger, hookId, appId);
+            Log.Pinged(logger, context.App, hookId, appId);
         }
     }
 
@@ -54,11 +54,11 @@ internal sealed partial class PingEvents(HubgateDbContext db, IOptions<GitHubApp
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "GitHub pinged the webhook (hook {HookId}, App {AppId})")]
-        public static partial void Pinged(ILogger logger, long? hookId, long? appId);
+        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "GitHub pinged App {App}'s webhook (hook {HookId}, App id {AppId})")]
+        public static partial void Pinged(ILogger logger, string app, long? hookId, long? appId);
 
         [LoggerMessage(EventId = 501, Level = LogLevel.Warning,
-            Message = "GitHub pinged the webhook for App {PingedAppId}, but Hubgate is configured as App {ConfiguredAppId} (GitHub:AppId): this webhook belongs to another App")]
-        public static partial void OtherApp(ILogger logger, long pingedAppId, long configuredAppId);
+            Message = "GitHub pinged the webhook for App id {PingedAppId}, but it came to App {App}'s webhook URL, configured as App id {ConfiguredAppId} ({AppIdKey}): this webhook belongs to another App")]
+        public static partial void OtherApp(ILogger logger, long pingedAppId, string app, long configuredAppId, string appIdKey);
     }
 }

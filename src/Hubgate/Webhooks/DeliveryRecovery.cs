@@ -1,5 +1,9 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
+using Hubgate.Apps;
 using Hubgate.Authentication;
 using Hubgate.Rest;
 using Hubgate.Storage;
@@ -10,16 +14,17 @@ using Microsoft.Extensions.Options;
 namespace Hubgate.Webhooks;
 
 /// <summary>
-/// Finds the deliveries GitHub failed to send (<c>GET /app/hook/deliveries</c>, App JWT, cursor pagination, newest
-/// first) that the inbox does not hold, and asks GitHub to send each again
-/// (<c>POST /app/hook/deliveries/{id}/attempts</c>). GitHub lists every attempt; a guid counts as delivered when any of
+/// Finds the deliveries GitHub failed to send to one App (<c>GET /app/hook/deliveries</c> on that App's host, its JWT,
+/// cursor pagination, newest first) that the inbox does not hold as that App's, and asks GitHub to send each again
+/// (<c>POST /app/hook/deliveries/{id}/attempts</c>); the redelivery comes to that App's webhook URL. Each App has its
+/// own run, lease and requests. GitHub lists every attempt; a guid counts as delivered when any of
 /// its attempts was answered OK. One run at a time across replicas (a PostgreSQL advisory lock held for the run; on
 /// SQLite, where one process owns the file, within the process). What was asked is kept in <c>recovery_requests</c>:
 /// a guid is not asked again while GitHub has not sent the redelivery, and never again once Hubgate refused the
 /// redelivery with a 4xx (it would be the same bytes, signature and answer) — it is reported instead.
 /// </summary>
 public sealed partial class DeliveryRecovery(
-    IHttpClientFactory clients,
+    GitHubClientFactory clients,
     IDbContextFactory<HubgateDbContext> databases,
     IOptionsMonitor<WebhookOptions> options,
     TimeProvider time,
@@ -28,37 +33,40 @@ public sealed partial class DeliveryRecovery(
     // pg_try_advisory_lock(int, int) class for "delivery recovery" ("HgRc").
     private const int RecoveryLockClass = 0x48675263;
 
-    /// <summary>
-    /// The App whose delivery log is read and whose stored deliveries and requests are compared with it. Recovery acts as
-    /// the <c>default</c> App until it runs per App (the registry passes each App's name).
-    /// </summary>
-    private const string App = StoredApp.Default;
-
     /// <summary>How long an accepted request may go without GitHub's redelivery showing up before it is asked again.</summary>
     private static readonly TimeSpan AwaitRedeliveryFor = TimeSpan.FromHours(1);
 
     /// <summary>How long requests are remembered: past GitHub's 3 days of delivery log, they cannot matter.</summary>
     private static readonly TimeSpan ForgetRequestsAfter = TimeSpan.FromDays(7);
 
-    /// <summary>1 while a run of this process holds the lease (the whole lease on SQLite, the first step on PostgreSQL).</summary>
-    private int _running;
+    /// <summary>The Apps a run of this process holds the lease of (the whole lease on SQLite, the first step on PostgreSQL).</summary>
+    private readonly ConcurrentDictionary<string, bool> _running = new(StringComparer.Ordinal);
+
+    /// <summary>Recovers App <c>default</c>'s deliveries (see <see cref="RecoverAsync(string, TimeSpan, bool, IReadOnlyCollection{string}?, CancellationToken)"/>).</summary>
+    public Task<RecoveryReport> RecoverAsync(TimeSpan lookback, bool dryRun = false, IReadOnlyCollection<string>? events = null,
+        CancellationToken cancellationToken = default) =>
+        RecoverAsync(GitHubApp.DefaultName, lookback, dryRun, events, cancellationToken);
 
     /// <summary>
-    /// Looks back <paramref name="lookback"/> (GitHub keeps deliveries for 3 days) and requests redeliveries of the
-    /// failed deliveries of <paramref name="events"/> (null: <c>Webhooks:RecoverEvents</c>; empty: every event). When
-    /// another run holds the lease, returns at once with <see cref="RecoveryReport.Skipped"/> set.
+    /// Looks back <paramref name="lookback"/> (GitHub keeps deliveries for 3 days) in the delivery log of the App named
+    /// <paramref name="app"/> and requests redeliveries of the failed deliveries of <paramref name="events"/> (null:
+    /// <c>Webhooks:RecoverEvents</c>; empty: every event). When another run for that App holds the lease, returns at once
+    /// with <see cref="RecoveryReport.Skipped"/> set.
     /// </summary>
-    public async Task<RecoveryReport> RecoverAsync(TimeSpan lookback, bool dryRun = false, IReadOnlyCollection<string>? events = null,
+    /// <exception cref="GitHubAppNotFoundException">No such App.</exception>
+    public async Task<RecoveryReport> RecoverAsync(string app, TimeSpan lookback, bool dryRun = false, IReadOnlyCollection<string>? events = null,
         CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(app);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lookback, TimeSpan.Zero);
         var since = time.GetUtcNow() - lookback;
         var wanted = new HashSet<string>(
             (events ?? [.. options.CurrentValue.RecoverEvents]).Select(e => e.Trim()).Where(e => e.Length > 0), StringComparer.OrdinalIgnoreCase);
 
-        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0)
+        using var client = clients.CreateHttpClient(app, installationId: null);
+        if (!_running.TryAdd(app, true))
         {
-            return Skip(since, wanted);
+            return Skip(app, since, wanted);
         }
 
         try
@@ -72,23 +80,23 @@ public sealed partial class DeliveryRecovery(
                     // process dies, when its connection closes.
                     await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                     var leased = await db.Database
-                        .SqlQuery<bool>($"SELECT pg_try_advisory_lock({RecoveryLockClass}, 0) AS \"Value\"")
+                        .SqlQuery<bool>($"SELECT pg_try_advisory_lock({RecoveryLockClass}, {LockKey(app)}) AS \"Value\"")
                         .SingleAsync(cancellationToken).ConfigureAwait(false);
                     if (!leased)
                     {
-                        return Skip(since, wanted);
+                        return Skip(app, since, wanted);
                     }
                 }
 
                 try
                 {
-                    return await RunAsync(db, since, wanted, dryRun, cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(db, client, app, since, wanted, dryRun, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
                     if (db.IsPostgres)
                     {
-                        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({RecoveryLockClass}, 0)", CancellationToken.None)
+                        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({RecoveryLockClass}, {LockKey(app)})", CancellationToken.None)
                             .ConfigureAwait(false);
                     }
                 }
@@ -96,7 +104,7 @@ public sealed partial class DeliveryRecovery(
         }
         finally
         {
-            Volatile.Write(ref _running, 0);
+            _running.TryRemove(app, out _);
         }
     }
 
@@ -104,20 +112,27 @@ public sealed partial class DeliveryRecovery(
     public static IReadOnlyCollection<string>? ParseEvents(string? text) =>
         string.IsNullOrWhiteSpace(text) ? null : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private RecoveryReport Skip(DateTimeOffset since, HashSet<string> wanted)
+    /// <summary>
+    /// The advisory lock's second key for an App: 0 for <c>default</c> (the key of every release before there were several
+    /// Apps, so a mixed-version rollout still runs one recovery at a time), else a stable hash of the name.
+    /// </summary>
+    private static int LockKey(string app) =>
+        app == GitHubApp.DefaultName ? 0 : BitConverter.ToInt32(SHA256.HashData(Encoding.UTF8.GetBytes(app)), 0) | 1;
+
+    private RecoveryReport Skip(string app, DateTimeOffset since, HashSet<string> wanted)
     {
-        Log.Skipped(logger);
+        Log.Skipped(logger, app);
         return new RecoveryReport(since, 0, 0, 0, 0, [])
         {
+            App = app,
             Events = [.. wanted],
-            Skipped = "another recovery run (on this or another replica) is in progress; nothing was asked",
+            Skipped = "another recovery run for this App (on this or another replica) is in progress; nothing was asked",
         };
     }
 
-    private async Task<RecoveryReport> RunAsync(HubgateDbContext db, DateTimeOffset since, HashSet<string> wanted, bool dryRun,
-        CancellationToken cancellationToken)
+    private async Task<RecoveryReport> RunAsync(HubgateDbContext db, HttpClient client, string app, DateTimeOffset since, HashSet<string> wanted,
+        bool dryRun, CancellationToken cancellationToken)
     {
-        var client = clients.CreateClient(GitHubClientFactory.ClientName);
         var (attempts, scanned) = await ListAsync(client, since, cancellationToken).ConfigureAwait(false);
 
         var failed = attempts.Where(kv => !kv.Value.Any(a => a.Ok)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
@@ -127,10 +142,10 @@ public sealed partial class DeliveryRecovery(
         foreach (var chunk in failed.Keys.Chunk(500))
         {
             stored.UnionWith(await db.WebhookDeliveries.AsNoTracking()
-                .Where(d => d.App == App && chunk.Contains(d.DeliveryId))
+                .Where(d => d.App == app && chunk.Contains(d.DeliveryId))
                 .Select(d => d.DeliveryId)
                 .ToListAsync(cancellationToken).ConfigureAwait(false));
-            foreach (var row in await db.RecoveryRequests.Where(r => r.App == App && chunk.Contains(r.DeliveryGuid)).ToListAsync(cancellationToken).ConfigureAwait(false))
+            foreach (var row in await db.RecoveryRequests.Where(r => r.App == app && chunk.Contains(r.DeliveryGuid)).ToListAsync(cancellationToken).ConfigureAwait(false))
             {
                 asked[row.DeliveryGuid] = row;
             }
@@ -159,7 +174,7 @@ public sealed partial class DeliveryRecovery(
                         row.StatusCode = latest.StatusCode;
                         row.Error = latest.Status;
                         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-                        Log.RefusedAgain(logger, guid, latest.Event, latest.StatusCode, row.Requests);
+                        Log.RefusedAgain(logger, app, guid, latest.Event, latest.StatusCode, row.Requests);
                     }
 
                     refused.Add(new RefusedRedelivery(guid, latest.Event, latest.Action, latest.StatusCode, latest.Status, row.Requests, row.LastRequestedAt));
@@ -171,28 +186,29 @@ public sealed partial class DeliveryRecovery(
 
             var request = dryRun
                 ? new RedeliveryRequest(latest.Id, guid, latest.Event, latest.Action, latest.DeliveredAt, latest.Status, false, null)
-                : await AskAsync(client, latest, cancellationToken).ConfigureAwait(false);
+                : await AskAsync(client, app, latest, cancellationToken).ConfigureAwait(false);
             requested.Add(request);
             if (!dryRun)
             {
-                await RememberAsync(db, row, latest, request, now, cancellationToken).ConfigureAwait(false);
+                await RememberAsync(db, app, row, latest, request, now, cancellationToken).ConfigureAwait(false);
             }
         }
 
         if (!dryRun)
         {
             var forgetBefore = now - ForgetRequestsAfter;
-            await db.RecoveryRequests.Where(r => r.App == App && r.LastRequestedAt < forgetBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            await db.RecoveryRequests.Where(r => r.App == app && r.LastRequestedAt < forgetBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var report = new RecoveryReport(since, scanned, failed.Count, stored.Count, deliveredLater, requested)
         {
+            App = app,
             Refused = refused,
             Awaiting = awaiting,
             Filtered = filtered,
             Events = [.. wanted],
         };
-        Log.Finished(logger, scanned, failed.Count, stored.Count, report.Accepted, requested.Count - report.Accepted, refused.Count, awaiting, filtered);
+        Log.Finished(logger, app, scanned, failed.Count, stored.Count, report.Accepted, requested.Count - report.Accepted, refused.Count, awaiting, filtered);
         return report;
     }
 
@@ -259,7 +275,7 @@ public sealed partial class DeliveryRecovery(
     }
 
     /// <summary>Asks GitHub to redeliver <paramref name="latest"/> (GitHub sends the same body, signature and guid).</summary>
-    private async Task<RedeliveryRequest> AskAsync(HttpClient client, HookAttempt latest, CancellationToken cancellationToken)
+    private async Task<RedeliveryRequest> AskAsync(HttpClient client, string app, HookAttempt latest, CancellationToken cancellationToken)
     {
         string? error;
         var accepted = false;
@@ -282,23 +298,23 @@ public sealed partial class DeliveryRecovery(
 
         if (accepted)
         {
-            Log.Redelivery(logger, latest.Guid, latest.Event, latest.Status);
+            Log.Redelivery(logger, app, latest.Guid, latest.Event, latest.Status);
         }
         else
         {
-            Log.RedeliveryFailed(logger, latest.Guid, latest.Event, error!);
+            Log.RedeliveryFailed(logger, app, latest.Guid, latest.Event, error!);
         }
 
         return new RedeliveryRequest(latest.Id, latest.Guid, latest.Event, latest.Action, latest.DeliveredAt, latest.Status, accepted, error);
     }
 
     /// <summary>Records the request at once, so a run that stops half-way still leaves what it asked.</summary>
-    private static async Task RememberAsync(HubgateDbContext db, RecoveryRequestEntity? row, HookAttempt latest, RedeliveryRequest request,
+    private static async Task RememberAsync(HubgateDbContext db, string app, RecoveryRequestEntity? row, HookAttempt latest, RedeliveryRequest request,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (row is null)
         {
-            row = new RecoveryRequestEntity { App = App, DeliveryGuid = latest.Guid, Event = latest.Event, FirstRequestedAt = now };
+            row = new RecoveryRequestEntity { App = app, DeliveryGuid = latest.Guid, Event = latest.Event, FirstRequestedAt = now };
             db.RecoveryRequests.Add(row);
         }
 
@@ -340,22 +356,22 @@ public sealed partial class DeliveryRecovery(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 330, Level = LogLevel.Information, Message = "Asked GitHub to redeliver {Guid} ({Event}); its last attempt: {Status}")]
-        public static partial void Redelivery(ILogger logger, string guid, string @event, string status);
+        [LoggerMessage(EventId = 330, Level = LogLevel.Information, Message = "Asked GitHub to redeliver App {App}'s delivery {Guid} ({Event}); its last attempt: {Status}")]
+        public static partial void Redelivery(ILogger logger, string app, string guid, string @event, string status);
 
-        [LoggerMessage(EventId = 331, Level = LogLevel.Warning, Message = "Could not ask GitHub to redeliver {Guid} ({Event}): {Error}")]
-        public static partial void RedeliveryFailed(ILogger logger, string guid, string @event, string error);
+        [LoggerMessage(EventId = 331, Level = LogLevel.Warning, Message = "Could not ask GitHub to redeliver App {App}'s delivery {Guid} ({Event}): {Error}")]
+        public static partial void RedeliveryFailed(ILogger logger, string app, string guid, string @event, string error);
 
         [LoggerMessage(EventId = 332, Level = LogLevel.Information,
-            Message = "Delivery recovery: {Scanned} attempts scanned, {Failed} deliveries never delivered, {Stored} of them already stored, {Accepted} redeliveries requested, {NotAccepted} not accepted by GitHub, {Refused} refused again by Hubgate, {Awaiting} awaiting GitHub's redelivery, {Filtered} left out by the event filter")]
-        public static partial void Finished(ILogger logger, int scanned, int failed, int stored, int accepted, int notAccepted, int refused, int awaiting,
+            Message = "Delivery recovery of App {App}: {Scanned} attempts scanned, {Failed} deliveries never delivered, {Stored} of them already stored, {Accepted} redeliveries requested, {NotAccepted} not accepted by GitHub, {Refused} refused again by Hubgate, {Awaiting} awaiting GitHub's redelivery, {Filtered} left out by the event filter")]
+        public static partial void Finished(ILogger logger, string app, int scanned, int failed, int stored, int accepted, int notAccepted, int refused, int awaiting,
             int filtered);
 
         [LoggerMessage(EventId = 334, Level = LogLevel.Warning,
-            Message = "GitHub redelivered {Guid} ({Event}) and Hubgate refused it again with {StatusCode} (asked {Requests} times): not asking again. Look at why it is refused (webhook secret, size, payload).")]
-        public static partial void RefusedAgain(ILogger logger, string guid, string @event, int statusCode, int requests);
+            Message = "GitHub redelivered App {App}'s delivery {Guid} ({Event}) and Hubgate refused it again with {StatusCode} (asked {Requests} times): not asking again. Look at why it is refused (webhook secret, size, payload).")]
+        public static partial void RefusedAgain(ILogger logger, string app, string guid, string @event, int statusCode, int requests);
 
-        [LoggerMessage(EventId = 335, Level = LogLevel.Information, Message = "Delivery recovery skipped: another run holds the recovery lease")]
-        public static partial void Skipped(ILogger logger);
+        [LoggerMessage(EventId = 335, Level = LogLevel.Information, Message = "Delivery recovery of App {App} skipped: another run holds its recovery lease")]
+        public static partial void Skipped(ILogger logger, string app);
     }
 }

@@ -19,6 +19,9 @@ public sealed record RecoveryReport(
     int DeliveredLater,
     IReadOnlyList<RedeliveryRequest> Requested)
 {
+    /// <summary>The App whose delivery log was read and whose deliveries were asked for.</summary>
+    public string App { get; init; } = Apps.GitHubApp.DefaultName;
+
     public int Accepted => Requested.Count(r => r.Accepted);
 
     /// <summary>Failed deliveries asked for again that Hubgate refused again with a 4xx: reported, not asked for.</summary>

@@ -1,17 +1,18 @@
+using Hubgate.Apps;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Hubgate.Webhooks;
 
-/// <summary>Says at start-up, loudly, when no webhook secret is configured (every delivery would be refused).</summary>
-internal sealed partial class WebhookSecretStartupCheck(WebhookSecrets secrets, ILogger<WebhookSecretStartupCheck> logger) : IHostedService
+/// <summary>Says at start-up, loudly, for each App without a webhook secret (every delivery to it would be refused).</summary>
+internal sealed partial class WebhookSecretStartupCheck(GitHubApps apps, ILogger<WebhookSecretStartupCheck> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!secrets.IsConfigured)
+        foreach (var app in apps.All.Where(a => a.WebhookSecrets.Count == 0))
         {
-            Log.NoSecret(logger);
+            Log.NoSecret(logger, app.Name, WebhookSecretKeys.Primary(app), WebhookSecretKeys.Environment(app));
         }
 
         return Task.CompletedTask;
@@ -22,14 +23,18 @@ internal sealed partial class WebhookSecretStartupCheck(WebhookSecrets secrets, 
     private static partial class Log
     {
         [LoggerMessage(EventId = 315, Level = LogLevel.Error,
-            Message = "No webhook secret is configured: every delivery will be refused with 401 until GitHub:WebhookSecret (environment: GitHub__WebhookSecret) is set to the App's webhook secret.")]
-        public static partial void NoSecret(ILogger logger);
+            Message = "No webhook secret is configured for App {App}: every delivery to it will be refused with 401 until {Key} (environment: {EnvironmentVariable}) is set to the App's webhook secret.")]
+        public static partial void NoSecret(ILogger logger, string app, string key, string environmentVariable);
     }
 }
 
-/// <summary>Runs <see cref="DeliveryRecovery"/> every <c>Webhooks:RecoverInterval</c> (off unless set).</summary>
+/// <summary>
+/// Runs <see cref="DeliveryRecovery"/> every <c>Webhooks:RecoverInterval</c> (off unless set), for each App that can act
+/// as itself (App id and key), one after another; one App's failure does not stop the others'.
+/// </summary>
 internal sealed partial class DeliveryRecoveryJob(
     DeliveryRecovery recovery,
+    GitHubApps apps,
     IOptionsMonitor<WebhookOptions> options,
     TimeProvider time,
     ILogger<DeliveryRecoveryJob> logger) : BackgroundService
@@ -54,24 +59,27 @@ internal sealed partial class DeliveryRecoveryJob(
                 continue; // off; look again in a minute in case configuration turned it on
             }
 
-            try
+            foreach (var app in apps.All.Where(a => a.IsConfigured))
             {
-                await recovery.RecoverAsync(settings.RecoverLookback, cancellationToken: stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                Log.Failed(logger, e.GetType().Name, e.Message, interval.Value);
+                try
+                {
+                    await recovery.RecoverAsync(app.Name, settings.RecoverLookback, cancellationToken: stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    Log.Failed(logger, app.Name, e.GetType().Name, e.Message, interval.Value);
+                }
             }
         }
     }
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 333, Level = LogLevel.Warning, Message = "Periodic delivery recovery failed ({Exception}: {Reason}); next run in {Interval}")]
-        public static partial void Failed(ILogger logger, string exception, string reason, TimeSpan interval);
+        [LoggerMessage(EventId = 333, Level = LogLevel.Warning, Message = "Periodic delivery recovery of App {App} failed ({Exception}: {Reason}); next run in {Interval}")]
+        public static partial void Failed(ILogger logger, string app, string exception, string reason, TimeSpan interval);
     }
 }

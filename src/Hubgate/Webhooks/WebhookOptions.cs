@@ -1,55 +1,5 @@
 namespace Hubgate.Webhooks;
 
-/// <summary>
-/// The webhook secrets, from the <c>GitHub</c> section: <c>GitHub:WebhookSecret</c> plus
-/// <c>GitHub:AdditionalWebhookSecrets</c> (rotation: old and new are both accepted). Read through
-/// <c>IOptionsMonitor</c>, so a change takes effect without a restart.
-/// </summary>
-public sealed class WebhookSecretOptions
-{
-    public string? WebhookSecret { get; set; }
-
-    public IList<string> AdditionalWebhookSecrets { get; } = [];
-
-    /// <summary>
-    /// <c>GitHub:AppId</c>: when set, a delivery whose <c>X-GitHub-Hook-Installation-Target-Type</c> is <c>integration</c>
-    /// must name this App in <c>X-GitHub-Hook-Installation-Target-ID</c>. Read here (the same key as the App's
-    /// credentials) so the receiver checks it without <c>AddGitHubApp</c>.
-    /// </summary>
-    public long? AppId { get; set; }
-
-    /// <summary><c>GitHub:ApiBaseUrl</c>: which GitHub sends the deliveries (github.com when unset); decides the default of <c>Webhooks:RequireSha256</c>.</summary>
-    public Uri? ApiBaseUrl { get; set; }
-
-    /// <summary>
-    /// Whether <see cref="ApiBaseUrl"/> is GitHub's cloud (<c>api.github.com</c>, or <c>api.SUBDOMAIN.ghe.com</c> with data
-    /// residency), which always signs with SHA-256, rather than a GitHub Enterprise Server.
-    /// </summary>
-    public bool IsGitHubCloud => ApiBaseUrl is null
-        || ApiBaseUrl.Host.Equals("api.github.com", StringComparison.OrdinalIgnoreCase)
-        || ApiBaseUrl.Host.EndsWith(".ghe.com", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Every configured, non-empty secret, primary first.</summary>
-    public IReadOnlyList<string> All()
-    {
-        var all = new List<string>(1 + AdditionalWebhookSecrets.Count);
-        if (!string.IsNullOrEmpty(WebhookSecret))
-        {
-            all.Add(WebhookSecret);
-        }
-
-        foreach (var secret in AdditionalWebhookSecrets)
-        {
-            if (!string.IsNullOrEmpty(secret) && !all.Contains(secret))
-            {
-                all.Add(secret);
-            }
-        }
-
-        return all;
-    }
-}
-
 /// <summary>The inbox and the worker, from the <c>Webhooks</c> section.</summary>
 public sealed class WebhookOptions
 {
@@ -128,8 +78,8 @@ public sealed class WebhookOptions
 
     /// <summary>
     /// Whether a delivery signed only with SHA-1 (<c>X-Hub-Signature</c>, no <c>X-Hub-Signature-256</c>) is refused. Unset:
-    /// on for github.com and GHE.com (which always send SHA-256), off for GitHub Enterprise Server (older versions sent
-    /// only SHA-1), decided from <c>GitHub:ApiBaseUrl</c>.
+    /// per App, on for github.com and GHE.com (which always send SHA-256), off for GitHub Enterprise Server (older versions
+    /// sent only SHA-1), decided from the App's API base (<c>GitHub:ApiBaseUrl</c>, <c>GitHub:Apps:{name}:ApiBaseUrl</c>).
     /// </summary>
     public bool? RequireSha256 { get; set; }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Hubgate.Apps;
 using Hubgate.Storage;
 using Hubgate.Telemetry;
 using Microsoft.AspNetCore.Http;
@@ -13,13 +14,13 @@ using Microsoft.Extensions.Primitives;
 namespace Hubgate.Webhooks;
 
 /// <summary>
-/// The webhook endpoint: checks a delivery in a fixed order (method, secret configured, size, unverified bytes in
-/// flight, body, event, SHA-256 when required, signature, target App, JSON or form), stores it in the inbox and answers
-/// 202 only once it is committed (or requeued, for GitHub's redelivery of one that failed). Handlers never run here.
+/// The webhook endpoint of every App: checks a delivery in a fixed order (method, App known, its secret configured,
+/// size, unverified bytes in flight, body, event, SHA-256 when required, signature with that App's secrets only, target
+/// App, JSON or form), stores it in the inbox as that App's and answers 202 only once it is committed (or requeued, for
+/// GitHub's redelivery of one that failed). Handlers never run here.
 /// </summary>
 public sealed partial class WebhookReceiver(
-    WebhookSecrets secrets,
-    IOptionsMonitor<WebhookSecretOptions> secretOptions,
+    GitHubApps apps,
     UnverifiedBodyBudget budget,
     WebhookInbox inbox,
     IOptionsMonitor<WebhookOptions> options,
@@ -44,13 +45,16 @@ public sealed partial class WebhookReceiver(
     ];
 
     /// <summary>Handles a delivery to the App named <c>default</c> (today's routes).</summary>
-    public Task HandleAsync(HttpContext context) => HandleAsync(context, StoredApp.Default);
+    public Task HandleAsync(HttpContext context) => HandleAsync(context, GitHubApp.DefaultName);
 
-    /// <summary>Handles a delivery to the App named <paramref name="app"/>: it is stored, and deduplicated, as that App's.</summary>
-    public async Task HandleAsync(HttpContext context, string app)
+    /// <summary>
+    /// Handles a delivery to the App named <paramref name="appName"/>: verified with that App's webhook secrets only, and
+    /// stored, and deduplicated, as that App's. An App this deployment does not have (or no longer has) is answered 404.
+    /// </summary>
+    public async Task HandleAsync(HttpContext context, string appName)
     {
         ArgumentNullException.ThrowIfNull(context);
-        ArgumentException.ThrowIfNullOrEmpty(app);
+        ArgumentNullException.ThrowIfNull(appName);
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
         var started = Stopwatch.GetTimestamp();
@@ -63,12 +67,22 @@ public sealed partial class WebhookReceiver(
             return;
         }
 
-        var keys = secrets.Current;
+        if (!apps.TryGet(appName, out var app))
+        {
+            Refused("unknown_app");
+            Log.UnknownApp(logger, Printable(appName));
+            await ErrorAsync(context, StatusCodes.Status404NotFound,
+                "No GitHub App of this name is configured or stored on this server (or it was removed): its deliveries are not accepted.")
+                .ConfigureAwait(false);
+            return;
+        }
+
+        var keys = app.WebhookSecrets;
         if (keys.Count == 0)
         {
-            Log.NoSecret(logger);
+            Log.NoSecret(logger, app.Name, WebhookSecretKeys.Primary(app), WebhookSecretKeys.Environment(app));
             await ErrorAsync(context, StatusCodes.Status401Unauthorized,
-                "No webhook secret is configured on this server, so no delivery can be verified.").ConfigureAwait(false);
+                $"No webhook secret is configured for the App '{app.Name}' on this server, so no delivery can be verified.").ConfigureAwait(false);
             return;
         }
 
@@ -118,7 +132,7 @@ public sealed partial class WebhookReceiver(
         string @event;
         using (unverified)
         {
-            var refusal = Check(request, unverified.Length, settings, out @event);
+            var refusal = Check(request, unverified.Length, settings, app, out @event);
             if (refusal is not null)
             {
                 await ErrorAsync(context, StatusCodes.Status400BadRequest, refusal).ConfigureAwait(false);
@@ -157,14 +171,15 @@ public sealed partial class WebhookReceiver(
             body = unverified.ToArray();
         }
 
-        // Signed with our secret, but addressed to another App: the secret is shared between Apps, which it must not be.
-        if (OtherApp(request.Headers, secretOptions.CurrentValue.AppId) is { } target)
+        // Signed with the App's secret, but addressed to another App: the secret is shared between Apps, which it must not be.
+        if (OtherApp(request.Headers, app.Options.AppId) is { } target)
         {
             Refused("wrong_app");
-            Log.WrongApp(logger, Printable(deliveryHeader.ToString()), @event, target, secretOptions.CurrentValue.AppId!.Value);
+            var appIdKey = app.Options.ConfigurationPrefix + ":AppId";
+            Log.WrongApp(logger, Printable(deliveryHeader.ToString()), @event, target, app.Name, app.Options.AppId!.Value, appIdKey);
             await ErrorAsync(context, StatusCodes.Status403Forbidden,
                 $"This delivery is for GitHub App {target} (X-GitHub-Hook-Installation-Target-ID), not this server's App " +
-                $"{secretOptions.CurrentValue.AppId} (GitHub:AppId). Give each App its own webhook secret.").ConfigureAwait(false);
+                $"'{app.Name}', {app.Options.AppId} ({appIdKey}). Give each App its own webhook secret.").ConfigureAwait(false);
             return;
         }
 
@@ -235,7 +250,7 @@ public sealed partial class WebhookReceiver(
         try
         {
             // One wait for both the timeout and the client going away (the inbox's own would be a second per request).
-            outcome = await inbox.StoreAsync(app, delivery)
+            outcome = await inbox.StoreAsync(app.Name, delivery)
                 .WaitAsync(options.CurrentValue.StoreTimeout, time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
@@ -293,7 +308,7 @@ public sealed partial class WebhookReceiver(
     /// The cheap checks between reading the body and verifying it, in order: a body, one well-formed event name, one
     /// of each signature header, and SHA-256 when it is required. The reason to answer 400, or null.
     /// </summary>
-    private string? Check(HttpRequest request, long length, WebhookOptions settings, out string @event)
+    private static string? Check(HttpRequest request, long length, WebhookOptions settings, GitHubApp app, out string @event)
     {
         @event = string.Empty;
         if (length == 0)
@@ -325,7 +340,7 @@ public sealed partial class WebhookReceiver(
             return "A signature header was sent more than once.";
         }
 
-        if (string.IsNullOrEmpty(sha256.ToString()) && !string.IsNullOrEmpty(sha1.ToString()) && RequiresSha256(settings))
+        if (string.IsNullOrEmpty(sha256.ToString()) && !string.IsNullOrEmpty(sha1.ToString()) && RequiresSha256(settings, app))
         {
             SignatureFailed("sha256_required");
             return "The delivery is signed only with SHA-1 (X-Hub-Signature); this server requires X-Hub-Signature-256 (Webhooks:RequireSha256).";
@@ -334,8 +349,8 @@ public sealed partial class WebhookReceiver(
         return null;
     }
 
-    /// <summary><c>Webhooks:RequireSha256</c>, or by default whether the deliveries come from GitHub's cloud.</summary>
-    private bool RequiresSha256(WebhookOptions settings) => settings.RequireSha256 ?? secretOptions.CurrentValue.IsGitHubCloud;
+    /// <summary><c>Webhooks:RequireSha256</c>, or by default whether the App's deliveries come from GitHub's cloud (not a GHES).</summary>
+    private static bool RequiresSha256(WebhookOptions settings, GitHubApp app) => settings.RequireSha256 ?? app.Options.Endpoints.IsGitHubCloud;
 
     /// <summary>The App a delivery names when it is an App's webhook for another App than <paramref name="appId"/>; else null.</summary>
     private static long? OtherApp(IHeaderDictionary headers, long? appId) =>
@@ -446,8 +461,12 @@ public sealed partial class WebhookReceiver(
     private static partial class Log
     {
         [LoggerMessage(EventId = 310, Level = LogLevel.Error,
-            Message = "A webhook delivery arrived but no webhook secret is configured: set GitHub:WebhookSecret (environment: GitHub__WebhookSecret) to the App's webhook secret. Answered 401.")]
-        public static partial void NoSecret(ILogger logger);
+            Message = "A webhook delivery for App {App} arrived but no webhook secret is configured for it: set {Key} (environment: {EnvironmentVariable}) to the App's webhook secret. Answered 401.")]
+        public static partial void NoSecret(ILogger logger, string app, string key, string environmentVariable);
+
+        [LoggerMessage(EventId = 319, Level = LogLevel.Warning,
+            Message = "A webhook delivery arrived for App {App}, which is not configured or stored here (or was removed): answered 404, nothing stored. Check the webhook URL GitHub delivers to.")]
+        public static partial void UnknownApp(ILogger logger, string? app);
 
         [LoggerMessage(EventId = 311, Level = LogLevel.Warning,
             Message = "Webhook signature mismatch for delivery {DeliveryId} ({Event}) from {RemoteAddress}: no configured secret matches. Answered 401.")]
@@ -471,8 +490,8 @@ public sealed partial class WebhookReceiver(
         public static partial void Busy(ILogger logger, long limit);
 
         [LoggerMessage(EventId = 318, Level = LogLevel.Error,
-            Message = "Delivery {DeliveryId} ({Event}) is signed with this server's webhook secret but is for GitHub App {TargetAppId}, not {AppId} (GitHub:AppId): answered 403. Each App needs its own webhook secret.")]
-        public static partial void WrongApp(ILogger logger, string? deliveryId, string @event, long targetAppId, long appId);
+            Message = "Delivery {DeliveryId} ({Event}) is signed with App {App}'s webhook secret but is for GitHub App {TargetAppId}, not {AppId} ({AppIdKey}): answered 403. Each App needs its own webhook secret.")]
+        public static partial void WrongApp(ILogger logger, string? deliveryId, string @event, long targetAppId, string app, long appId, string appIdKey);
     }
 }
 

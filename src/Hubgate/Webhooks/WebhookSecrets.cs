@@ -1,30 +1,22 @@
-using System.Text;
-using Microsoft.Extensions.Options;
+using Hubgate.Apps;
 
 namespace Hubgate.Webhooks;
 
 /// <summary>
-/// The configured webhook secrets as UTF-8 bytes, encoded once and again whenever configuration changes
-/// (<c>IOptionsMonitor</c>): rotating <c>GitHub:WebhookSecret</c> / <c>GitHub:AdditionalWebhookSecrets</c> needs no restart.
+/// Where an App's webhook secret is set, for messages: its configuration key and environment variable
+/// (<c>GitHub:WebhookSecret</c> for <c>default</c>, <c>GitHub:Apps:{name}:WebhookSecret</c> for a named App), or, for an
+/// App stored in the database, the command that stores one. The secrets themselves are the App's
+/// (<see cref="GitHubApp.WebhookSecrets"/>, hot-reloaded): the registry is their one source.
 /// </summary>
-public sealed class WebhookSecrets : IDisposable
+internal static class WebhookSecretKeys
 {
-    private readonly IDisposable? _subscription;
-    private volatile byte[][] _current;
+    /// <summary>The key that holds the App's primary webhook secret.</summary>
+    public static string Primary(GitHubApp app) => app.Source == GitHubAppSource.Database
+        ? $"the App's stored webhook secret (hubgate apps add {app.Name} --webhook-secret …)"
+        : app.Options.ConfigurationPrefix + ":WebhookSecret";
 
-    public WebhookSecrets(IOptionsMonitor<WebhookSecretOptions> options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        _current = Encode(options.CurrentValue);
-        _subscription = options.OnChange(changed => _current = Encode(changed));
-    }
-
-    /// <summary>Every non-empty secret, primary first. Empty when none is configured.</summary>
-    public IReadOnlyList<byte[]> Current => _current;
-
-    public bool IsConfigured => _current.Length > 0;
-
-    public void Dispose() => _subscription?.Dispose();
-
-    private static byte[][] Encode(WebhookSecretOptions options) => [.. options.All().Select(Encoding.UTF8.GetBytes)];
+    /// <summary>The environment variable of <see cref="Primary"/> (<c>GitHub__Apps__ghes__WebhookSecret</c>).</summary>
+    public static string Environment(GitHubApp app) => app.Source == GitHubAppSource.Database
+        ? "none: it is stored in the database"
+        : app.Options.ConfigurationPrefix.Replace(":", "__", StringComparison.Ordinal) + "__WebhookSecret";
 }

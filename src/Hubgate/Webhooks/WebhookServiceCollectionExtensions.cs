@@ -11,23 +11,25 @@ namespace Hubgate.Webhooks;
 /// <summary>Registers and maps the durable webhook receiver.</summary>
 public static class WebhookServiceCollectionExtensions
 {
-    /// <summary>The routes GitHub can deliver to: Hubgate's own and Sentry's.</summary>
+    /// <summary>The routes GitHub can deliver App <c>default</c>'s deliveries to: Hubgate's own and Sentry's.</summary>
     public static readonly IReadOnlyList<string> Routes = ["/webhooks/github", "/extensions/github/webhook/"];
+
+    /// <summary>The route of each App's deliveries: <c>/webhooks/github/{app}</c>.</summary>
+    public const string AppRoute = "/webhooks/github/{app}";
 
     /// <summary>
     /// Adds the receiver, the inbox, the background worker (unless <c>Webhooks:RunWorker</c> is false) and delivery
-    /// recovery. Secrets come from <c>GitHub:WebhookSecret</c> / <c>GitHub:AdditionalWebhookSecrets</c>, the rest from
-    /// <c>Webhooks:*</c>. Needs the store (<c>AddHubgateStorage</c>); recovery needs <c>AddGitHubApp</c>.
+    /// recovery. Each App's deliveries are verified with that App's webhook secrets (<c>GitHub:WebhookSecret</c> /
+    /// <c>GitHub:AdditionalWebhookSecrets</c> for <c>default</c>, <c>GitHub:Apps:{name}:…</c> for the others), the rest
+    /// comes from <c>Webhooks:*</c>. Needs the store (<c>AddHubgateStorage</c>) and the Apps (<c>AddGitHubApp</c>).
     /// Register handlers on the returned builder.
     /// </summary>
     public static WebhookBuilder AddGitHubWebhooks(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<WebhookSecretOptions>().Bind(configuration.GetSection("GitHub"));
         services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<WebhookSecrets>();
         services.TryAddSingleton<UnverifiedBodyBudget>();
         services.TryAddSingleton<DeliverySignal>();
         services.TryAddSingleton<WebhookInbox>();
@@ -45,7 +47,10 @@ public static class WebhookServiceCollectionExtensions
         return new WebhookBuilder(services);
     }
 
-    /// <summary>Maps <c>POST /webhooks/github</c> and <c>POST /extensions/github/webhook/</c> (other methods: 405).</summary>
+    /// <summary>
+    /// Maps <c>POST /webhooks/github/{app}</c> for each App, and <c>POST /webhooks/github</c> and
+    /// <c>POST /extensions/github/webhook/</c> for App <c>default</c> (other methods: 405; an unknown App: 404).
+    /// </summary>
     public static IEndpointConventionBuilder MapGitHubWebhooks(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -59,6 +64,10 @@ public static class WebhookServiceCollectionExtensions
                 .ShortCircuit();
         }
 
+        group.Map(AppRoute, context => context.RequestServices.GetRequiredService<WebhookReceiver>()
+                .HandleAsync(context, context.Request.RouteValues["app"] as string ?? string.Empty))
+            .WithDisplayName("GitHub webhook " + AppRoute)
+            .ShortCircuit();
         return group;
     }
 }

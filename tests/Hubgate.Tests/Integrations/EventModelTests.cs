@@ -331,7 +331,7 @@ public sealed class EventModelTests
         Assert.Equal("109948940", (await db.AppState.SingleAsync(s => s.Key == "webhook.hook_id")).Value);
         Assert.Equal("29310", (await db.AppState.SingleAsync(s => s.Key == "webhook.app_id")).Value);
         Assert.Contains(h.Services.Logs.GetSnapshot(), r => r.Level == Microsoft.Extensions.Logging.LogLevel.Warning &&
-            r.Message.Contains("for App 29310, but Hubgate is configured as App 12345", StringComparison.Ordinal));
+            r.Message.Contains("for App id 29310, but it came to App default's webhook URL, configured as App id 12345 (GitHub:AppId)", StringComparison.Ordinal));
     }
 
     [Fact]
