@@ -25,6 +25,7 @@ public sealed partial class RouteAuthenticationTests : IDisposable
         ["/openapi/{documentName}.json"] = "the API's description: holds no data",
         ["/webhooks/github"] = "GitHub's deliveries: authenticated by the HMAC signature instead",
         ["/extensions/github/webhook/"] = "Sentry-compatible alias of /webhooks/github, same HMAC check",
+        ["/webhooks/github/{app}"] = "each App's deliveries: authenticated by the HMAC signature with that App's secrets",
         ["/metrics"] = "Prometheus scrape: counts, durations and rate limits — no payloads, tokens or secrets",
         ["/signin"] = "the dashboard's sign-in form; its POST checks the API key and sets the session cookie",
     };
