@@ -164,6 +164,28 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sign_WithApp_UsesThatAppsWebhookSecret_AndAnUnknownAppIsNamed()
+    {
+        const string GhesSecret = "cli-ghes-webhook-secret-5e2a90c1";
+        TestSecrets.Register(GhesSecret, "a webhook secret");
+        var file = Path.Combine(_directory, "hello.txt");
+        await File.WriteAllTextAsync(file, "Hello, World!");
+        var settings = Settings();
+        settings["GitHub:Apps:ghes:AppId"] = "4242";
+        settings["GitHub:Apps:ghes:PrivateKey"] = _gitHub.PrivateKeyPkcs1Pem;
+        settings["GitHub:Apps:ghes:ApiBaseUrl"] = "https://ghes.example.com/api/v3/";
+        settings["GitHub:Apps:ghes:WebhookSecret"] = GhesSecret;
+
+        var (exit, output, _) = await RunAsync(settings, "sign", "--app", "ghes", file);
+        var (unknownExit, _, unknownError) = await RunAsync(settings, "sign", "--app", "nope", file);
+
+        Assert.Equal(0, exit);
+        Assert.Equal(Hubgate.Webhooks.WebhookSignature.Sign("Hello, World!"u8.ToArray(), GhesSecret), output.Trim());
+        Assert.NotEqual(0, unknownExit);
+        Assert.Contains("No GitHub App named 'nope'", unknownError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Send_AFixtureIntoARunningServer_IsStored_AndShownByDeliveriesListAndShow()
     {
         var settings = Settings();

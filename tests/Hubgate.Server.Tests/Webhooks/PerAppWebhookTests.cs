@@ -117,6 +117,25 @@ public sealed class PerAppWebhookTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task AppRegisteredAtRunTime_ReceivesAtOnce_AndOnceRemoved_404()
+    {
+        const string StoredSecret = "stored-app-webhook-secret-2c7e4a91";
+        Hubgate.Testing.TestSecrets.Register(StoredSecret, "a stored App's webhook secret");
+        var apps = _app.Services.GetRequiredService<Hubgate.Apps.GitHubApps>();
+        apps.Register(new Hubgate.Apps.GitHubAppRegistration("stored", 3003, null, null, _ghes.PrivateKeyPkcs1Pem, new Uri("https://stored.example.com/api/v3/"),
+            null, StoredSecret, [], "hubgate-stored"));
+        using var delivered = Delivery("/webhooks/github/stored", StoredSecret, "stored-1", 3003);
+        Assert.Equal(HttpStatusCode.Accepted, (await _client.SendAsync(delivered)).StatusCode);
+
+        Assert.True(apps.Unregister("stored"));
+        using var afterRemoval = Delivery("/webhooks/github/stored", StoredSecret, "stored-2", 3003);
+        var response = await _client.SendAsync(afterRemoval);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal([("stored", "stored-1")], await StoredAsync());
+    }
+
+    [Fact]
     public async Task SameDeliveryId_ToBothApps_IsTwoDeliveries()
     {
         using var toCloud = Delivery("/webhooks/github", CloudSecret, "shared-guid", CloudAppId);
