@@ -33,14 +33,14 @@ public sealed partial class FakeGitHubServer
 
     /// <summary>A delivery in the log whose body GitHub keeps, so a redelivery of it sends <paramref name="payload"/> again.</summary>
     public FakeHookDelivery AddHookDelivery(string guid, string @event, string? action, string status, int statusCode, DateTimeOffset deliveredAt,
-        byte[] payload, long? installationId = null, long? repositoryId = null)
+        byte[] payload, long? installationId = null, long? repositoryId = null, long? appId = null)
     {
         lock (_lock)
         {
             _hookPayloads[guid] = payload; // first: a redelivery asked for as soon as the attempt is listed finds it
         }
 
-        return AddHookDelivery(guid, @event, action, status, statusCode, deliveredAt, installationId, repositoryId);
+        return AddHookDelivery(guid, @event, action, status, statusCode, deliveredAt, installationId, repositoryId, appId);
     }
 
     /// <summary>Every attempt in the log, oldest first.</summary>
@@ -84,14 +84,14 @@ public sealed partial class FakeGitHubServer
         return delay > TimeSpan.Zero ? Task.Delay(delay, cancellationToken) : Task.CompletedTask;
     }
 
-    private Answer HookDeliveries(HttpContext context)
+    private Answer HookDeliveries(HttpContext context, long appId)
     {
         var query = context.Request.Query;
         var perPage = Math.Clamp(int.TryParse(query["per_page"], CultureInfo.InvariantCulture, out var pp) ? pp : 30, 1, 100);
         List<FakeHookDelivery> all;
         lock (_lock)
         {
-            all = [.. _hookDeliveries.OrderByDescending(d => d.DeliveredAt).ThenByDescending(d => d.Id)];
+            all = [.. _hookDeliveries.Where(d => d.AppId == appId).OrderByDescending(d => d.DeliveredAt).ThenByDescending(d => d.Id)];
         }
 
         var start = 0;
@@ -125,11 +125,12 @@ public sealed partial class FakeGitHubServer
         return answer;
     }
 
-    private Answer Redeliver(string id, DateTimeOffset now)
+    private Answer Redeliver(string id, DateTimeOffset now, long appId)
     {
         lock (_lock)
         {
-            if (!long.TryParse(id, CultureInfo.InvariantCulture, out var deliveryId) || _hookDeliveries.Find(d => d.Id == deliveryId) is not { } original)
+            if (!long.TryParse(id, CultureInfo.InvariantCulture, out var deliveryId) ||
+                _hookDeliveries.Find(d => d.Id == deliveryId && d.AppId == appId) is not { } original)
             {
                 return Error(404, "Not Found");
             }
@@ -152,7 +153,7 @@ public sealed partial class FakeGitHubServer
         byte[]? payload;
         lock (_lock)
         {
-            webhook = _webhook;
+            webhook = original.AppId == AppId ? _webhook : _appWebhooks.TryGetValue(original.AppId, out var other) ? other : null;
             payload = _hookPayloads.GetValueOrDefault(original.Guid);
         }
 
@@ -161,7 +162,7 @@ public sealed partial class FakeGitHubServer
         {
             using var request = WebhookFixtures.Delivery(target.Path, original.Event, payload ?? "{}"u8.ToArray(), target.Secret, original.Guid);
             request.Headers.Remove("X-GitHub-Hook-Installation-Target-ID");
-            request.Headers.TryAddWithoutValidation("X-GitHub-Hook-Installation-Target-ID", AppId.ToString(CultureInfo.InvariantCulture));
+            request.Headers.TryAddWithoutValidation("X-GitHub-Hook-Installation-Target-ID", original.AppId.ToString(CultureInfo.InvariantCulture));
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
             try

@@ -344,7 +344,7 @@ public sealed partial class FakeGitHubServer
         {
             data = new
             {
-                viewer = new { login = AppSlug + "[bot]" },
+                viewer = new { login = App(installation.AppId).Slug + "[bot]" },
                 installation = new { databaseId = installation.Id, repositories = Snapshot(installation).Select(r => r.FullName).ToArray() },
             },
         });

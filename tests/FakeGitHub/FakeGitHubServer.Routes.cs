@@ -17,13 +17,22 @@ public sealed partial class FakeGitHubServer
         var response = context.Response;
         response.Headers.Date = now.ToString("R", CultureInfo.InvariantCulture);
         response.Headers["X-GitHub-Request-Id"] = Guid.NewGuid().ToString("N")[..16].ToUpperInvariant();
+        if (IsEnterprisePrefix)
+        {
+            response.Headers["X-GitHub-Enterprise-Version"] = _options.NumericIssuerOnly ? "3.13.0" : "3.17.0";
+        }
+
         var path = context.Request.Path.Value ?? "/";
         var prefix = _options.PathPrefix.TrimEnd('/');
         var caller = new Caller();
         Answer answer;
         try
         {
-            if (await RouteBesideApiAsync(context, path, now, caller).ConfigureAwait(false) is { } beside)
+            if (await RouteWebAsync(context, path, now).ConfigureAwait(false) is { } web)
+            {
+                answer = web;
+            }
+            else if (await RouteBesideApiAsync(context, path, now, caller).ConfigureAwait(false) is { } beside)
             {
                 answer = beside;
             }
@@ -74,8 +83,14 @@ public sealed partial class FakeGitHubServer
         var method = context.Request.Method;
         var get = method == HttpMethods.Get;
         var post = method == HttpMethods.Post;
+        if (s is ["app-manifests", var code, "conversions"])
+        {
+            return !post ? Error(404, "Not Found")
+                : caller.Credential == FakeCredential.Invalid ? Error(401, caller.Error ?? "Bad credentials")
+                : ConvertManifest(code, now);
+        }
 
-        // App routes: the App's JWT.
+        // App routes: the App's JWT, which sees only its own App's installations and delivery log.
         if (s[0] == "app" || (s.Length == 3 && s[0] is "orgs" or "users" && s[2] == "installation") ||
             (s.Length == 4 && s[0] == "repos" && s[3] == "installation"))
         {
@@ -89,20 +104,21 @@ public sealed partial class FakeGitHubServer
                 return limited;
             }
 
+            var app = App(caller.AppId!.Value);
             return (s, get, post) switch
             {
-                (["app"], true, _) => Ok(AppJson()),
-                (["app", "installations"], true, _) => Page(context, AllInstallations().Select(InstallationJson).ToList(), list => list),
-                (["app", "installations", var id], true, _) => FindInstallation(id) is { } i ? Ok(InstallationJson(i)) : Error(404, "Not Found"),
-                (["app", "installations", var id, "access_tokens"], _, true) => await MintAsync(context, id, now).ConfigureAwait(false),
-                (["app", "hook", "config"], true, _) => Ok(new { content_type = "json", insecure_ssl = "0", url = "https://hubgate.example/webhooks/github", secret = "********" }),
-                (["app", "hook", "deliveries"], true, _) => HookDeliveries(context),
-                (["app", "hook", "deliveries", var id, "attempts"], _, true) => Redeliver(id, now),
+                (["app"], true, _) => Ok(AppJson(app)),
+                (["app", "installations"], true, _) => Page(context, InstallationsOf(app).Select(InstallationJson).ToList(), list => list),
+                (["app", "installations", var id], true, _) => FindInstallation(id, app) is { } i ? Ok(InstallationJson(i)) : Error(404, "Not Found"),
+                (["app", "installations", var id, "access_tokens"], _, true) => await MintAsync(context, id, now, app).ConfigureAwait(false),
+                (["app", "hook", "config"], true, _) => Ok(HookConfigJson(app)),
+                (["app", "hook", "deliveries"], true, _) => HookDeliveries(context, app.Id),
+                (["app", "hook", "deliveries", var id, "attempts"], _, true) => Redeliver(id, now, app.Id),
                 ([_, var login, "installation"], true, _) =>
-                    AllInstallations().FirstOrDefault(i => i.AccountLogin.Equals(login, StringComparison.OrdinalIgnoreCase)) is { } byAccount
+                    InstallationsOf(app).FirstOrDefault(i => i.AccountLogin.Equals(login, StringComparison.OrdinalIgnoreCase)) is { } byAccount
                         ? Ok(InstallationJson(byAccount)) : Error(404, "Not Found"),
                 (["repos", var owner, var name, "installation"], true, _) =>
-                    AllInstallations().FirstOrDefault(i => FindRepository(i, owner, name) is not null) is { } byRepo
+                    InstallationsOf(app).FirstOrDefault(i => FindRepository(i, owner, name) is not null) is { } byRepo
                         ? Ok(InstallationJson(byRepo)) : Error(404, "Not Found"),
                 _ => Error(404, "Not Found"),
             };
@@ -182,10 +198,13 @@ public sealed partial class FakeGitHubServer
 
         if (FakeJwtVerifier.LooksLikeJwt(credential))
         {
-            caller.Error = FakeJwtVerifier.Verify(credential, SharedKey.Value, now, AppId, ClientId, _options.NumericIssuerOnly);
+            // The issuer picks the App whose key must have signed it; an unknown issuer is judged as the primary App's.
+            var app = AppForIssuer(FakeJwtVerifier.UnverifiedIssuer(credential));
+            caller.Error = FakeJwtVerifier.Verify(credential, app.Key, now, app.Id, app.ClientId, _options.NumericIssuerOnly);
             if (caller.Error is null)
             {
                 caller.Credential = FakeCredential.Jwt;
+                caller.AppId = app.Id;
                 Hubgate.Testing.TestSecrets.Register(credential, "an App JWT");
             }
 
@@ -207,7 +226,7 @@ public sealed partial class FakeGitHubServer
         caller.Error = "Bad credentials";
     }
 
-    private async Task<Answer> MintAsync(HttpContext context, string id, DateTimeOffset now)
+    private async Task<Answer> MintAsync(HttpContext context, string id, DateTimeOffset now, FakeApp app)
     {
         FakeFault? fault = null;
         lock (_lock)
@@ -233,7 +252,7 @@ public sealed partial class FakeGitHubServer
                 return Error(StatusOf(other), other == FakeFault.NotFound ? "Not Found" : "Server Error");
         }
 
-        var installation = FindInstallation(id);
+        var installation = FindInstallation(id, app);
         if (installation is null)
         {
             return Error(404, "Not Found");
@@ -353,45 +372,6 @@ public sealed partial class FakeGitHubServer
         Snapshot(installation).FirstOrDefault(r =>
             r.Owner.Equals(owner, StringComparison.OrdinalIgnoreCase) && r.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
-    private object AppJson() => new
-    {
-        id = AppId,
-        slug = AppSlug,
-        node_id = "A_kwDOfake",
-        client_id = ClientId,
-        owner = new { login = "hubgate", id = 1, type = "Organization" },
-        name = AppName,
-        description = "A fake App for tests",
-        external_url = "https://hubgate.example",
-        html_url = "https://github.com/apps/" + AppSlug,
-        created_at = "2026-01-01T00:00:00Z",
-        updated_at = "2026-01-01T00:00:00Z",
-        permissions = new { contents = "read", metadata = "read", pull_requests = "write" },
-        events = new[] { "push", "pull_request" },
-        installations_count = AllInstallations().Count,
-    };
-
-    private object InstallationJson(FakeInstallation i) => new
-    {
-        id = i.Id,
-        account = new { login = i.AccountLogin, id = i.AccountId, type = i.AccountType, node_id = "MDQ6VXNlcj" + i.AccountId },
-        repository_selection = i.RepositorySelection,
-        access_tokens_url = $"{ApiBaseUrl}app/installations/{i.Id}/access_tokens",
-        repositories_url = $"{ApiBaseUrl}installation/repositories",
-        html_url = $"https://github.com/organizations/{i.AccountLogin}/settings/installations/{i.Id}",
-        app_id = AppId,
-        app_slug = AppSlug,
-        target_id = i.AccountId,
-        target_type = i.AccountType,
-        permissions = i.Permissions,
-        events = i.Events,
-        created_at = "2026-01-01T00:00:00Z",
-        updated_at = "2026-01-01T00:00:00Z",
-        single_file_name = (string?)null,
-        suspended_at = i.Suspended ? "2026-01-02T00:00:00Z" : null,
-        suspended_by = (object?)null,
-    };
-
     private object RepositoryJson(FakeRepository r) => new
     {
         id = r.Id,
@@ -476,6 +456,10 @@ public sealed partial class FakeGitHubServer
     {
         public FakeCredential Credential { get; set; } = FakeCredential.None;
         public long? InstallationId { get; set; }
+
+        /// <summary>The App whose JWT this is (set with <see cref="FakeCredential.Jwt"/>).</summary>
+        public long? AppId { get; set; }
+
         public string? Token { get; set; }
         public string? Error { get; set; }
     }

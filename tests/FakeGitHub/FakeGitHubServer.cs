@@ -45,6 +45,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
     {
         _app = app;
         _options = options;
+        _primary = CreatePrimaryApp(options);
     }
 
     /// <summary>Starts a fake on a free loopback port.</summary>
@@ -61,6 +62,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.ApiBaseUrl = new Uri(address.TrimEnd('/') + options.PathPrefix.TrimEnd('/') + "/");
+        server.WebBaseUrl = new Uri(address.TrimEnd('/') + "/");
         return server;
     }
 
@@ -69,14 +71,20 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
 
     public long AppId => _options.AppId;
     public string ClientId => _options.ClientId;
-    public string AppSlug => "hubgate-test";
-    public string AppName => "Hubgate Test";
+    public string AppSlug => _primary.Slug;
+    public string AppName => _primary.Name;
 
-    /// <summary>The App's private key as GitHub hands it out (PKCS#1).</summary>
-    public string PrivateKeyPkcs1Pem => SharedKey.Value.ExportRSAPrivateKeyPem();
+    /// <summary>The primary App's slug (the same as <see cref="AppSlug"/>).</summary>
+    public string Slug => _primary.Slug;
+
+    /// <summary>The primary App's webhook secret (<see cref="FakeGitHubOptions.WebhookSecret"/>).</summary>
+    public string WebhookSecret => _primary.WebhookSecret;
+
+    /// <summary>The primary App's private key as GitHub hands it out (PKCS#1): the shared key, or the fake's own with <see cref="FakeGitHubOptions.OwnKey"/>.</summary>
+    public string PrivateKeyPkcs1Pem => _primary.Key.ExportRSAPrivateKeyPem();
 
     /// <summary>The same key in PKCS#8.</summary>
-    public string PrivateKeyPkcs8Pem => SharedKey.Value.ExportPkcs8PrivateKeyPem();
+    public string PrivateKeyPkcs8Pem => _primary.Key.ExportPkcs8PrivateKeyPem();
 
     public FakeClock Clock { get; } = new();
 
@@ -134,12 +142,18 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Installs an App (<paramref name="appId"/>, the primary App when null) on an account. Installation ids are unique
+    /// on a GitHub host: reusing one of another App's installations throws.
+    /// </summary>
     public FakeInstallation AddInstallation(long id, string accountLogin, string accountType = "Organization", string repositorySelection = "selected",
-        IReadOnlyDictionary<string, string>? permissions = null)
+        IReadOnlyDictionary<string, string>? permissions = null, long? appId = null)
     {
+        var owner = App(appId ?? AppId);
         var installation = new FakeInstallation
         {
             Id = id,
+            AppId = owner.Id,
             AccountLogin = accountLogin,
             AccountId = 1000 + id,
             AccountType = accountType,
@@ -156,6 +170,11 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
 
         lock (_lock)
         {
+            if (_installations.TryGetValue(id, out var existing) && existing.AppId != owner.Id && !existing.Removed)
+            {
+                throw new InvalidOperationException($"Installation {id} belongs to App {existing.AppId} on this host; installation ids are unique per host.");
+            }
+
             _installations[id] = installation;
         }
 
@@ -258,12 +277,17 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         }
     }
 
+    /// <summary>An attempt in the delivery log of <paramref name="appId"/> (the primary App when null).</summary>
     public FakeHookDelivery AddHookDelivery(string guid, string @event, string? action, string status, int statusCode, DateTimeOffset deliveredAt,
-        long? installationId = null, long? repositoryId = null)
+        long? installationId = null, long? repositoryId = null, long? appId = null)
     {
+        var owner = App(appId ?? AppId);
         lock (_lock)
         {
-            var delivery = new FakeHookDelivery(_hookDeliveries.Count + 1_000_001, guid, @event, action, status, statusCode, deliveredAt, installationId, repositoryId);
+            var delivery = new FakeHookDelivery(_hookDeliveries.Count + 1_000_001, guid, @event, action, status, statusCode, deliveredAt, installationId, repositoryId)
+            {
+                AppId = owner.Id,
+            };
             _hookDeliveries.Add(delivery);
             return delivery;
         }
@@ -275,6 +299,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await DisposeCodeloadAsync().ConfigureAwait(false);
+        DisposeAppKeys();
         _stopping.Dispose();
     }
 

@@ -17,6 +17,36 @@ internal static class FakeJwtVerifier
     public static bool LooksLikeJwt(string credential) => credential.Count(c => c == '.') == 2;
 
     /// <summary>
+    /// The <c>iss</c> claim as text (a number's digits, or a string), read before the signature is checked — GitHub
+    /// must know the App to know which key to verify with; null when the token does not decode.
+    /// </summary>
+    public static string? UnverifiedIssuer(string jwt)
+    {
+        var parts = jwt.Split('.');
+        if (parts.Length != 3)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var claims = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
+            return claims.RootElement.ValueKind == JsonValueKind.Object && claims.RootElement.TryGetProperty("iss", out var iss)
+                ? iss.ValueKind switch
+                {
+                    JsonValueKind.Number => iss.GetRawText(),
+                    JsonValueKind.String => iss.GetString(),
+                    _ => null,
+                }
+                : null;
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Null when valid; otherwise GitHub's message. <paramref name="numericIssuerOnly"/> plays GitHub Enterprise
     /// Server 3.13 and older, which accept only the numeric App id as <c>iss</c>.
     /// </summary>

@@ -12,6 +12,21 @@ public sealed class FakeGitHubOptions
 
     /// <summary>Plays GitHub Enterprise Server 3.13 and older: only the numeric App id is accepted as the JWT's <c>iss</c>.</summary>
     public bool NumericIssuerOnly { get; init; }
+
+    /// <summary>
+    /// True: the primary App gets a 2048-bit key of its own (a second host's App, which must not verify with another
+    /// fake's key); false (default, faster): the key every fake of the test run shares.
+    /// </summary>
+    public bool OwnKey { get; init; }
+
+    /// <summary>The primary App's webhook secret (registered with TestSecrets).</summary>
+    public string WebhookSecret { get; init; } = FakeGitHubServer.DefaultWebhookSecret;
+
+    /// <summary>The primary App's slug, as in <c>https://github.com/apps/{slug}</c>.</summary>
+    public string Slug { get; init; } = "hubgate-test";
+
+    /// <summary>The primary App's display name.</summary>
+    public string AppName { get; init; } = "Hubgate Test";
 }
 
 /// <summary>What the fake answers on the next access-token requests.</summary>
@@ -59,6 +74,10 @@ public sealed record RecordedRequest(
 public sealed class FakeInstallation
 {
     public required long Id { get; init; }
+
+    /// <summary>The App this installation belongs to (the fake's primary App unless installed for another).</summary>
+    public long AppId { get; internal set; }
+
     public required string AccountLogin { get; init; }
     public long AccountId { get; init; }
     public string AccountType { get; init; } = "Organization";
@@ -87,7 +106,11 @@ public sealed record FakeHookDelivery(
     DateTimeOffset DeliveredAt,
     long? InstallationId,
     long? RepositoryId,
-    bool Redelivery = false);
+    bool Redelivery = false)
+{
+    /// <summary>The App whose delivery log this attempt is in.</summary>
+    public long AppId { get; init; }
+}
 
 /// <summary>The fake's own clock: real UTC plus a settable offset (to play a skewed GitHub).</summary>
 public sealed class FakeClock

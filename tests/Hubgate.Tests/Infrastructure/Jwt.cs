@@ -17,6 +17,23 @@ internal static class Jwt
         return (header, claims);
     }
 
+    /// <summary>
+    /// An App JWT as GitHub documents it (RS256; <c>iat</c> 60 s back, <c>exp</c> 9 minutes ahead of <paramref name="now"/>),
+    /// signed with <paramref name="privateKeyPem"/> — written here, apart from Hubgate's factory, to drive the fake directly.
+    /// </summary>
+    public static string Sign(string privateKeyPem, object issuer, DateTimeOffset now)
+    {
+        using var key = RSA.Create();
+        key.ImportFromPem(privateKeyPem);
+        static string Part(object value) => Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(value));
+        var input = Part(new { alg = "RS256", typ = "JWT" }) + "." +
+                    Part(new { iat = now.AddSeconds(-60).ToUnixTimeSeconds(), exp = now.AddMinutes(9).ToUnixTimeSeconds(), iss = issuer });
+        var signature = key.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var jwt = input + "." + Base64Url.EncodeToString(signature);
+        Hubgate.Testing.TestSecrets.Register(jwt, "an App JWT");
+        return jwt;
+    }
+
     public static bool SignatureIsValid(string jwt, RSA publicKey)
     {
         var lastDot = jwt.LastIndexOf('.');
