@@ -118,7 +118,7 @@ internal static class AppCommands
         var appId = new Option<long>("--app-id") { Description = "GitHub's numeric App id (the App's settings page).", Required = true };
         var keyFile = new Option<FileInfo>("--private-key-file") { Description = "The App's private key (.pem, as GitHub hands it out).", Required = true };
         var secret = new Option<string?>("--webhook-secret") { Description = "The App's webhook secret (deliveries to /webhooks/github/NAME are verified with it)." };
-        var apiBaseUrl = new Option<Uri>("--api-base-url") { Description = "https://api.github.com/ (default) or https://HOST/api/v3/.", DefaultValueFactory = _ => new Uri("https://api.github.com/") };
+        var apiBaseUrl = new Option<string>("--api-base-url") { Description = "https://api.github.com/ (default) or https://HOST/api/v3/.", DefaultValueFactory = _ => "https://api.github.com/" };
         var clientId = new Option<string?>("--client-id") { Description = "The App's client id." };
         var slug = new Option<string?>("--slug") { Description = "The App's slug (its URL name on GitHub)." };
         var command = new Command("add", "Adds an App registered on GitHub already; its key and secret are stored encrypted and it is live at once.")
@@ -127,6 +127,12 @@ internal static class AppCommands
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (!Uri.TryCreate(parse.GetValue(apiBaseUrl), UriKind.Absolute, out var api))
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"hubgate: --api-base-url '{parse.GetValue(apiBaseUrl)}' is not an absolute URL (https://HOST/api/v3/).");
+                return 2;
+            }
+
             string pem;
             try
             {
@@ -140,7 +146,7 @@ internal static class AppCommands
 
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var registration = new GitHubAppRegistration(parse.GetValue(name)!, parse.GetValue(appId), parse.GetValue(clientId), null, pem,
-                parse.GetValue(apiBaseUrl)!, null, parse.GetValue(secret), [], parse.GetValue(slug));
+                api, null, parse.GetValue(secret), [], parse.GetValue(slug));
             var change = await services.Get<GitHubAppStore>().AddAsync(registration, null, Actor, cancellationToken);
             if (change.Error is not null)
             {

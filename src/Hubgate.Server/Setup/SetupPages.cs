@@ -24,7 +24,7 @@ internal static class SetupPages
         you back here, and the App is live at once. Its webhooks go to <code>{E(publicUrl is null ? "" : AppManifest.WebhookUrl(publicUrl, "NAME").AbsoluteUri)}</code>.</p>
         <form method="post" action="/apps/new" id="new-app">
         {Hidden(tokens)}
-        <p><label>Name <input name="name" value="{E(values.Name)}" pattern="[a-z0-9\-]{1,64}" required autofocus></label> <span class="muted">a-z, 0-9, '-'</span></p>
+        <p><label>Name <input name="name" value="{E(values.Name)}" maxlength="64" required autofocus></label> <span class="muted">a-z, 0-9, '-'</span></p>
         <p><label>Organization <input name="organization" value="{E(values.Organization)}"></label> <span class="muted">empty: your own account</span></p>
         <p><label>Host <input name="host" value="{E(values.Host)}" placeholder="github.com"></label> <span class="muted">a GitHub Enterprise Server host name, or empty for github.com</span></p>
         <p><label>API base URL <input name="apiBaseUrl" value="{E(values.ApiBaseUrl)}" placeholder="https://HOST/api/v3/" size="40"></label> <span class="muted">only when it is not the host's usual one</span></p>

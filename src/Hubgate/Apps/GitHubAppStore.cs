@@ -46,7 +46,8 @@ public sealed partial class GitHubAppStore(
         }
 
         var now = time.GetUtcNow();
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
         var row = await db.Apps.FirstOrDefaultAsync(a => a.Name == registration.Name, cancellationToken).ConfigureAwait(false);
         if (row is { RemovedAt: null })
         {
@@ -110,7 +111,8 @@ public sealed partial class GitHubAppStore(
         }
 
         var now = time.GetUtcNow();
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
         var changed = await db.Apps.Where(a => a.Name == name && a.RemovedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.RemovedAt, now), cancellationToken).ConfigureAwait(false);
         if (changed == 0)
@@ -126,7 +128,8 @@ public sealed partial class GitHubAppStore(
     /// <summary>Every App: the registry's (configured and stored) and the stored ones removed earlier. Never a secret.</summary>
     public async Task<IReadOnlyList<AppSummary>> ListAsync(CancellationToken cancellationToken)
     {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
         var rows = (await db.Apps.AsNoTracking().ToListAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.Name, StringComparer.Ordinal);
         var list = new List<AppSummary>();
         foreach (var app in apps.All)
@@ -134,7 +137,8 @@ public sealed partial class GitHubAppStore(
             list.Add(rows.TryGetValue(app.Name, out var row) && app.Source == GitHubAppSource.Database ? Summary(row, app) : Summary(app));
         }
 
-        list.AddRange(rows.Values.Where(r => r.RemovedAt is not null && list.All(a => a.Name != r.Name)).Select(r => Summary(r, null)));
+        // Stored Apps this process has not registered (removed ones, or added on another replica a moment ago).
+        list.AddRange(rows.Values.Where(r => list.All(a => a.Name != r.Name)).Select(r => Summary(r, null)));
         return [.. list.OrderBy(a => a.Name, StringComparer.Ordinal)];
     }
 
@@ -159,7 +163,8 @@ public sealed partial class GitHubAppStore(
             return null;
         }
 
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
         var row = await db.Apps.AsNoTracking().FirstOrDefaultAsync(a => a.Name == name && a.RemovedAt == null, cancellationToken).ConfigureAwait(false);
         if (row is null || Registration(row) is not { } registration)
         {
@@ -181,7 +186,8 @@ public sealed partial class GitHubAppStore(
     /// </summary>
     public async Task<int> RefreshAsync(CancellationToken cancellationToken)
     {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var dbDisposal = db.ConfigureAwait(false);
         var rows = await db.Apps.AsNoTracking().ToListAsync(cancellationToken).ConfigureAwait(false);
         var registered = 0;
         foreach (var row in rows)
@@ -279,7 +285,7 @@ public sealed partial class GitHubAppStore(
     private static AppSummary Summary(AppEntity row, GitHubApp? app) => new(
         row.Name, GitHubAppSource.Database, row.AppId, row.ClientId, row.Slug, new Uri(row.ApiBaseUrl),
         app?.WebBaseUrl ?? (row.WebBaseUrl is { } web ? new Uri(web) : GitHubApp.DeriveWebBaseUrl(new Uri(row.ApiBaseUrl))),
-        row.Owner, row.CreatedBy, row.CreatedAt, row.RemovedAt, app is not null, row.WebhookSecretsCiphertext is not null);
+        row.Owner, row.CreatedBy, row.CreatedAt, row.RemovedAt, row.RemovedAt is null, row.WebhookSecretsCiphertext is not null);
 
     private static AppSummary Summary(GitHubApp app) => new(
         app.Name, app.Source, app.Options.AppId ?? 0, app.Options.ClientId, app.Slug, app.ApiBaseUrl, app.WebBaseUrl,

@@ -41,7 +41,7 @@ public sealed partial class InstallationSync
             throw new GitHubApiException($"GitHub's answer to GET /{path} describes another installation.", response.StatusCode);
         }
 
-        var (account, repositories, error) = await SyncInstallationAsync(installationId, document.RootElement, new Counts(), cancellationToken).ConfigureAwait(false);
+        var (account, repositories, error) = await SyncInstallationAsync(app.Name, installationId, document.RootElement, new Counts(), cancellationToken).ConfigureAwait(false);
         return new InstallationRefresh(installationId, account, repositories, error);
     }
 }

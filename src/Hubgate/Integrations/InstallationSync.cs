@@ -87,7 +87,7 @@ public sealed partial class InstallationSync(
 
             seen.Add(id);
             counts.InstallationsSeen++;
-            var (account, repositories, error) = await SyncInstallationAsync(id, json, counts, cancellationToken).ConfigureAwait(false);
+            var (account, repositories, error) = await SyncInstallationAsync(Apps.GitHubApp.DefaultName, id, json, counts, cancellationToken).ConfigureAwait(false);
             if (error is not null)
             {
                 errors.Add(error);
@@ -107,7 +107,7 @@ public sealed partial class InstallationSync(
     }
 
     private async Task<(string? Account, int Repositories, string? Error)> SyncInstallationAsync(
-        long id, System.Text.Json.JsonElement json, Counts counts, CancellationToken cancellationToken)
+        string app, long id, System.Text.Json.JsonElement json, Counts counts, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
@@ -132,7 +132,7 @@ public sealed partial class InstallationSync(
         var listed = new HashSet<long>();
         try
         {
-            using var client = clients.CreateHttpClient(id);
+            using var client = clients.CreateHttpClient(app, id);
             await foreach (var repository in client.GetAllAsync(new Uri("installation/repositories?per_page=100", UriKind.Relative), "repositories",
                                cancellationToken: cancellationToken).ConfigureAwait(false))
             {

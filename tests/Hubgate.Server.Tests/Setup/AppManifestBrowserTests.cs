@@ -83,7 +83,7 @@ public sealed class AppManifestBrowserTests : IAsyncLifetime
             await page.ClickAsync("#create");
 
             // Hubgate's page posts the manifest to GitHub by itself; GitHub sends the browser back; the App is registered.
-            await page.Locator("#created").WaitForAsync();
+            await WaitForAsync(page, "#created");
             var created = _gitHub.Apps.Single(a => a.Name == "staging");
             Assert.Equal(created.Id.ToString(CultureInfo.InvariantCulture), (await page.InnerTextAsync("#app-id")).Trim());
             Assert.Equal($"{_gitHub.WebBaseUrl.AbsoluteUri}apps/{created.Slug}/installations/new", await page.GetAttributeAsync("#install", "href"));
@@ -91,12 +91,19 @@ public sealed class AppManifestBrowserTests : IAsyncLifetime
             Assert.Contains("/setup/apps/callback?code=", callback, StringComparison.Ordinal);
             pages.Add(("the App's page", await page.ContentAsync()));
 
-            // The new App acts at once, with its own key: GitHub's setup return registers its installation.
-            _gitHub.InstallApp(created.Id, 7, "acme");
-            _gitHub.AddRepository(7, 700, "acme", "svc");
-            var installed = await page.GotoAsync("/setup/installations/callback?installation_id=7&setup_action=install&app=staging");
-            Assert.Equal(200, installed!.Status);
-            Assert.Contains("Installation 7 of App staging is registered", await page.InnerTextAsync("#installed"), StringComparison.Ordinal);
+            // The new App acts at once, with its own key: installed from its page on GitHub, GitHub's setup return
+            // registers the installation — Hubgate asked GitHub about it with the new App's JWT and token.
+            await page.ClickAsync("#install");
+            await page.Locator("#installed").WaitForAsync();
+            var installationId = System.Text.RegularExpressions.Regex.Match(page.Url, "installation_id=([0-9]+)").Groups[1].Value;
+            Assert.Contains("app=staging", page.Url, StringComparison.Ordinal);
+            Assert.Contains($"Installation {installationId} of App staging is registered", await page.InnerTextAsync("#installed"), StringComparison.Ordinal);
+            using (var api = new HttpClient { BaseAddress = server.BaseAddress })
+            {
+                api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ApiKey);
+                var stored = await api.GetStringAsync(new Uri($"/api/installations/{installationId}", UriKind.Relative));
+                Assert.Contains(_gitHub.SignedInUser, stored, StringComparison.Ordinal);
+            }
 
             // An installation GitHub does not know is refused.
             var unknown = await page.GotoAsync("/setup/installations/callback?installation_id=999&setup_action=install&app=staging");
@@ -136,13 +143,25 @@ public sealed class AppManifestBrowserTests : IAsyncLifetime
         var page = await browser.NewPageAsync();
         page.SetDefaultTimeout(20_000);
         await page.GotoAsync(address);
-        await page.Locator("#created").WaitForAsync();
+        await WaitForAsync(page, "#created");
 
         Assert.True(await command.WaitAsync(TimeSpan.FromSeconds(60)) == 0, error.ToString());
         var created = _gitHub.Apps.Single(a => a.Name == "from-cli");
         Assert.Equal("acme", created.OwnerLogin);
         Assert.Contains($"App from-cli is registered: id {created.Id}", output.ToString(), StringComparison.Ordinal);
         Assert.Contains($"apps/{created.Slug}/installations/new", output.ToString(), StringComparison.Ordinal);
+    }
+
+    private static async Task WaitForAsync(IPage page, string selector)
+    {
+        try
+        {
+            await page.Locator(selector).WaitForAsync();
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"{selector} did not appear; the browser is at {page.Url}: {await page.InnerTextAsync("body")}");
+        }
     }
 
     /// <summary>A writer whose first line can be awaited (the command prints the address, then waits).</summary>

@@ -71,7 +71,7 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
     }
 
     /// <summary>Opens the start page in <paramref name="browser"/> and posts its form to the fake as the browser would; GitHub's return address.</summary>
-    private async Task<string> PostManifestAsync(HttpClient browser, string startPath)
+    private static async Task<string> PostManifestAsync(HttpClient browser, string startPath)
     {
         var page = await browser.GetAsync(new Uri(startPath, UriKind.Relative));
         var html = await page.Content.ReadAsStringAsync();
@@ -90,7 +90,7 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
     [GeneratedRegex("<input type=\"hidden\" name=\"([a-z]+)\" value=\"([^\"]*)\">")]
     private static partial Regex Hidden();
 
-    private async Task<(HttpStatusCode Status, string Html)> GetAsync(HttpClient browser, string path)
+    private static async Task<(HttpStatusCode Status, string Html)> GetAsync(HttpClient browser, string path)
     {
         var response = await browser.GetAsync(new Uri(path, UriKind.Relative));
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
