@@ -28,9 +28,14 @@ public sealed class AppJwtFactory : IDisposable
     private volatile CachedJwt? _current;
 
     public AppJwtFactory(IOptions<GitHubAppOptions> options, GitHubClock clock)
+        : this((options ?? throw new ArgumentNullException(nameof(options))).Value, clock)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        _options = options.Value;
+    }
+
+    /// <summary>Signs as the App <paramref name="options"/> describe (one per <see cref="Apps.GitHubApp"/>).</summary>
+    internal AppJwtFactory(GitHubAppOptions options, GitHubClock clock)
+    {
+        _options = options;
         _clock = clock;
     }
 

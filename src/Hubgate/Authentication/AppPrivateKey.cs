@@ -13,13 +13,13 @@ internal static class AppPrivateKey
         string source;
         if (!string.IsNullOrWhiteSpace(options.PrivateKey))
         {
-            source = "GitHub:PrivateKey";
+            source = options.ConfigurationPrefix + ":PrivateKey";
             // Environment variables and single-line secrets often carry the PEM with literal "\n".
             pem = options.PrivateKey.Replace("\\n", "\n", StringComparison.Ordinal);
         }
         else if (!string.IsNullOrWhiteSpace(options.PrivateKeyPath))
         {
-            source = "GitHub:PrivateKeyPath";
+            source = options.ConfigurationPrefix + ":PrivateKeyPath";
             try
             {
                 pem = File.ReadAllText(options.PrivateKeyPath);
@@ -27,12 +27,12 @@ internal static class AppPrivateKey
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {
                 throw new AppPrivateKeyException(
-                    $"GitHub:PrivateKeyPath: cannot read the private key file '{options.PrivateKeyPath}': {ex.Message}", ex);
+                    $"{options.ConfigurationPrefix}:PrivateKeyPath: cannot read the private key file '{options.PrivateKeyPath}': {ex.Message}", ex);
             }
         }
         else
         {
-            throw new AppPrivateKeyException("No App private key: set GitHub:PrivateKeyPath (a .pem file) or GitHub:PrivateKey (the PEM text).");
+            throw new AppPrivateKeyException($"No App private key: set {options.ConfigurationPrefix}:PrivateKeyPath (a .pem file) or {options.ConfigurationPrefix}:PrivateKey (the PEM text).");
         }
 
         if (!pem.Contains("PRIVATE KEY-----", StringComparison.Ordinal))

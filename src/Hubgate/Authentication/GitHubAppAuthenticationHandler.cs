@@ -23,28 +23,16 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
     private static readonly TimeSpan ReplicationLagDelay = TimeSpan.FromMilliseconds(500);
     private const int ReplicationLagRetries = 3;
 
-    private readonly InstallationTokenProvider _tokens;
-    private readonly AppJwtFactory _jwts;
-    private readonly GitHubClock _clock;
-    private readonly GitHubAppOptions _options;
-    private readonly GitHubEndpoints _endpoints;
+    private readonly Apps.GitHubApps _apps;
     private readonly GitHubAppAuthenticationSettings _settings;
     private readonly ILogger _logger;
 
     internal GitHubAppAuthenticationHandler(
-        InstallationTokenProvider tokens,
-        AppJwtFactory jwts,
-        GitHubClock clock,
-        IOptions<GitHubAppOptions> options,
+        Apps.GitHubApps apps,
         GitHubAppAuthenticationSettings settings,
         ILogger<GitHubAppAuthenticationHandler> logger)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        _tokens = tokens;
-        _jwts = jwts;
-        _clock = clock;
-        _options = options.Value;
-        _endpoints = _options.Endpoints;
+        _apps = apps;
         _settings = settings;
         _logger = logger;
     }
@@ -53,11 +41,12 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
     {
         ArgumentNullException.ThrowIfNull(request);
         var uri = request.RequestUri ?? throw new InvalidOperationException("The request has no URI.");
-        if (!_endpoints.TryGetRoutePath(uri, out var relativePath))
+        var app = _settings.ResolveApp(_apps, request);
+        if (!app.Endpoints.TryGetRoutePath(uri, out var relativePath))
         {
             throw new InvalidOperationException(
-                $"Refusing to send GitHub App credentials to {uri.GetLeftPart(UriPartial.Authority)}: it is not under GitHub:ApiBaseUrl ({_options.NormalizedApiBaseUrl}) " +
-                $"nor its GraphQL ({_endpoints.GraphQL}) or uploads ({_endpoints.UploadsBase}) endpoint.");
+                $"Refusing to send GitHub App credentials to {uri.GetLeftPart(UriPartial.Authority)}: it is not under {app.Options.ConfigurationPrefix}:ApiBaseUrl ({app.ApiBaseUrl}) " +
+                $"nor its GraphQL ({app.Endpoints.GraphQL}) or uploads ({app.Endpoints.UploadsBase}) endpoint.");
         }
 
         var headers = request.Headers;
@@ -77,7 +66,7 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         if (GitHubRoutes.RequiresAppJwt(relativePath) ||
             (request.Options.TryGetValue(GitHubRequestOptions.ActAsApp, out var asApp) && asApp))
         {
-            return SendAsAppAsync(request, cancellationToken);
+            return SendAsAppAsync(app, request, cancellationToken);
         }
 
         if (!request.Options.TryGetValue(GitHubRequestOptions.InstallationId, out var installationId))
@@ -89,10 +78,10 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
 
         // The hot path (a cached token, an answer that needs no recovery) stays free of async state machines.
         var scope = request.Options.TryGetValue(GitHubRequestOptions.TokenScope, out var narrowed) ? narrowed : InstallationTokenScope.Full;
-        var pending = _tokens.GetTokenAsync(installationId, scope, cancellationToken);
+        var pending = app.Tokens.GetTokenAsync(installationId, scope, cancellationToken);
         if (!pending.IsCompletedSuccessfully)
         {
-            return SendAsInstallationAsync(request, installationId, scope, pending, cancellationToken);
+            return SendAsInstallationAsync(app, request, installationId, scope, pending, cancellationToken);
         }
 
         var token = pending.Result;
@@ -103,23 +92,25 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
             return sent;
         }
 
-        return RecoverAsync(request, installationId, scope, token, sent, cancellationToken);
+        return RecoverAsync(app, request, installationId, scope, token, sent, cancellationToken);
     }
 
-    private async Task<HttpResponseMessage> SendAsAppAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsAppAsync(Apps.GitHubApp app, HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        await _clock.EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
-        Authorize(request, "Bearer " + _jwts.GetJwt());
+        var clock = app.Clock;
+        var jwts = app.Jwts;
+        await clock.EnsureLoadedAsync(cancellationToken).ConfigureAwait(false);
+        Authorize(request, "Bearer " + jwts.GetJwt());
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
 
         if (response.StatusCode == HttpStatusCode.Unauthorized && CanResend(request) &&
             response.Headers.Date is { } gitHubNow &&
             await IsClockComplaintAsync(response, cancellationToken).ConfigureAwait(false) &&
-            await _clock.LearnFromAsync(gitHubNow, cancellationToken).ConfigureAwait(false))
+            await clock.LearnFromAsync(gitHubNow, cancellationToken).ConfigureAwait(false))
         {
             response.Dispose();
-            _jwts.Invalidate();
-            Authorize(request, "Bearer " + _jwts.GetJwt());
+            jwts.Invalidate();
+            Authorize(request, "Bearer " + jwts.GetJwt());
             response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
@@ -127,34 +118,34 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
     }
 
     private async Task<HttpResponseMessage> SendAsInstallationAsync(
-        HttpRequestMessage request, long installationId, InstallationTokenScope scope, ValueTask<InstallationToken> pending, CancellationToken cancellationToken)
+        Apps.GitHubApp app, HttpRequestMessage request, long installationId, InstallationTokenScope scope, ValueTask<InstallationToken> pending, CancellationToken cancellationToken)
     {
         var token = await pending.ConfigureAwait(false);
         Authorize(request, token.AuthorizationHeader);
-        return await RecoverAsync(request, installationId, scope, token, base.SendAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await RecoverAsync(app, request, installationId, scope, token, base.SendAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<HttpResponseMessage> RecoverAsync(
-        HttpRequestMessage request, long installationId, InstallationTokenScope scope, InstallationToken token, Task<HttpResponseMessage> sent, CancellationToken cancellationToken)
+        Apps.GitHubApp app, HttpRequestMessage request, long installationId, InstallationTokenScope scope, InstallationToken token, Task<HttpResponseMessage> sent, CancellationToken cancellationToken)
     {
         var response = await sent.ConfigureAwait(false);
         var lagRetries = 0;
         var reminted = false;
         while (response.StatusCode == HttpStatusCode.Unauthorized && CanResend(request))
         {
-            if (_clock.TimeProvider.GetUtcNow() - token.MintedAt < ReplicationLagWindow && lagRetries < ReplicationLagRetries)
+            if (app.Clock.TimeProvider.GetUtcNow() - token.MintedAt < ReplicationLagWindow && lagRetries < ReplicationLagRetries)
             {
                 // A token minted moments ago may not have reached every GitHub replica yet.
                 lagRetries++;
                 Log.ReplicationLagRetry(_logger, installationId, lagRetries);
-                await Task.Delay(ReplicationLagDelay * lagRetries, _clock.TimeProvider, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(ReplicationLagDelay * lagRetries, app.Clock.TimeProvider, cancellationToken).ConfigureAwait(false);
             }
             else if (!reminted)
             {
                 reminted = true;
                 Log.TokenRejected(_logger, installationId);
-                await _tokens.InvalidateAsync(installationId, scope, token, cancellationToken).ConfigureAwait(false);
-                token = await _tokens.GetTokenAsync(installationId, scope, cancellationToken).ConfigureAwait(false);
+                await app.Tokens.InvalidateAsync(installationId, scope, token, cancellationToken).ConfigureAwait(false);
+                token = await app.Tokens.GetTokenAsync(installationId, scope, cancellationToken).ConfigureAwait(false);
                 Authorize(request, token.AuthorizationHeader);
             }
             else
@@ -204,4 +195,16 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
 /// When a limit outlasts <c>GitHub:MaxRateLimitWait</c>: throw <see cref="GitHubRateLimitException"/> (true) or pass
 /// GitHub's answer through (the proxy). A request Hubgate knows would be refused is never sent either way.
 /// </param>
-public sealed record GitHubAppAuthenticationSettings(long? InstallationId = null, bool ThrowOnRateLimit = true);
+/// <param name="App">The App the client acts as (default <c>default</c>); a request may name another with <see cref="GitHubRequestOptions.ForApp"/>.</param>
+public sealed record GitHubAppAuthenticationSettings(long? InstallationId = null, bool ThrowOnRateLimit = true, string? App = null)
+{
+    /// <summary>The App <paramref name="request"/> is sent as: its own <see cref="GitHubRequestOptions.App"/>, else this client's, else <c>default</c>.</summary>
+    internal bool TryResolveApp(Apps.GitHubApps apps, HttpRequestMessage request, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Apps.GitHubApp? app) =>
+        apps.TryGet(Name(request), out app);
+
+    /// <summary>As <see cref="TryResolveApp"/>, or <see cref="Apps.GitHubAppNotFoundException"/>.</summary>
+    internal Apps.GitHubApp ResolveApp(Apps.GitHubApps apps, HttpRequestMessage request) => apps.Get(Name(request));
+
+    private string Name(HttpRequestMessage request) =>
+        request.Options.TryGetValue(GitHubRequestOptions.App, out var named) ? named : App ?? Apps.GitHubApp.DefaultName;
+}

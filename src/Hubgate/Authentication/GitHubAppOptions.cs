@@ -29,6 +29,18 @@ public sealed class GitHubAppOptions
     /// <summary><c>GitHub:ApiBaseUrl</c>: <c>https://api.github.com/</c>, or <c>https://HOST/api/v3/</c> for GitHub Enterprise Server.</summary>
     public Uri ApiBaseUrl { get; set; } = new("https://api.github.com/");
 
+    /// <summary>
+    /// <c>GitHub:WebBaseUrl</c>: the host's web root (App settings and installation pages), when it cannot be derived
+    /// from <see cref="ApiBaseUrl"/> (<c>https://github.com/</c> for github.com, <c>https://HOST/</c> for GHES).
+    /// </summary>
+    public Uri? WebBaseUrl { get; set; }
+
+    /// <summary><c>GitHub:WebhookSecret</c>: the secret GitHub signs this App's deliveries with.</summary>
+    public string? WebhookSecret { get; set; }
+
+    /// <summary><c>GitHub:AdditionalWebhookSecrets</c>: older secrets still accepted while a rotation is under way.</summary>
+    public IList<string> AdditionalWebhookSecrets { get; } = [];
+
     /// <summary><c>GitHub:TokenRefreshAhead</c>: refresh an installation token this long before it expires (default 5 minutes).</summary>
     public TimeSpan TokenRefreshAhead { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -44,6 +56,27 @@ public sealed class GitHubAppOptions
 
     /// <summary><c>GitHub:RetryDelay</c>: the first pause before retrying a 5xx or timeout; doubles each retry (default 1 s, 3 retries).</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Where these settings live in configuration, for messages: <c>GitHub</c> for App <c>default</c>,
+    /// <c>GitHub:Apps:{name}</c> for a named App, or the App's name for one stored in the database.
+    /// </summary>
+    internal string ConfigurationPrefix { get; set; } = SectionName;
+
+    /// <summary>Every non-empty webhook secret, primary first, without repeats.</summary>
+    public IReadOnlyList<string> AllWebhookSecrets()
+    {
+        var all = new List<string>(1 + AdditionalWebhookSecrets.Count);
+        foreach (var secret in AdditionalWebhookSecrets.Prepend(WebhookSecret))
+        {
+            if (!string.IsNullOrEmpty(secret) && !all.Contains(secret))
+            {
+                all.Add(secret);
+            }
+        }
+
+        return all;
+    }
 
     /// <summary>True when enough is configured to act as the App (an id or client id, and a key).</summary>
     public bool HasAppCredentials =>
@@ -65,12 +98,12 @@ public sealed class GitHubAppOptions
         var missing = new List<string>(2);
         if (AppId is not > 0 && string.IsNullOrWhiteSpace(ClientId))
         {
-            missing.Add("GitHub:AppId (or GitHub:ClientId)");
+            missing.Add($"{ConfigurationPrefix}:AppId (or {ConfigurationPrefix}:ClientId)");
         }
 
         if (string.IsNullOrWhiteSpace(PrivateKeyPath) && string.IsNullOrWhiteSpace(PrivateKey))
         {
-            missing.Add("GitHub:PrivateKeyPath (or GitHub:PrivateKey)");
+            missing.Add($"{ConfigurationPrefix}:PrivateKeyPath (or {ConfigurationPrefix}:PrivateKey)");
         }
 
         return missing;

@@ -1,3 +1,4 @@
+using Hubgate.Apps;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -23,17 +24,28 @@ public static class GitHubAppServiceCollectionExtensions
             .Bind(configuration.GetSection(GitHubAppOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppOptions>, GitHubAppOptionsValidator>());
+        services.AddOptions<GitHubAppsOptions>()
+            .Configure(options => GitHubAppsOptions.Read(options, configuration))
+            .ValidateOnStart();
+        services.TryAddSingleton<IOptionsChangeTokenSource<GitHubAppsOptions>>(new ConfigurationChangeTokenSource<GitHubAppsOptions>(configuration));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppsOptions>, GitHubAppsOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<GitHubClock>();
-        services.TryAddSingleton<AppJwtFactory>();
-        services.TryAddSingleton<GitHubRateLimits>();
         services.TryAddSingleton<InstallationTokenStore>();
-        services.TryAddSingleton(sp => new InstallationTokenProvider(
+        services.TryAddSingleton(sp => new GitHubAppServices(
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Storage.HubgateDbContext>>(),
             sp.GetRequiredService<IHttpClientFactory>(),
             sp.GetRequiredService<InstallationTokenStore>(),
-            sp.GetRequiredService<IOptions<GitHubAppOptions>>(),
-            sp.GetRequiredService<GitHubClock>(),
-            sp.GetRequiredService<ILogger<InstallationTokenProvider>>()));
+            configuration,
+            sp.GetRequiredService<ILoggerFactory>()));
+        services.TryAddSingleton(sp => new GitHubApps(
+            sp.GetRequiredService<IOptionsMonitor<GitHubAppsOptions>>(), sp.GetRequiredService<GitHubAppServices>()));
+
+        // The App of today's single-App keys, for code written before there were several Apps.
+        services.TryAddSingleton(sp => sp.GetRequiredService<GitHubApps>().Default.Clock);
+        services.TryAddSingleton(sp => sp.GetRequiredService<GitHubApps>().Default.Jwts);
+        services.TryAddSingleton(sp => sp.GetRequiredService<GitHubApps>().Default.RateLimits);
+        services.TryAddSingleton(sp => sp.GetRequiredService<GitHubApps>().Default.Tokens);
 
         // Minting is a POST, but a retried mint only mints another token: retry it on 5xx and timeouts too.
         services.AddHttpClient(InstallationTokenProvider.MintClientName)
@@ -53,29 +65,42 @@ public static class GitHubAppServiceCollectionExtensions
     /// repository), without any elsewhere (archives on codeload, release assets).
     /// The client's <see cref="HttpClient.BaseAddress"/> defaults to <c>GitHub:ApiBaseUrl</c>.
     /// </summary>
-    public static IHttpClientBuilder AddGitHubAppAuthentication(this IHttpClientBuilder builder, long? installationId = null, bool retryUnsafeMethods = false)
+    public static IHttpClientBuilder AddGitHubAppAuthentication(this IHttpClientBuilder builder, long? installationId = null, bool retryUnsafeMethods = false) =>
+        AddGitHubAppAuthentication(builder, GitHubApp.DefaultName, installationId, retryUnsafeMethods);
+
+    /// <summary>
+    /// As <see cref="AddGitHubAppAuthentication(IHttpClientBuilder, long?, bool)"/>, acting as the App named
+    /// <paramref name="app"/> (<c>GitHub:Apps:{app}</c>, or stored): its JWT, its installations' tokens, its host. A
+    /// request may still name another App with <see cref="GitHubRequestOptions.ForApp"/>.
+    /// </summary>
+    public static IHttpClientBuilder AddGitHubAppAuthentication(this IHttpClientBuilder builder, string app, long? installationId = null, bool retryUnsafeMethods = false)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(app);
         builder.ConfigureHttpClient((sp, client) =>
         {
-            client.BaseAddress ??= sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value.NormalizedApiBaseUrl;
+            client.BaseAddress ??= sp.GetRequiredService<GitHubApps>().Get(app).ApiBaseUrl;
             client.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns timeouts
         });
 
         // Outermost first: the rate-limit gate and the authorizing handler (which may mint a token) run outside the
         // resilience pipeline, so neither a wait for a reset nor a mint counts against one attempt's timeout.
-        var settings = new GitHubAppAuthenticationSettings(installationId);
+        var settings = new GitHubAppAuthenticationSettings(installationId, App: app);
         builder.AddHttpMessageHandler(sp => CreateGate(sp, settings));
         builder.AddHttpMessageHandler(sp => CreateHandler(sp, settings));
         // Each hop of a redirect is an attempt of its own (timeout, transient retries), with the credentials the
         // authorizing handler set while it stays on this GitHub.
-        builder.AddHttpMessageHandler(sp => new GitHubRedirectHandler(
-            sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value.Endpoints,
-            sp.GetRequiredService<ILogger<GitHubRedirectHandler>>()));
+        builder.AddHttpMessageHandler(sp =>
+        {
+            var apps = sp.GetRequiredService<GitHubApps>();
+            return new GitHubRedirectHandler(request => settings.ResolveApp(apps, request).Endpoints, sp.GetRequiredService<ILogger<GitHubRedirectHandler>>());
+        });
         builder.ConfigurePrimaryHttpMessageHandler((primary, _) => GitHubRedirectHandler.DisableAutomaticRedirects(primary));
         builder.AddResilienceHandler("github", (pipeline, context) =>
         {
-            var options = context.ServiceProvider.GetRequiredService<IOptions<GitHubAppOptions>>().Value;
+            var options = context.ServiceProvider.GetRequiredService<GitHubApps>().TryGet(app, out var named)
+                ? named.Options
+                : context.ServiceProvider.GetRequiredService<IOptions<GitHubAppOptions>>().Value;
             var retry = new HttpRetryStrategyOptions
             {
                 MaxRetryAttempts = 3,
@@ -115,17 +140,12 @@ public static class GitHubAppServiceCollectionExtensions
     }
 
     internal static GitHubRateLimitGate CreateGate(IServiceProvider services, GitHubAppAuthenticationSettings settings) =>
-        new(services.GetRequiredService<GitHubRateLimits>(),
-            services.GetRequiredService<GitHubClock>(),
-            services.GetRequiredService<IOptions<GitHubAppOptions>>(),
+        new(services.GetRequiredService<GitHubApps>(),
             settings,
             services.GetRequiredService<ILogger<GitHubRateLimitGate>>());
 
     internal static GitHubAppAuthenticationHandler CreateHandler(IServiceProvider services, GitHubAppAuthenticationSettings settings) =>
-        new(services.GetRequiredService<InstallationTokenProvider>(),
-            services.GetRequiredService<AppJwtFactory>(),
-            services.GetRequiredService<GitHubClock>(),
-            services.GetRequiredService<IOptions<GitHubAppOptions>>(),
+        new(services.GetRequiredService<GitHubApps>(),
             settings,
             services.GetRequiredService<ILogger<GitHubAppAuthenticationHandler>>());
 }

@@ -14,9 +14,14 @@ public sealed partial class GitHubClock(
     IDbContextFactory<HubgateDbContext> contexts,
     ILogger<GitHubClock> logger)
 {
-    internal const string StateKey = "github.clock_offset_ms";
+    internal const string DefaultStateKey = "github.clock_offset_ms";
     private long _offsetTicks;
     private Task? _loaded;
+
+    /// <summary>The App whose host this clock follows; <c>default</c> keeps the offset under the state key it always had.</summary>
+    public string App { get; init; } = Apps.GitHubApp.DefaultName;
+
+    private string StateKey => App == Apps.GitHubApp.DefaultName ? DefaultStateKey : DefaultStateKey + ":" + App;
 
     /// <summary>How far GitHub's clock is ahead of ours (negative: behind).</summary>
     public TimeSpan Offset => TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));

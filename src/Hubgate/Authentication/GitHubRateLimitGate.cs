@@ -18,9 +18,7 @@ namespace Hubgate.Authentication;
 /// else at least 60 s; when limits keep coming without an answer in between, wait 60 s × 2ⁿ⁻¹ (up to 32 min).
 /// </remarks>
 internal sealed partial class GitHubRateLimitGate(
-    GitHubRateLimits limits,
-    GitHubClock clock,
-    IOptions<GitHubAppOptions> options,
+    Apps.GitHubApps apps,
     GitHubAppAuthenticationSettings settings,
     ILogger<GitHubRateLimitGate> logger) : DelegatingHandler
 {
@@ -29,9 +27,7 @@ internal sealed partial class GitHubRateLimitGate(
     private const int MaxDoublings = 5;
     private const long LargestErrorBody = 64 * 1024;
 
-    private readonly GitHubRateLimits _limits = limits;
-    private readonly GitHubClock _clock = clock;
-    private readonly GitHubAppOptions _options = options.Value;
+    private readonly Apps.GitHubApps _apps = apps;
     private readonly GitHubAppAuthenticationSettings _settings = settings;
     private readonly ILogger _logger = logger;
 
@@ -44,7 +40,7 @@ internal sealed partial class GitHubRateLimitGate(
         }
 
         // The hot path (nothing known against the bucket, an answer that is no limit) stays free of async state machines.
-        if (bucket.IsGraphQL || _limits.EmptyUntil(bucket.InstallationId, bucket.Resource, _clock.TimeProvider.GetUtcNow()) is not null)
+        if (bucket.IsGraphQL || bucket.App.RateLimits.EmptyUntil(bucket.InstallationId, bucket.Resource, bucket.App.Clock.TimeProvider.GetUtcNow()) is not null)
         {
             return SendGatedAsync(request, bucket, sent: null, cancellationToken);
         }
@@ -61,18 +57,18 @@ internal sealed partial class GitHubRateLimitGate(
 
     private async Task<HttpResponseMessage> SendGatedAsync(HttpRequestMessage request, Bucket bucket, Task<HttpResponseMessage>? sent, CancellationToken cancellationToken)
     {
-        var time = _clock.TimeProvider;
+        var time = bucket.App.Clock.TimeProvider;
         var waited = TimeSpan.Zero;
         while (true)
         {
             if (sent is null)
             {
                 var now = time.GetUtcNow();
-                if (_limits.EmptyUntil(bucket.InstallationId, bucket.Resource, now) is { } until)
+                if (bucket.App.RateLimits.EmptyUntil(bucket.InstallationId, bucket.Resource, now) is { } until)
                 {
-                    var secondary = _limits.SecondaryLimitUntil(bucket.InstallationId) is { } s && s > now;
+                    var secondary = bucket.App.RateLimits.SecondaryLimitUntil(bucket.InstallationId) is { } s && s > now;
                     var wait = until - now;
-                    if (!CanWait(waited, wait))
+                    if (!CanWait(bucket, waited, wait))
                     {
                         Count(bucket.Resource, secondary, "refused");
                         throw Exhausted(bucket, secondary, until, now, status: null, gitHubMessage: null);
@@ -103,7 +99,7 @@ internal sealed partial class GitHubRateLimitGate(
                 Log.RateLimited(_logger, who, hit.Resource, kind, (int)response.StatusCode, left.TotalSeconds);
             }
 
-            if (CanWait(waited, left) && GitHubAppAuthenticationHandler.CanResend(request))
+            if (CanWait(bucket, waited, left) && GitHubAppAuthenticationHandler.CanResend(request))
             {
                 response.Dispose();
                 await WaitAsync(bucket, hit.Resource, hit.Secondary, left, cancellationToken).ConfigureAwait(false);
@@ -126,7 +122,7 @@ internal sealed partial class GitHubRateLimitGate(
     private async Task WaitAsync(Bucket bucket, string resource, bool secondary, TimeSpan wait, CancellationToken cancellationToken)
     {
         // The delay is scheduled before the log line, so whoever reads the line finds the timer set.
-        var delay = Task.Delay(wait, _clock.TimeProvider, cancellationToken);
+        var delay = Task.Delay(wait, bucket.App.Clock.TimeProvider, cancellationToken);
         if (_logger.IsEnabled(LogLevel.Information))
         {
             var who = Who(bucket);
@@ -139,26 +135,26 @@ internal sealed partial class GitHubRateLimitGate(
     }
 
     /// <summary>Records the answer's rate-limit state; a rate-limit answer also yields when to try again.</summary>
-    private async Task<RateLimitHit?> ClassifyAsync(Bucket bucket, HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<RateLimitHit?> ClassifyAsync(Bucket bucket, HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        var now = _clock.TimeProvider.GetUtcNow();
+        var now = bucket.App.Clock.TimeProvider.GetUtcNow();
         var headers = response.Headers;
-        var snapshot = _limits.Record(bucket.InstallationId, bucket.Resource, headers, now, _clock.Offset);
+        var snapshot = bucket.App.RateLimits.Record(bucket.InstallationId, bucket.Resource, headers, now, bucket.App.Clock.Offset);
         var resource = snapshot?.Resource ?? bucket.Resource;
         if (response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests)
         {
-            var offset = GitHubRateLimits.GitHubOffset(headers, now, _clock.Offset);
+            var offset = GitHubRateLimits.GitHubOffset(headers, now, bucket.App.Clock.Offset);
             var retryAfter = headers.RetryAfter is { } ra ? ra.Delta ?? (ra.Date is { } d ? d - (now + offset) : null) : null;
             var message = await MessageAsync(response, cancellationToken).ConfigureAwait(false);
             var exhausted = snapshot is { Remaining: <= 0 };
             if (message.Contains("secondary rate", StringComparison.OrdinalIgnoreCase) || retryAfter is not null ||
                 (response.StatusCode == HttpStatusCode.TooManyRequests && !exhausted))
             {
-                var inARow = _limits.SecondaryInARow(bucket.InstallationId) + 1;
+                var inARow = bucket.App.RateLimits.SecondaryInARow(bucket.InstallationId) + 1;
                 var backOff = SecondaryMinimum * (1 << Math.Min(inARow - 1, MaxDoublings));
                 var wait = inARow == 1 ? retryAfter ?? SecondaryMinimum : Max(retryAfter ?? TimeSpan.Zero, backOff);
                 var until = now + Max(wait, TimeSpan.Zero);
-                _limits.RecordSecondary(bucket.InstallationId, until);
+                bucket.App.RateLimits.RecordSecondary(bucket.InstallationId, until);
                 return new RateLimitHit(true, until, resource, message);
             }
 
@@ -171,14 +167,14 @@ internal sealed partial class GitHubRateLimitGate(
             return new RateLimitHit(false, PrimaryReset(snapshot, now), GraphQL, "RATE_LIMITED");
         }
 
-        _limits.ClearSecondary(bucket.InstallationId);
+        bucket.App.RateLimits.ClearSecondary(bucket.InstallationId);
         return null;
     }
 
-    private void Settle(Bucket bucket, HttpResponseMessage response)
+    private static void Settle(Bucket bucket, HttpResponseMessage response)
     {
-        _limits.Record(bucket.InstallationId, bucket.Resource, response.Headers, _clock.TimeProvider.GetUtcNow(), _clock.Offset);
-        _limits.ClearSecondary(bucket.InstallationId);
+        bucket.App.RateLimits.Record(bucket.InstallationId, bucket.Resource, response.Headers, bucket.App.Clock.TimeProvider.GetUtcNow(), bucket.App.Clock.Offset);
+        bucket.App.RateLimits.ClearSecondary(bucket.InstallationId);
     }
 
     /// <summary>The reset GitHub announced, plus a second; a minute when it announced none.</summary>
@@ -188,10 +184,10 @@ internal sealed partial class GitHubRateLimitGate(
         return reset > now ? reset : now + GitHubRateLimits.ResetMargin;
     }
 
-    private bool CanWait(TimeSpan waited, TimeSpan wait) =>
-        _options.MaxRateLimitWait > TimeSpan.Zero && waited + wait <= _options.MaxRateLimitWait;
+    private static bool CanWait(Bucket bucket, TimeSpan waited, TimeSpan wait) =>
+        bucket.App.Options.MaxRateLimitWait > TimeSpan.Zero && waited + wait <= bucket.App.Options.MaxRateLimitWait;
 
-    private GitHubRateLimitException Exhausted(Bucket bucket, bool secondary, DateTimeOffset until, DateTimeOffset now, HttpStatusCode? status, string? gitHubMessage)
+    private static GitHubRateLimitException Exhausted(Bucket bucket, bool secondary, DateTimeOffset until, DateTimeOffset now, HttpStatusCode? status, string? gitHubMessage)
     {
         var retryAfter = Max(until - now, TimeSpan.Zero);
         var what = secondary
@@ -201,7 +197,7 @@ internal sealed partial class GitHubRateLimitGate(
         var notSent = status is null ? " Hubgate did not send the request." : string.Empty;
         return new GitHubRateLimitException(
             $"{what}; retry at {until:O} (in {Math.Ceiling(retryAfter.TotalSeconds):0} s).{said}{notSent} " +
-            $"GitHub:MaxRateLimitWait ({_options.MaxRateLimitWait}) is shorter; raise it to wait instead of failing.",
+            $"{bucket.App.Options.ConfigurationPrefix}:MaxRateLimitWait ({bucket.App.Options.MaxRateLimitWait}) is shorter; raise it to wait instead of failing.",
             until, retryAfter, status, secondary, bucket.Resource);
     }
 
@@ -214,12 +210,17 @@ internal sealed partial class GitHubRateLimitGate(
             return false;
         }
 
+        if (!_settings.TryResolveApp(_apps, request, out var app))
+        {
+            return false;
+        }
+
         ReadOnlySpan<char> path;
-        if (GitHubRoutes.TryGetRelativePath(uri, _options.NormalizedApiBaseUrl, out var relative))
+        if (GitHubRoutes.TryGetRelativePath(uri, app.ApiBaseUrl, out var relative))
         {
             path = relative.TrimStart('/');
         }
-        else if (IsEnterpriseGraphQL(uri))
+        else if (IsEnterpriseGraphQL(app.ApiBaseUrl, uri))
         {
             path = GraphQL;
         }
@@ -250,14 +251,13 @@ internal sealed partial class GitHubRateLimitGate(
             }
         }
 
-        bucket = new Bucket(installationId, resource, isGraphQL);
+        bucket = new Bucket(app, installationId, resource, isGraphQL);
         return true;
     }
 
     /// <summary>GitHub Enterprise Server serves GraphQL at <c>/api/graphql</c>, beside the REST base <c>/api/v3/</c>.</summary>
-    private bool IsEnterpriseGraphQL(Uri uri)
+    private static bool IsEnterpriseGraphQL(Uri apiBase, Uri uri)
     {
-        var apiBase = _options.NormalizedApiBaseUrl;
         var basePath = apiBase.AbsolutePath;
         return basePath.EndsWith("/api/v3/", StringComparison.OrdinalIgnoreCase) &&
                string.Equals(uri.Scheme, apiBase.Scheme, StringComparison.OrdinalIgnoreCase) &&
@@ -320,11 +320,15 @@ internal sealed partial class GitHubRateLimitGate(
 
     private static string Kind(bool secondary) => secondary ? "secondary" : "primary";
 
-    private static string Who(Bucket bucket) => bucket.InstallationId is { } id ? $"installation {id}" : "the App";
+    private static string Who(Bucket bucket)
+    {
+        var who = bucket.InstallationId is { } id ? $"installation {id}" : "the App";
+        return bucket.App.Name == Apps.GitHubApp.DefaultName ? who : $"{who} (App '{bucket.App.Name}')";
+    }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    private readonly record struct Bucket(long? InstallationId, string Resource, bool IsGraphQL);
+    private readonly record struct Bucket(Apps.GitHubApp App, long? InstallationId, string Resource, bool IsGraphQL);
 
     private sealed record RateLimitHit(bool Secondary, DateTimeOffset Until, string Resource, string Message);
 

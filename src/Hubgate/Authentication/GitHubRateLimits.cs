@@ -9,7 +9,7 @@ namespace Hubgate.Authentication;
 /// (<c>X-RateLimit-Resource</c>: <c>core</c>, <c>search</c>, <c>code_search</c>, <c>graphql</c>, …), so a search
 /// answer never overwrites the core figures; and the secondary limits GitHub imposed, per credential.
 /// </summary>
-public sealed class GitHubRateLimits
+public sealed class GitHubRateLimits : IDisposable
 {
     /// <summary>The resource of most REST routes.</summary>
     public const string Core = "core";
@@ -17,7 +17,23 @@ public sealed class GitHubRateLimits
     private readonly ConcurrentDictionary<GitHubRateLimitKey, RateLimitSnapshot> _snapshots = new();
     private readonly ConcurrentDictionary<long, SecondaryLimit> _secondary = new();
 
-    public GitHubRateLimits() => Telemetry.HubgateTelemetry.Observe(this);
+    public GitHubRateLimits()
+        : this(Apps.GitHubApp.DefaultName)
+    {
+    }
+
+    /// <summary>The figures of the App named <paramref name="app"/> (the <c>app</c> tag of the rate-limit gauge).</summary>
+    public GitHubRateLimits(string app)
+    {
+        App = app;
+        Telemetry.HubgateTelemetry.Observe(this);
+    }
+
+    /// <summary>The App these figures belong to.</summary>
+    public string App { get; }
+
+    /// <summary>Stops reporting these figures in the rate-limit gauge.</summary>
+    public void Dispose() => Telemetry.HubgateTelemetry.Forget(this);
 
     /// <summary>The last known state of an installation's token for <paramref name="resource"/>, or null when no response has been seen.</summary>
     public RateLimitSnapshot? ForInstallation(long installationId, string resource = Core) =>

@@ -11,7 +11,7 @@ namespace Hubgate.Authentication;
 /// object storage) carries none. At most <see cref="MaxHops"/> hops; 303 becomes GET, so do 301/302 for POST (as
 /// RFC 9110 allows and .NET does); 307/308 keep the method and body; an https → http hop is not followed.
 /// </summary>
-internal sealed partial class GitHubRedirectHandler(GitHubEndpoints endpoints, ILogger<GitHubRedirectHandler> logger) : DelegatingHandler
+internal sealed partial class GitHubRedirectHandler(Func<HttpRequestMessage, GitHubEndpoints> endpointsOf, ILogger<GitHubRedirectHandler> logger) : DelegatingHandler
 {
     /// <summary>Hops followed before the last redirect is handed back as it is.</summary>
     internal const int MaxHops = 10;
@@ -94,7 +94,7 @@ internal sealed partial class GitHubRedirectHandler(GitHubEndpoints endpoints, I
         }
 
         // Credentials come from the request as the caller's handlers authorized it, and only ever go to this GitHub.
-        if (endpoints.Authorizes(target) && original.Headers.NonValidated.TryGetValues("Authorization", out var authorization))
+        if (endpointsOf(original).Authorizes(target) && original.Headers.NonValidated.TryGetValues("Authorization", out var authorization))
         {
             next.Headers.TryAddWithoutValidation("Authorization", authorization);
         }

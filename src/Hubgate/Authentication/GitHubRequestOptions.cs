@@ -3,6 +3,9 @@ namespace Hubgate.Authentication;
 /// <summary>Per-request settings read by <see cref="GitHubAppAuthenticationHandler"/>.</summary>
 public static class GitHubRequestOptions
 {
+    /// <summary>The App (its name in Hubgate) the request is sent as (overrides the client's; default <c>default</c>).</summary>
+    public static readonly HttpRequestOptionsKey<string> App = new("Hubgate.App");
+
     /// <summary>The installation whose token authorizes the request (overrides the client's default).</summary>
     public static readonly HttpRequestOptionsKey<long> InstallationId = new("Hubgate.InstallationId");
 
@@ -17,6 +20,15 @@ public static class GitHubRequestOptions
     {
         ArgumentNullException.ThrowIfNull(request);
         request.Options.Set(ActAsApp, true);
+        return request;
+    }
+
+    /// <summary>Sends <paramref name="request"/> as the App named <paramref name="app"/> (its JWT, its installations' tokens, its host).</summary>
+    public static HttpRequestMessage ForApp(this HttpRequestMessage request, string app)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(app);
+        request.Options.Set(App, app);
         return request;
     }
 

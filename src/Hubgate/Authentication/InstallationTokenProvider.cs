@@ -33,20 +33,24 @@ public sealed partial class InstallationTokenProvider
     private readonly ILogger<InstallationTokenProvider> _logger;
 
     internal InstallationTokenProvider(
+        string app,
         IHttpClientFactory httpClients,
         InstallationTokenStore store,
-        IOptions<GitHubAppOptions> options,
+        GitHubAppOptions options,
         GitHubClock clock,
         ILogger<InstallationTokenProvider> logger)
     {
-        ArgumentNullException.ThrowIfNull(options);
+        App = app;
         _httpClients = httpClients;
         _store = store;
-        _options = options.Value;
+        _options = options;
         _clock = clock;
         _time = clock.TimeProvider;
         _logger = logger;
     }
+
+    /// <summary>The App whose installations' tokens these are.</summary>
+    public string App { get; }
 
     /// <summary>A token that is valid for at least <c>GitHub:TokenRefreshAhead</c> more.</summary>
     /// <exception cref="InstallationNotFoundException">GitHub does not know the installation.</exception>
@@ -205,6 +209,7 @@ public sealed partial class InstallationTokenProvider
         var client = _httpClients.CreateClient(MintClientName);
         var path = string.Create(CultureInfo.InvariantCulture, $"app/installations/{installationId}/access_tokens");
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_options.NormalizedApiBaseUrl, path));
+        request.ForApp(App);
         if (scope.MintRequestBody() is { } scoped)
         {
             request.Content = new ByteArrayContent(scoped) { Headers = { ContentType = new("application/json") } };

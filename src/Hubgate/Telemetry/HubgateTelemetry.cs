@@ -66,6 +66,9 @@ public static class HubgateTelemetry
     /// <summary>Includes <paramref name="limits"/> in the rate-limit gauge (each live instance is observed).</summary>
     internal static void Observe(GitHubRateLimits limits) => RateLimitStates.AddOrUpdate(limits, null);
 
+    /// <summary>Leaves <paramref name="limits"/> out of the rate-limit gauge (its App was removed).</summary>
+    internal static void Forget(GitHubRateLimits limits) => RateLimitStates.Remove(limits);
+
     private static IEnumerable<Measurement<long>> ObserveRateLimits()
     {
         foreach (var (limits, _) in RateLimitStates)
@@ -73,10 +76,11 @@ public static class HubgateTelemetry
             foreach (var (key, snapshot) in limits.Snapshots)
             {
                 var resource = new KeyValuePair<string, object?>("resource", key.Resource);
+                var app = new KeyValuePair<string, object?>("app", limits.App);
                 yield return key.InstallationId is { } installation
                     ? new Measurement<long>(snapshot.Remaining,
-                        new KeyValuePair<string, object?>("credential", "installation"), new KeyValuePair<string, object?>("installation", installation), resource)
-                    : new Measurement<long>(snapshot.Remaining, new KeyValuePair<string, object?>("credential", "app"), resource);
+                        app, new KeyValuePair<string, object?>("credential", "installation"), new KeyValuePair<string, object?>("installation", installation), resource)
+                    : new Measurement<long>(snapshot.Remaining, app, new KeyValuePair<string, object?>("credential", "app"), resource);
             }
         }
     }

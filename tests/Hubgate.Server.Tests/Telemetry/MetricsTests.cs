@@ -67,7 +67,7 @@ public sealed class MetricsTests : IAsyncLifetime
             "hubgate_webhook_processing_duration_seconds_count{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",event=\"ping\"}",
             "hubgate_token_mints_total{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",result=\"minted\"}",
             "hubgate_token_cache_hits_total{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\"}",
-            "hubgate_github_rate_limit_remaining{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",credential=\"installation\",installation=\"1\",resource=\"core\"}",
+            "hubgate_github_rate_limit_remaining{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",app=\"default\",credential=\"installation\",installation=\"1\",resource=\"core\"}",
             "http_client_request_duration_seconds_count{",
         ];
 
