@@ -102,7 +102,8 @@ internal sealed partial class AppManifestFlow(
             return ManifestStart.Fail($"'{organization}' is not an organization login.");
         }
 
-        if (await store.FindAsync(name, cancellationToken).ConfigureAwait(false) is not null)
+        if (await store.FindAsync(name, cancellationToken).ConfigureAwait(false) is { } existing
+            && (existing.Source == GitHubAppSource.Database || existing.IsConfigured))
         {
             return ManifestStart.Fail($"An App named '{name}' exists already; choose another name or remove it first.");
         }
@@ -140,9 +141,7 @@ internal sealed partial class AppManifestFlow(
 
         var now = time.GetUtcNow();
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var stateHash = Hash(state ?? "");
-        var row = string.IsNullOrEmpty(state) ? null
-            : await db.AppManifestStates.AsNoTracking().FirstOrDefaultAsync(s => s.StateSha256 == stateHash, cancellationToken).ConfigureAwait(false);
+        var row = await FindAsync(db, state, cancellationToken).ConfigureAwait(false);
         if (Refusal(row, now) is { } refused)
         {
             return ManifestForm.Fail(refused);
@@ -174,9 +173,7 @@ internal sealed partial class AppManifestFlow(
     {
         var now = time.GetUtcNow();
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var stateHash = Hash(state ?? "");
-        var row = string.IsNullOrEmpty(state) ? null
-            : await db.AppManifestStates.AsNoTracking().FirstOrDefaultAsync(s => s.StateSha256 == stateHash, cancellationToken).ConfigureAwait(false);
+        var row = await FindAsync(db, state, cancellationToken).ConfigureAwait(false);
         if (Refusal(row, now) is { } refused)
         {
             Log.Refused(logger, refused);
@@ -210,9 +207,8 @@ internal sealed partial class AppManifestFlow(
     /// <summary>Where a flow stands, for the command waiting on it; null when the state is unknown.</summary>
     public async Task<ManifestStatus?> StatusAsync(string state, CancellationToken cancellationToken)
     {
-        var stateHash = Hash(state);
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var row = await db.AppManifestStates.AsNoTracking().FirstOrDefaultAsync(s => s.StateSha256 == stateHash, cancellationToken).ConfigureAwait(false);
+        var row = await FindAsync(db, state, cancellationToken).ConfigureAwait(false);
         if (row is null)
         {
             return null;
@@ -270,6 +266,18 @@ internal sealed partial class AppManifestFlow(
         }
 
         return new ManifestOutcome(HttpStatusCode.OK, change.App, InstallUrl(new Uri(row.WebBaseUrl), conversion.Slug), null);
+    }
+
+    /// <summary>The flow of <paramref name="state"/>, looked up by its digest; null when there is none.</summary>
+    private static async Task<AppManifestStateEntity?> FindAsync(HubgateDbContext db, string? state, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(state))
+        {
+            return null;
+        }
+
+        var digest = Hash(state);
+        return await db.AppManifestStates.AsNoTracking().FirstOrDefaultAsync(s => s.StateSha256 == digest, cancellationToken).ConfigureAwait(false);
     }
 
     private static string? Refusal(AppManifestStateEntity? row, DateTimeOffset now) => row switch

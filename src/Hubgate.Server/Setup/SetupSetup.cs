@@ -9,7 +9,7 @@ internal static class SetupSetup
     public static WebApplicationBuilder AddAppSetup(this WebApplicationBuilder builder)
     {
         builder.Services.AddAppSetup(builder.Configuration);
-        builder.Services.AddHostedService<StoredAppsRefresher>();
+        builder.Services.AddStoredGitHubAppsRefresh();
         return builder;
     }
 
@@ -18,7 +18,7 @@ internal static class SetupSetup
     {
         services.AddOptions<SetupOptions>().Bind(configuration.GetSection(SetupOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<SetupOptions>, SetupOptionsValidator>());
-        services.TryAddSingleton<GitHubAppStore>();
+        services.AddStoredGitHubApps();
         services.TryAddSingleton<AppManifestFlow>();
         services.AddHttpClient(AppManifestFlow.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
         return services;

@@ -39,7 +39,7 @@ public sealed partial class GitHubAppStore(
             return AppChange.Fail(AppChangeError.Invalid, problem);
         }
 
-        if (apps.TryGet(registration.Name, out var existing) && existing.Source == GitHubAppSource.Configuration)
+        if (apps.TryGet(registration.Name, out var existing) && IsConfigured(existing))
         {
             return AppChange.Fail(AppChangeError.Conflict,
                 $"An App named '{registration.Name}' is configured (GitHub:Apps:{registration.Name}, or GitHub:* for default); configured Apps are changed in configuration.");
@@ -80,7 +80,7 @@ public sealed partial class GitHubAppStore(
         {
             app = apps.Register(registration);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or AppPrivateKeyException)
         {
             return AppChange.Fail(AppChangeError.Invalid, e.Message);
         }
@@ -105,7 +105,7 @@ public sealed partial class GitHubAppStore(
     public async Task<AppChange> RemoveAsync(string name, string actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (apps.TryGet(name, out var existing) && existing.Source == GitHubAppSource.Configuration)
+        if (apps.TryGet(name, out var existing) && IsConfigured(existing))
         {
             return AppChange.Fail(AppChangeError.Conflict, $"App '{name}' is configured (GitHub:Apps:{name}); remove it from configuration.");
         }
@@ -177,8 +177,23 @@ public sealed partial class GitHubAppStore(
             return null;
         }
 
-        return apps.Register(registration);
+        try
+        {
+            return apps.Register(registration);
+        }
+        catch (Exception e) when (e is ArgumentException or AppPrivateKeyException)
+        {
+            Log.NotRegistered(logger, name, e.Message);
+            return null;
+        }
     }
+
+    /// <summary>
+    /// A configured App, whose name a stored App cannot take — but an unconfigured <c>default</c> (a deployment started
+    /// without <c>GitHub:AppId</c>) can be created or added at run time.
+    /// </summary>
+    private static bool IsConfigured(GitHubApp app) =>
+        app.Source == GitHubAppSource.Configuration && (app.Name != GitHubApp.DefaultName || app.IsConfigured);
 
     /// <summary>
     /// Makes the registry match the table: registers every live stored App (new or changed), unregisters stored Apps
@@ -193,7 +208,7 @@ public sealed partial class GitHubAppStore(
         foreach (var row in rows)
         {
             var known = apps.TryGet(row.Name, out var app) ? app : null;
-            if (known is { Source: GitHubAppSource.Configuration })
+            if (known is not null && IsConfigured(known))
             {
                 Log.ShadowedByConfiguration(logger, row.Name);
                 continue;
@@ -221,7 +236,7 @@ public sealed partial class GitHubAppStore(
                     apps.Register(registration);
                     registered++;
                 }
-                catch (ArgumentException e)
+                catch (Exception e) when (e is ArgumentException or AppPrivateKeyException)
                 {
                     Log.NotRegistered(logger, row.Name, e.Message);
                 }

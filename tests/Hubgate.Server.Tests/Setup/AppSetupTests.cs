@@ -96,6 +96,15 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>GitHub's return at <paramref name="path"/> is refused with a 400 page saying <paramref name="why"/>, and no App is stored beyond <paramref name="apps"/>.</summary>
+    private async Task AssertRefusedAsync(HttpClient browser, string path, string why, int apps = 0)
+    {
+        var (status, html) = await GetAsync(browser, path);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(why, html, StringComparison.Ordinal);
+        Assert.Equal(apps, await DbAsync(db => db.Apps.CountAsync()));
+    }
+
     private async Task<T> DbAsync<T>(Func<HubgateDbContext, Task<T>> read)
     {
         await using var db = await _app.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
@@ -147,11 +156,7 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         var callback = await PostManifestAsync(browser, await StartAsync("once"));
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(browser, callback)).Status);
 
-        var (status, html) = await GetAsync(browser, callback);
-
-        Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("used already", html, StringComparison.Ordinal);
-        Assert.Equal(1, await DbAsync(db => db.Apps.CountAsync()));
+        await AssertRefusedAsync(browser, callback, "used already", apps: 1);
     }
 
     [Fact]
@@ -161,12 +166,9 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         var callback = await PostManifestAsync(browser, await StartAsync("forged"));
         var code = Regex.Match(callback, "code=([^&]+)").Groups[1].Value;
 
-        var (status, html) = await GetAsync(browser, $"/setup/apps/callback?code={code}&state=not-a-state-hubgate-issued");
+        await AssertRefusedAsync(browser, $"/setup/apps/callback?code={code}&state=not-a-state-hubgate-issued", "not one Hubgate issued");
 
-        Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("not one Hubgate issued", html, StringComparison.Ordinal);
         Assert.DoesNotContain(_gitHub.Requests, r => r.Path.Contains("app-manifests", StringComparison.Ordinal));
-        Assert.Equal(0, await DbAsync(db => db.Apps.CountAsync()));
     }
 
     [Fact]
@@ -176,9 +178,7 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         using var other = Browser();
         var callback = await PostManifestAsync(first, await StartAsync("bound"));
 
-        var (status, html) = await GetAsync(other, callback);
-        Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("did not start", html, StringComparison.Ordinal);
+        await AssertRefusedAsync(other, callback, "did not start");
 
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(first, callback)).Status);
     }
@@ -204,11 +204,7 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         var callback = await PostManifestAsync(browser, await StartAsync("late"));
         await DbAsync(db => db.AppManifestStates.ExecuteUpdateAsync(s => s.SetProperty(x => x.ExpiresAt, DateTimeOffset.UtcNow.AddSeconds(-1))));
 
-        var (status, html) = await GetAsync(browser, callback);
-
-        Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("expired", html, StringComparison.Ordinal);
-        Assert.Equal(0, await DbAsync(db => db.Apps.CountAsync()));
+        await AssertRefusedAsync(browser, callback, "expired");
     }
 
     [Fact]
@@ -303,5 +299,25 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         var (status, html) = await GetAsync(browser, "/setup/installations/callback?installation_id=9&app=elsewhere");
         Assert.True(status == HttpStatusCode.OK, html);
         Assert.Equal("umbrella", await DbAsync(db => db.Installations.Where(i => i.Id == 9).Select(i => i.AccountLogin).SingleAsync()));
+    }
+
+    [Fact]
+    public async Task AnAppRemovedElsewhere_StopsActingHereAtTheNextRefresh()
+    {
+        var gone = _gitHub.AddApp("gone");
+        _gitHub.InstallApp(gone.Id, 11, "hooli");
+        using var admin = Admin();
+        var added = await admin.PostAsJsonAsync("/api/apps", new { name = "gone", appId = gone.Id, privateKey = gone.PrivateKeyPem, apiBaseUrl = _gitHub.ApiBaseUrl });
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        using var error = new StringWriter();
+
+        // Another process (the command) on the same database removes it; this one still has it until it re-reads the table.
+        Assert.Equal(0, await HubgateCommand.RunAsync(["apps", "remove", "gone"], _app.DatabaseSettings,
+            new InvocationConfiguration { Output = TextWriter.Null, Error = error }));
+        await _app.Services.GetRequiredService<Hubgate.Apps.GitHubAppStore>().RefreshAsync(CancellationToken.None);
+
+        using var browser = Browser();
+        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync(browser, "/setup/installations/callback?installation_id=11&app=gone")).Status);
+        Assert.False(_app.Services.GetRequiredService<Hubgate.Apps.GitHubApps>().TryGet("gone", out _));
     }
 }
