@@ -5,6 +5,7 @@ using System.Text;
 using Hubgate.Apps;
 using Hubgate.Authentication;
 using Hubgate.Integrations;
+using Hubgate.Server.Access;
 using Hubgate.Server.Dashboard;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Mvc;
@@ -50,13 +51,18 @@ internal static class SetupEndpoints
             : Html(SetupPages.NewApp(antiforgery.GetAndStoreTokens(context), options.CurrentValue.NormalizedPublicUrl, values, started.Error), StatusCodes.Status400BadRequest);
     }
 
-    private static async Task<IResult> StartAsync(HttpContext context, AppManifestFlow flow, string? state, CancellationToken cancellationToken)
+    private static async Task<IResult> StartAsync(HttpContext context, AppManifestFlow flow, FailedKeyThrottle throttle, string? state, CancellationToken cancellationToken)
     {
         NoReferrer(context);
+        if (throttle.Blocked(context) is { } blocked)
+        {
+            return blocked;
+        }
+
         var form = await flow.OpenAsync(state, context.Request.Cookies[AppManifestFlow.BrowserCookie], cancellationToken);
         if (form.Error is not null)
         {
-            return Html(SetupPages.Problem("Cannot register the App", form.Error), StatusCodes.Status400BadRequest);
+            return Refused(context, throttle, SetupPages.Problem("Cannot register the App", form.Error), StatusCodes.Status400BadRequest);
         }
 
         if (form.NewBrowserNonce is { } nonce)
@@ -78,14 +84,20 @@ internal static class SetupEndpoints
         return Html(SetupPages.Post(form));
     }
 
-    private static async Task<IResult> AppCallbackAsync(HttpContext context, AppManifestFlow flow, IOptionsMonitor<SetupOptions> options, string? code, string? state,
-        CancellationToken cancellationToken)
+    private static async Task<IResult> AppCallbackAsync(HttpContext context, AppManifestFlow flow, IOptionsMonitor<SetupOptions> options, FailedKeyThrottle throttle,
+        string? code, string? state, CancellationToken cancellationToken)
     {
         NoReferrer(context);
+        if (throttle.Blocked(context) is { } blocked)
+        {
+            return blocked;
+        }
+
         var outcome = await flow.CompleteAsync(code, state, context.Request.Cookies[AppManifestFlow.BrowserCookie], cancellationToken);
         if (outcome.App is not { } created)
         {
-            return Html(SetupPages.Problem("App not registered", outcome.Error!), (int)outcome.Status);
+            var page = SetupPages.Problem("App not registered", outcome.Error!);
+            return outcome.Status == HttpStatusCode.BadRequest ? Refused(context, throttle, page, StatusCodes.Status400BadRequest) : Html(page, (int)outcome.Status);
         }
 
         context.Response.Cookies.Delete(AppManifestFlow.BrowserCookie, new CookieOptions { Path = "/setup/apps" });
@@ -93,15 +105,22 @@ internal static class SetupEndpoints
             options.CurrentValue.NormalizedPublicUrl ?? new Uri($"{context.Request.Scheme}://{context.Request.Host}/")));
     }
 
-    private static async Task<IResult> InstallationCallbackAsync(HttpContext context, GitHubAppStore apps, InstallationSync sync,
+    private static async Task<IResult> InstallationCallbackAsync(HttpContext context, GitHubAppStore apps, InstallationSync sync, FailedKeyThrottle throttle,
         [FromQuery(Name = "installation_id")] string? installationId, [FromQuery(Name = "setup_action")] string? setupAction, string? app,
         CancellationToken cancellationToken)
     {
         NoReferrer(context);
+
+        // Each of these asks GitHub: guessing Apps or installations from one address is held to Hubgate:FailedKeyLimitPerMinute.
+        if (throttle.Blocked(context) is { } blocked)
+        {
+            return blocked;
+        }
+
         var name = string.IsNullOrEmpty(app) ? GitHubApp.DefaultName : app;
         if (await apps.FindAsync(name, cancellationToken) is not { IsConfigured: true } found)
         {
-            return Html(SetupPages.Problem("Unknown App", $"Hubgate has no App named '{name}' that it can act as."), StatusCodes.Status404NotFound);
+            return Refused(context, throttle, SetupPages.Problem("Unknown App", $"Hubgate has no App named '{name}' that it can act as."), StatusCodes.Status404NotFound);
         }
 
         if (setupAction == "request" && string.IsNullOrEmpty(installationId))
@@ -127,10 +146,14 @@ internal static class SetupEndpoints
         }
 
         return refreshed is null
-            ? Html(SetupPages.Problem("Unknown installation",
+            ? Refused(context, throttle, SetupPages.Problem("Unknown installation",
                 $"GitHub does not know installation {id} of App {found.Name} (404); nothing was stored."), StatusCodes.Status404NotFound)
             : Html(SetupPages.Installed(found.Name, id, setupAction, refreshed.Repositories));
     }
+
+    /// <summary>A refusal, counted against the address like a failed key check (a 429 instead once it has used them up).</summary>
+    private static IResult Refused(HttpContext context, FailedKeyThrottle throttle, string page, int status) =>
+        throttle.Failed(context) ?? Html(page, status);
 
     /// <summary>The state and codes in these URLs are not for other sites' eyes.</summary>
     private static void NoReferrer(HttpContext context)

@@ -29,16 +29,27 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
     public async Task InitializeAsync()
     {
         _gitHub = await FakeGitHubServer.StartAsync();
-        _app = new HubgateApplication(new Dictionary<string, string?>
+        _app = new HubgateApplication(Settings(("Hubgate:PublicUrl", "http://localhost/")));
+    }
+
+    /// <summary>The fake's primary App as <c>default</c>, and the admin key.</summary>
+    private Dictionary<string, string?> Settings(params (string Key, string Value)[] more)
+    {
+        var settings = new Dictionary<string, string?>
         {
             ["Hubgate:ApiKey"] = ApiKey,
-            ["Hubgate:PublicUrl"] = "http://localhost/",
             ["GitHub:AppId"] = _gitHub.AppId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["GitHub:PrivateKey"] = _gitHub.PrivateKeyPkcs1Pem.Replace("\n", "\\n", StringComparison.Ordinal),
             ["GitHub:ApiBaseUrl"] = _gitHub.ApiBaseUrl.AbsoluteUri,
             ["GitHub:SyncInterval"] = "0",
             ["Webhooks:RunWorker"] = "false",
-        });
+        };
+        foreach (var (key, value) in more)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
     }
 
     public async Task DisposeAsync()
@@ -319,5 +330,20 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         using var browser = Browser();
         Assert.Equal(HttpStatusCode.NotFound, (await GetAsync(browser, "/setup/installations/callback?installation_id=11&app=gone")).Status);
         Assert.False(_app.Services.GetRequiredService<Hubgate.Apps.GitHubApps>().TryGet("gone", out _));
+    }
+
+    [Fact]
+    public async Task SetupCallback_GuessingInstallations_IsThrottledPerAddress()
+    {
+        using var app = new HubgateApplication(Settings(("Hubgate:FailedKeyLimitPerMinute", "2")));
+        using var browser = app.CreateClient();
+        var statuses = new List<HttpStatusCode>();
+        for (var id = 901; id <= 903; id++)
+        {
+            statuses.Add((await browser.GetAsync(new Uri($"/setup/installations/callback?installation_id={id}", UriKind.Relative))).StatusCode);
+        }
+
+        Assert.Equal([HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.TooManyRequests], statuses);
+        Assert.Equal(2, _gitHub.Requests.Count(r => r.Path.StartsWith("/app/installations/9", StringComparison.Ordinal)));
     }
 }
