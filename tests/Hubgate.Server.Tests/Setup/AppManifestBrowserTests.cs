@@ -101,7 +101,7 @@ public sealed class AppManifestBrowserTests : IAsyncLifetime
             using (var api = new HttpClient { BaseAddress = server.BaseAddress })
             {
                 api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ApiKey);
-                var stored = await api.GetStringAsync(new Uri($"/api/installations/{installationId}", UriKind.Relative));
+                var stored = await api.GetStringAsync(new Uri($"/api/installations/{installationId}?app=staging", UriKind.Relative));
                 Assert.Contains(_gitHub.SignedInUser, stored, StringComparison.Ordinal);
             }
 

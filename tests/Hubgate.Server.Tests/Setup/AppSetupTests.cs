@@ -156,8 +156,8 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         (status, html) = await GetAsync(browser, "/setup/installations/callback?installation_id=7&setup_action=install&app=staging");
         Assert.True(status == HttpStatusCode.OK, html);
         Assert.Contains("Installation 7 of App staging is registered", html, StringComparison.Ordinal);
-        Assert.Equal("acme", await DbAsync(db => db.Installations.Where(i => i.Id == 7).Select(i => i.AccountLogin).SingleAsync()));
-        Assert.True(await DbAsync(db => db.Repositories.AnyAsync(r => r.Id == 700)));
+        Assert.Equal("acme", await DbAsync(db => db.Installations.Where(i => i.App == "staging" && i.Id == 7).Select(i => i.AccountLogin).SingleAsync()));
+        Assert.True(await DbAsync(db => db.Repositories.AnyAsync(r => r.App == "staging" && r.Id == 700)));
     }
 
     [Fact]
@@ -228,8 +228,8 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         var (status, html) = await GetAsync(browser, "/setup/installations/callback?installation_id=5&setup_action=install");
 
         Assert.True(status == HttpStatusCode.OK, html);
-        Assert.Equal("globex", await DbAsync(db => db.Installations.Where(i => i.Id == 5).Select(i => i.AccountLogin).SingleAsync()));
-        Assert.True(await DbAsync(db => db.Repositories.AnyAsync(r => r.Id == 500)));
+        Assert.Equal("globex", await DbAsync(db => db.Installations.Where(i => i.App == "default" && i.Id == 5).Select(i => i.AccountLogin).SingleAsync()));
+        Assert.True(await DbAsync(db => db.Repositories.AnyAsync(r => r.App == "default" && r.Id == 500)));
     }
 
     [Fact]
@@ -309,7 +309,7 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         using var browser = Browser();
         var (status, html) = await GetAsync(browser, "/setup/installations/callback?installation_id=9&app=elsewhere");
         Assert.True(status == HttpStatusCode.OK, html);
-        Assert.Equal("umbrella", await DbAsync(db => db.Installations.Where(i => i.Id == 9).Select(i => i.AccountLogin).SingleAsync()));
+        Assert.Equal("umbrella", await DbAsync(db => db.Installations.Where(i => i.App == "elsewhere" && i.Id == 9).Select(i => i.AccountLogin).SingleAsync()));
     }
 
     [Fact]

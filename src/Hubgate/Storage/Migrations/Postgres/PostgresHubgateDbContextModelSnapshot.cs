@@ -124,6 +124,12 @@ namespace Hubgate.Storage.Migrations.Postgres
 
             modelBuilder.Entity("Hubgate.Storage.AppStateEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("Key")
                         .HasColumnType("text");
 
@@ -133,7 +139,7 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<string>("Value")
                         .HasColumnType("text");
 
-                    b.HasKey("Key");
+                    b.HasKey("App", "Key");
 
                     b.ToTable("app_state", (string)null);
                 });
@@ -148,6 +154,13 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .HasColumnType("boolean");
 
                     b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
+                    b.Property<string>("AppAccess")
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
@@ -194,6 +207,13 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("AuthorEmail")
                         .HasColumnType("text");
 
@@ -236,9 +256,9 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RepositoryId", "Id");
+                    b.HasIndex("App", "RepositoryId", "Id");
 
-                    b.HasIndex("RepositoryId", "Sha")
+                    b.HasIndex("App", "RepositoryId", "Sha")
                         .IsUnique();
 
                     b.ToTable("commits", (string)null);
@@ -273,6 +293,12 @@ namespace Hubgate.Storage.Migrations.Postgres
 
             modelBuilder.Entity("Hubgate.Storage.InstallationEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("Id")
                         .HasColumnType("bigint");
 
@@ -338,7 +364,7 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
-                    b.HasKey("Id");
+                    b.HasKey("App", "Id");
 
                     b.HasIndex("Status");
 
@@ -352,6 +378,13 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .HasColumnType("bigint");
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("AuthorLogin")
                         .HasColumnType("text");
@@ -408,10 +441,10 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RepositoryId", "Number")
+                    b.HasIndex("App", "RepositoryId", "Number")
                         .IsUnique();
 
-                    b.HasIndex("RepositoryId", "State");
+                    b.HasIndex("App", "RepositoryId", "State");
 
                     b.ToTable("pull_requests", (string)null);
                 });
@@ -426,6 +459,13 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.Property<string>("After")
                         .HasColumnType("text");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("Before")
                         .HasColumnType("text");
@@ -470,16 +510,22 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DeliveryId")
+                    b.HasIndex("App", "DeliveryId")
                         .IsUnique();
 
-                    b.HasIndex("RepositoryId", "Id");
+                    b.HasIndex("App", "RepositoryId", "Id");
 
                     b.ToTable("pushes", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.RecoveryRequestEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("DeliveryGuid")
                         .HasColumnType("text");
 
@@ -513,7 +559,7 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<int?>("StatusCode")
                         .HasColumnType("integer");
 
-                    b.HasKey("DeliveryGuid");
+                    b.HasKey("App", "DeliveryGuid");
 
                     b.HasIndex("LastRequestedAt");
 
@@ -522,6 +568,12 @@ namespace Hubgate.Storage.Migrations.Postgres
 
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("Id")
                         .HasColumnType("bigint");
 
@@ -568,17 +620,23 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
-                    b.HasKey("Id");
+                    b.HasKey("App", "Id");
 
-                    b.HasIndex("FullName");
+                    b.HasIndex("App", "FullName");
 
-                    b.HasIndex("InstallationId", "Status");
+                    b.HasIndex("App", "InstallationId", "Status");
 
                     b.ToTable("repositories", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.ScopedTokenEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("InstallationId")
                         .HasColumnType("bigint");
 
@@ -601,7 +659,7 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text");
 
-                    b.HasKey("InstallationId", "ScopeKey");
+                    b.HasKey("App", "InstallationId", "ScopeKey");
 
                     b.ToTable("scoped_tokens", (string)null);
                 });
@@ -613,6 +671,13 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .HasColumnType("bigint");
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("Client")
                         .IsRequired()
@@ -648,6 +713,13 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.Property<string>("Action")
                         .HasColumnType("text");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
 
                     b.Property<int>("Attempts")
                         .HasColumnType("integer");
@@ -714,10 +786,10 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DeliveryId")
-                        .IsUnique();
-
                     b.HasIndex("ReceivedAt");
+
+                    b.HasIndex("App", "DeliveryId")
+                        .IsUnique();
 
                     b.HasIndex("BodySha256", "ReceivedAt");
 

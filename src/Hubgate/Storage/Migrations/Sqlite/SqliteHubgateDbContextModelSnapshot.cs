@@ -119,6 +119,12 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
             modelBuilder.Entity("Hubgate.Storage.AppStateEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("Key")
                         .HasColumnType("TEXT");
 
@@ -128,7 +134,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<string>("Value")
                         .HasColumnType("TEXT");
 
-                    b.HasKey("Key");
+                    b.HasKey("App", "Key");
 
                     b.ToTable("app_state", (string)null);
                 });
@@ -143,6 +149,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
+                    b.Property<string>("AppAccess")
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
@@ -187,6 +200,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("AuthorEmail")
                         .HasColumnType("TEXT");
 
@@ -229,9 +249,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RepositoryId", "Id");
+                    b.HasIndex("App", "RepositoryId", "Id");
 
-                    b.HasIndex("RepositoryId", "Sha")
+                    b.HasIndex("App", "RepositoryId", "Sha")
                         .IsUnique();
 
                     b.ToTable("commits", (string)null);
@@ -264,6 +284,12 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
             modelBuilder.Entity("Hubgate.Storage.InstallationEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("Id")
                         .HasColumnType("INTEGER");
 
@@ -329,7 +355,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
-                    b.HasKey("Id");
+                    b.HasKey("App", "Id");
 
                     b.HasIndex("Status");
 
@@ -341,6 +367,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("AuthorLogin")
                         .HasColumnType("TEXT");
@@ -397,10 +430,10 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RepositoryId", "Number")
+                    b.HasIndex("App", "RepositoryId", "Number")
                         .IsUnique();
 
-                    b.HasIndex("RepositoryId", "State");
+                    b.HasIndex("App", "RepositoryId", "State");
 
                     b.ToTable("pull_requests", (string)null);
                 });
@@ -413,6 +446,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.Property<string>("After")
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("Before")
                         .HasColumnType("TEXT");
@@ -457,16 +497,22 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DeliveryId")
+                    b.HasIndex("App", "DeliveryId")
                         .IsUnique();
 
-                    b.HasIndex("RepositoryId", "Id");
+                    b.HasIndex("App", "RepositoryId", "Id");
 
                     b.ToTable("pushes", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.RecoveryRequestEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("DeliveryGuid")
                         .HasColumnType("TEXT");
 
@@ -500,7 +546,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<int?>("StatusCode")
                         .HasColumnType("INTEGER");
 
-                    b.HasKey("DeliveryGuid");
+                    b.HasKey("App", "DeliveryGuid");
 
                     b.HasIndex("LastRequestedAt");
 
@@ -509,6 +555,12 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("Id")
                         .HasColumnType("INTEGER");
 
@@ -555,17 +607,23 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
-                    b.HasKey("Id");
+                    b.HasKey("App", "Id");
 
-                    b.HasIndex("FullName");
+                    b.HasIndex("App", "FullName");
 
-                    b.HasIndex("InstallationId", "Status");
+                    b.HasIndex("App", "InstallationId", "Status");
 
                     b.ToTable("repositories", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.ScopedTokenEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("InstallationId")
                         .HasColumnType("INTEGER");
 
@@ -588,7 +646,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
-                    b.HasKey("InstallationId", "ScopeKey");
+                    b.HasKey("App", "InstallationId", "ScopeKey");
 
                     b.ToTable("scoped_tokens", (string)null);
                 });
@@ -598,6 +656,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("Client")
                         .IsRequired()
@@ -633,6 +698,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.Property<string>("Action")
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<int>("Attempts")
                         .HasColumnType("INTEGER");
@@ -699,10 +771,10 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DeliveryId")
-                        .IsUnique();
-
                     b.HasIndex("ReceivedAt");
+
+                    b.HasIndex("App", "DeliveryId")
+                        .IsUnique();
 
                     b.HasIndex("BodySha256", "ReceivedAt");
 

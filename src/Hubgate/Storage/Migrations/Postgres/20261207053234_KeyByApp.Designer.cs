@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Hubgate.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresHubgateDbContext))]
-    [Migration("20261207053354_Apps")]
-    partial class Apps
+    [Migration("20261207053234_KeyByApp")]
+    partial class KeyByApp
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -25,108 +25,14 @@ namespace Hubgate.Storage.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("Hubgate.Storage.AppEntity", b =>
-                {
-                    b.Property<string>("Name")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
-
-                    b.Property<string>("ApiBaseUrl")
-                        .IsRequired()
-                        .HasColumnType("text");
-
-                    b.Property<long>("AppId")
-                        .HasColumnType("bigint");
-
-                    b.Property<string>("ClientId")
-                        .HasColumnType("text");
-
-                    b.Property<string>("ClientSecretCiphertext")
-                        .HasColumnType("text");
-
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("CreatedBy")
-                        .HasColumnType("text");
-
-                    b.Property<string>("Owner")
-                        .HasColumnType("text");
-
-                    b.Property<string>("PrivateKeyCiphertext")
-                        .IsRequired()
-                        .HasColumnType("text");
-
-                    b.Property<DateTimeOffset?>("RemovedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("Slug")
-                        .HasColumnType("text");
-
-                    b.Property<string>("WebBaseUrl")
-                        .HasColumnType("text");
-
-                    b.Property<string>("WebhookSecretsCiphertext")
-                        .HasColumnType("text");
-
-                    b.HasKey("Name");
-
-                    b.ToTable("apps", (string)null);
-                });
-
-            modelBuilder.Entity("Hubgate.Storage.AppManifestStateEntity", b =>
-                {
-                    b.Property<string>("StateSha256")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
-
-                    b.Property<string>("ApiBaseUrl")
-                        .IsRequired()
-                        .HasColumnType("text");
-
-                    b.Property<string>("BrowserSha256")
-                        .HasColumnType("text");
-
-                    b.Property<DateTimeOffset?>("CompletedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("CreatedBy")
-                        .IsRequired()
-                        .HasColumnType("text");
-
-                    b.Property<string>("Error")
-                        .HasColumnType("text");
-
-                    b.Property<DateTimeOffset>("ExpiresAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("Name")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
-
-                    b.Property<string>("Organization")
-                        .HasColumnType("text");
-
-                    b.Property<DateTimeOffset?>("UsedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("WebBaseUrl")
-                        .IsRequired()
-                        .HasColumnType("text");
-
-                    b.HasKey("StateSha256");
-
-                    b.HasIndex("ExpiresAt");
-
-                    b.ToTable("app_manifest_states", (string)null);
-                });
-
             modelBuilder.Entity("Hubgate.Storage.AppStateEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("Key")
                         .HasColumnType("text");
 
@@ -136,7 +42,7 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<string>("Value")
                         .HasColumnType("text");
 
-                    b.HasKey("Key");
+                    b.HasKey("App", "Key");
 
                     b.ToTable("app_state", (string)null);
                 });
@@ -151,6 +57,13 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .HasColumnType("boolean");
 
                     b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
+                    b.Property<string>("AppAccess")
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
@@ -197,6 +110,13 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("AuthorEmail")
                         .HasColumnType("text");
 
@@ -239,9 +159,9 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RepositoryId", "Id");
+                    b.HasIndex("App", "RepositoryId", "Id");
 
-                    b.HasIndex("RepositoryId", "Sha")
+                    b.HasIndex("App", "RepositoryId", "Sha")
                         .IsUnique();
 
                     b.ToTable("commits", (string)null);
@@ -276,6 +196,12 @@ namespace Hubgate.Storage.Migrations.Postgres
 
             modelBuilder.Entity("Hubgate.Storage.InstallationEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("Id")
                         .HasColumnType("bigint");
 
@@ -341,7 +267,7 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
-                    b.HasKey("Id");
+                    b.HasKey("App", "Id");
 
                     b.HasIndex("Status");
 
@@ -355,6 +281,13 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .HasColumnType("bigint");
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("AuthorLogin")
                         .HasColumnType("text");
@@ -411,10 +344,10 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RepositoryId", "Number")
+                    b.HasIndex("App", "RepositoryId", "Number")
                         .IsUnique();
 
-                    b.HasIndex("RepositoryId", "State");
+                    b.HasIndex("App", "RepositoryId", "State");
 
                     b.ToTable("pull_requests", (string)null);
                 });
@@ -429,6 +362,13 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.Property<string>("After")
                         .HasColumnType("text");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("Before")
                         .HasColumnType("text");
@@ -473,16 +413,22 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DeliveryId")
+                    b.HasIndex("App", "DeliveryId")
                         .IsUnique();
 
-                    b.HasIndex("RepositoryId", "Id");
+                    b.HasIndex("App", "RepositoryId", "Id");
 
                     b.ToTable("pushes", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.RecoveryRequestEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("DeliveryGuid")
                         .HasColumnType("text");
 
@@ -516,7 +462,7 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<int?>("StatusCode")
                         .HasColumnType("integer");
 
-                    b.HasKey("DeliveryGuid");
+                    b.HasKey("App", "DeliveryGuid");
 
                     b.HasIndex("LastRequestedAt");
 
@@ -525,6 +471,12 @@ namespace Hubgate.Storage.Migrations.Postgres
 
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("Id")
                         .HasColumnType("bigint");
 
@@ -571,17 +523,23 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
-                    b.HasKey("Id");
+                    b.HasKey("App", "Id");
 
-                    b.HasIndex("FullName");
+                    b.HasIndex("App", "FullName");
 
-                    b.HasIndex("InstallationId", "Status");
+                    b.HasIndex("App", "InstallationId", "Status");
 
                     b.ToTable("repositories", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.ScopedTokenEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("InstallationId")
                         .HasColumnType("bigint");
 
@@ -604,7 +562,7 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text");
 
-                    b.HasKey("InstallationId", "ScopeKey");
+                    b.HasKey("App", "InstallationId", "ScopeKey");
 
                     b.ToTable("scoped_tokens", (string)null);
                 });
@@ -616,6 +574,13 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .HasColumnType("bigint");
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("Client")
                         .IsRequired()
@@ -651,6 +616,13 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.Property<string>("Action")
                         .HasColumnType("text");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasDefaultValue("default");
 
                     b.Property<int>("Attempts")
                         .HasColumnType("integer");
@@ -717,10 +689,10 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DeliveryId")
-                        .IsUnique();
-
                     b.HasIndex("ReceivedAt");
+
+                    b.HasIndex("App", "DeliveryId")
+                        .IsUnique();
 
                     b.HasIndex("BodySha256", "ReceivedAt");
 

@@ -11,8 +11,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Hubgate.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteHubgateDbContext))]
-    [Migration("20261207053321_Apps")]
-    partial class Apps
+    [Migration("20261207053200_KeyByApp")]
+    partial class KeyByApp
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -20,108 +20,14 @@ namespace Hubgate.Storage.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.12");
 
-            modelBuilder.Entity("Hubgate.Storage.AppEntity", b =>
-                {
-                    b.Property<string>("Name")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("ApiBaseUrl")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("AppId")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ClientId")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("ClientSecretCiphertext")
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("CreatedBy")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Owner")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("PrivateKeyCiphertext")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
-                    b.Property<long?>("RemovedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("Slug")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("WebBaseUrl")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("WebhookSecretsCiphertext")
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("Name");
-
-                    b.ToTable("apps", (string)null);
-                });
-
-            modelBuilder.Entity("Hubgate.Storage.AppManifestStateEntity", b =>
-                {
-                    b.Property<string>("StateSha256")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("ApiBaseUrl")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("BrowserSha256")
-                        .HasColumnType("TEXT");
-
-                    b.Property<long?>("CompletedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("CreatedBy")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Error")
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("ExpiresAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("Name")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Organization")
-                        .HasColumnType("TEXT");
-
-                    b.Property<long?>("UsedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("WebBaseUrl")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("StateSha256");
-
-                    b.HasIndex("ExpiresAt");
-
-                    b.ToTable("app_manifest_states", (string)null);
-                });
-
             modelBuilder.Entity("Hubgate.Storage.AppStateEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("Key")
                         .HasColumnType("TEXT");
 
@@ -131,7 +37,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<string>("Value")
                         .HasColumnType("TEXT");
 
-                    b.HasKey("Key");
+                    b.HasKey("App", "Key");
 
                     b.ToTable("app_state", (string)null);
                 });
@@ -146,6 +52,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
+                    b.Property<string>("AppAccess")
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
@@ -190,6 +103,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("AuthorEmail")
                         .HasColumnType("TEXT");
 
@@ -232,9 +152,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RepositoryId", "Id");
+                    b.HasIndex("App", "RepositoryId", "Id");
 
-                    b.HasIndex("RepositoryId", "Sha")
+                    b.HasIndex("App", "RepositoryId", "Sha")
                         .IsUnique();
 
                     b.ToTable("commits", (string)null);
@@ -267,6 +187,12 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
             modelBuilder.Entity("Hubgate.Storage.InstallationEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("Id")
                         .HasColumnType("INTEGER");
 
@@ -332,7 +258,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
-                    b.HasKey("Id");
+                    b.HasKey("App", "Id");
 
                     b.HasIndex("Status");
 
@@ -344,6 +270,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("AuthorLogin")
                         .HasColumnType("TEXT");
@@ -400,10 +333,10 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RepositoryId", "Number")
+                    b.HasIndex("App", "RepositoryId", "Number")
                         .IsUnique();
 
-                    b.HasIndex("RepositoryId", "State");
+                    b.HasIndex("App", "RepositoryId", "State");
 
                     b.ToTable("pull_requests", (string)null);
                 });
@@ -416,6 +349,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.Property<string>("After")
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("Before")
                         .HasColumnType("TEXT");
@@ -460,16 +400,22 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DeliveryId")
+                    b.HasIndex("App", "DeliveryId")
                         .IsUnique();
 
-                    b.HasIndex("RepositoryId", "Id");
+                    b.HasIndex("App", "RepositoryId", "Id");
 
                     b.ToTable("pushes", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.RecoveryRequestEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("DeliveryGuid")
                         .HasColumnType("TEXT");
 
@@ -503,7 +449,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<int?>("StatusCode")
                         .HasColumnType("INTEGER");
 
-                    b.HasKey("DeliveryGuid");
+                    b.HasKey("App", "DeliveryGuid");
 
                     b.HasIndex("LastRequestedAt");
 
@@ -512,6 +458,12 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("Id")
                         .HasColumnType("INTEGER");
 
@@ -558,17 +510,23 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
-                    b.HasKey("Id");
+                    b.HasKey("App", "Id");
 
-                    b.HasIndex("FullName");
+                    b.HasIndex("App", "FullName");
 
-                    b.HasIndex("InstallationId", "Status");
+                    b.HasIndex("App", "InstallationId", "Status");
 
                     b.ToTable("repositories", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.ScopedTokenEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("InstallationId")
                         .HasColumnType("INTEGER");
 
@@ -591,7 +549,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
-                    b.HasKey("InstallationId", "ScopeKey");
+                    b.HasKey("App", "InstallationId", "ScopeKey");
 
                     b.ToTable("scoped_tokens", (string)null);
                 });
@@ -601,6 +559,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("Client")
                         .IsRequired()
@@ -636,6 +601,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.Property<string>("Action")
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<int>("Attempts")
                         .HasColumnType("INTEGER");
@@ -702,10 +674,10 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DeliveryId")
-                        .IsUnique();
-
                     b.HasIndex("ReceivedAt");
+
+                    b.HasIndex("App", "DeliveryId")
+                        .IsUnique();
 
                     b.HasIndex("BodySha256", "ReceivedAt");
 
