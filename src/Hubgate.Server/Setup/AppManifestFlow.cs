@@ -216,12 +216,18 @@ internal sealed partial class AppManifestFlow(
 
         var app = row.CompletedAt is not null && row.Error is null ? await store.ShowAsync(row.Name, cancellationToken).ConfigureAwait(false) : null;
         return new ManifestStatus(row.Name, row.CompletedAt is not null, row.ExpiresAt <= time.GetUtcNow(), row.Error, app,
-            app is null ? null : InstallUrl(app.WebBaseUrl, app.Slug));
+            app is null ? null : InstallUrl(app.WebBaseUrl, app.ApiBaseUrl, app.Slug));
     }
 
-    /// <summary>Where an App is installed: <c>{web}/apps/{slug}/installations/new</c>.</summary>
-    public static Uri? InstallUrl(Uri webBaseUrl, string? slug) =>
-        slug is null ? null : new Uri(webBaseUrl, $"apps/{Uri.EscapeDataString(slug)}/installations/new");
+    /// <summary>
+    /// Where an App is installed: <c>{web}/apps/{slug}/installations/new</c>, or <c>{web}/github-apps/{slug}/…</c> on
+    /// GitHub Enterprise Server (an API below <c>/api/v3</c>).
+    /// </summary>
+    public static Uri? InstallUrl(Uri webBaseUrl, Uri apiBaseUrl, string? slug)
+    {
+        var enterprise = apiBaseUrl.AbsolutePath.TrimEnd('/').EndsWith("/api/v3", StringComparison.Ordinal);
+        return slug is null ? null : new Uri(webBaseUrl, $"{(enterprise ? "github-apps" : "apps")}/{Uri.EscapeDataString(slug)}/installations/new");
+    }
 
     private async Task<ManifestOutcome> ConvertAsync(AppManifestStateEntity row, string code, CancellationToken cancellationToken)
     {
@@ -265,7 +271,7 @@ internal sealed partial class AppManifestFlow(
                 $"GitHub created App {conversion.Slug} (id {conversion.Id}) but Hubgate could not store it: {change.Message} Delete it on GitHub or add it with hubgate apps add.");
         }
 
-        return new ManifestOutcome(HttpStatusCode.OK, change.App, InstallUrl(new Uri(row.WebBaseUrl), conversion.Slug), null);
+        return new ManifestOutcome(HttpStatusCode.OK, change.App, InstallUrl(new Uri(row.WebBaseUrl), api, conversion.Slug), null);
     }
 
     /// <summary>The flow of <paramref name="state"/>, looked up by its digest; null when there is none.</summary>

@@ -70,12 +70,13 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         return client;
     }
 
-    /// <summary>Starts a flow through the API; the start page's path and query.</summary>
-    private async Task<string> StartAsync(string name, string? organization = null)
+    /// <summary>Starts a flow through the API (on <paramref name="host"/>, by default the fake github.com); the start page's path and query.</summary>
+    private async Task<string> StartAsync(string name, string? organization = null, FakeGitHubServer? host = null)
     {
+        host ??= _gitHub;
         using var admin = Admin();
         var response = await admin.PostAsJsonAsync("/api/apps/manifests",
-            new { name, organization, host = _gitHub.WebBaseUrl.AbsoluteUri, apiBaseUrl = _gitHub.ApiBaseUrl.AbsoluteUri });
+            new { name, organization, host = host.WebBaseUrl.AbsoluteUri, apiBaseUrl = host.ApiBaseUrl.AbsoluteUri });
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {text}");
         return new Uri(JsonSerializer.Deserialize<JsonElement>(text).GetProperty("startUrl").GetString()!).PathAndQuery;
@@ -345,5 +346,23 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
 
         Assert.Equal([HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.TooManyRequests], statuses);
         Assert.Equal(2, _gitHub.Requests.Count(r => r.Path.StartsWith("/app/installations/9", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task ManifestFlow_OnAnEnterpriseHost_RegistersThereAndLinksToItsInstallPage()
+    {
+        await using var enterprise = await FakeGitHubServer.StartAsync(new FakeGitHubOptions { PathPrefix = "/api/v3" });
+        using var browser = Browser();
+
+        var callback = await PostManifestAsync(browser, await StartAsync("ghes", organization: "acme", host: enterprise));
+        var (status, html) = await GetAsync(browser, callback);
+
+        Assert.True(status == HttpStatusCode.OK, html);
+        var created = enterprise.Apps.Single(a => a.Name == "ghes");
+        Assert.Equal("acme", created.OwnerLogin);
+        Assert.Contains($"{enterprise.WebBaseUrl.AbsoluteUri}github-apps/{created.Slug}/installations/new", html, StringComparison.Ordinal);
+        var row = await DbAsync(db => db.Apps.SingleAsync(a => a.Name == "ghes"));
+        Assert.Equal(enterprise.ApiBaseUrl.AbsoluteUri, row.ApiBaseUrl);
+        Assert.Empty(_gitHub.ManifestRequests);
     }
 }
