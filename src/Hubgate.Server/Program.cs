@@ -5,6 +5,7 @@ using Hubgate.Server.Dashboard;
 using Hubgate.Server.Health;
 using Hubgate.Server.Integrations;
 using Hubgate.Server.Proxy;
+using Hubgate.Server.Setup;
 using Hubgate.Server.Storage;
 using Hubgate.Server.Telemetry;
 using Hubgate.Server.Webhooks;
@@ -26,6 +27,7 @@ builder.AddIntegrations();
 builder.AddApiDocs();
 builder.AddTelemetry();
 builder.AddDashboard();
+builder.AddAppSetup();
 
 var app = builder.Build();
 if (!await app.PrepareDatabaseAsync())
@@ -39,6 +41,7 @@ app.MapProxy();
 app.MapWebhooks();
 app.MapIntegrations();
 app.MapClients();
+app.MapAppSetup();
 app.MapTokenVending();
 app.MapApiDocs();
 app.MapTelemetry();

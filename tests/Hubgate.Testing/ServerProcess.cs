@@ -43,9 +43,12 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the server with <paramref name="settings"/> (configuration keys) and waits until /healthz answers.</summary>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken = default)
+    public static Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken = default) =>
+        StartAsync(settings, FreePort(), cancellationToken);
+
+    /// <summary>As <see cref="StartAsync(IReadOnlyDictionary{string, string?}, CancellationToken)"/>, on a port chosen first (settings that name the server's own address).</summary>
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, int port, CancellationToken cancellationToken = default)
     {
-        var port = FreePort();
         var baseAddress = new Uri($"http://127.0.0.1:{port}/");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -160,7 +163,8 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free right now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,4 +1,6 @@
+using Hubgate.Apps;
 using Hubgate.Authentication;
+using Hubgate.Server.Setup;
 using Hubgate.Integrations;
 using Hubgate.Server.Access;
 using Hubgate.Storage;
@@ -41,10 +43,14 @@ internal sealed class CliServices : IAsyncDisposable
         builder.Services.AddGitHubWebhooks(builder.Configuration);
         builder.Services.AddGitHubIntegrationModel(builder.Configuration);
         builder.Services.AddAccess(builder.Configuration);
+        builder.Services.AddAppSetup(builder.Configuration);
         var app = builder.Build();
         if (migrate)
         {
             await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+
+            // Stored Apps act in commands as in the service (--app NAME).
+            await app.Services.GetRequiredService<GitHubAppStore>().RefreshAsync(cancellationToken);
         }
 
         return new CliServices(app);

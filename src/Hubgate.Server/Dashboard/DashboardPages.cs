@@ -20,11 +20,11 @@ internal static class DashboardPages
     private static readonly HtmlEncoder Encoder = HtmlEncoder.Default;
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private static string E(string? value) => Encoder.Encode(value ?? "");
+    internal static string E(string? value) => Encoder.Encode(value ?? "");
 
     private static string Time(DateTimeOffset? value) => value?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + (value is null ? "—" : " UTC");
 
-    private static string Layout(string title, string body, int? refreshSeconds = null, AntiforgeryTokenSet? signOut = null) => $$"""
+    internal static string Layout(string title, string body, int? refreshSeconds = null, AntiforgeryTokenSet? signOut = null) => $$"""
         <!doctype html>
         <html lang="en">
         <head>
@@ -56,7 +56,7 @@ internal static class DashboardPages
         </html>
         """;
 
-    private static string Hidden(AntiforgeryTokenSet tokens) =>
+    internal static string Hidden(AntiforgeryTokenSet tokens) =>
         $"<input type=\"hidden\" name=\"{E(tokens.FormFieldName)}\" value=\"{E(tokens.RequestToken)}\">";
 
     public static string SignIn(AntiforgeryTokenSet tokens, bool failed) => Layout("Sign in", $"""
@@ -83,7 +83,7 @@ internal static class DashboardPages
         string? app, DeliveryState? state, string? @event, DateTimeOffset now)
     {
         var html = new StringBuilder();
-        html.Append("<h1>Hubgate</h1><h2>Installations</h2>");
+        html.Append("<h1>Hubgate</h1><p><a href=\"/apps/new\" id=\"new-app\">New App</a> <span class=\"muted\">register a GitHub App from a manifest</span></p><h2>Installations</h2>");
         if (installations.Count == 0)
         {
             html.Append("<p class=\"muted\">None yet: they appear with the first installation webhook, or after <code>hubgate sync</code>.</p>");

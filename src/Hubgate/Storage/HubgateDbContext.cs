@@ -23,6 +23,8 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<ClientEntity> Clients => Set<ClientEntity>();
     public DbSet<ScopedTokenEntity> ScopedTokens => Set<ScopedTokenEntity>();
     public DbSet<TokenVendEntity> TokenVends => Set<TokenVendEntity>();
+    public DbSet<AppEntity> Apps => Set<AppEntity>();
+    public DbSet<AppManifestStateEntity> AppManifestStates => Set<AppManifestStateEntity>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>True when this context talks to PostgreSQL (row locks, advisory locks, SKIP LOCKED).</summary>
@@ -150,6 +152,22 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
         {
             b.ToTable("token_vends");
             b.HasIndex(v => v.VendedAt);
+        });
+
+        modelBuilder.Entity<AppEntity>(b =>
+        {
+            b.ToTable("apps");
+            b.HasKey(a => a.Name);
+            b.Property(a => a.Name).HasMaxLength(64);
+        });
+
+        modelBuilder.Entity<AppManifestStateEntity>(b =>
+        {
+            b.ToTable("app_manifest_states");
+            b.HasKey(s => s.StateSha256);
+            b.Property(s => s.StateSha256).HasMaxLength(64);
+            b.Property(s => s.Name).HasMaxLength(64);
+            b.HasIndex(s => s.ExpiresAt);
         });
 
         // Every row belongs to one App; rows from before several Apps were supported are the default App's.

@@ -28,6 +28,9 @@ public sealed partial class RouteAuthenticationTests : IDisposable
         ["/webhooks/github/{app}"] = "each App's deliveries: authenticated by the HMAC signature with that App's secrets",
         ["/metrics"] = "Prometheus scrape: counts, durations and rate limits — no payloads, tokens or secrets",
         ["/signin"] = "the dashboard's sign-in form; its POST checks the API key and sets the session cookie",
+        ["/setup/apps/start"] = "posts an App manifest to GitHub: needs the one-time state an admin started, and binds the flow to this browser",
+        ["/setup/apps/callback"] = "GitHub's return from App registration (cross-site, no session): checked against the server-side state and the flow's browser cookie",
+        ["/setup/installations/callback"] = "GitHub's return after an installation: nothing is taken from the query string, GitHub is asked with the App's JWT",
     };
 
     private readonly HubgateApplication _app = new(new Dictionary<string, string?>
