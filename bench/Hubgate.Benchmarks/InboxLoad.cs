@@ -42,7 +42,7 @@ internal static class InboxLoad
                 var clock = Stopwatch.StartNew();
                 while (clock.Elapsed < duration)
                 {
-                    await inbox.StoreAsync(new WebhookDeliveryEntity
+                    await inbox.StoreAsync(StoredApp.Default, new WebhookDeliveryEntity
                     {
                         DeliveryId = Guid.NewGuid().ToString(),
                         Event = "push",

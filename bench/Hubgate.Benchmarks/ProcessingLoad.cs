@@ -52,7 +52,7 @@ internal static class ProcessingLoad
             {
                 var body = Push(i);
                 PayloadInspector.TryInspect(body, out var facts);
-                await inbox.StoreAsync(new WebhookDeliveryEntity
+                await inbox.StoreAsync(StoredApp.Default, new WebhookDeliveryEntity
                 {
                     DeliveryId = Guid.NewGuid().ToString(),
                     Event = "push",

@@ -82,7 +82,7 @@ internal sealed partial class ClientStore(
             Installations = JsonSerializer.Serialize(policy.Installations),
             Repositories = JsonSerializer.Serialize(policy.Repositories),
             Permissions = JsonSerializer.Serialize(policy.Permissions),
-            App = policy.App.ToString().ToLowerInvariant(),
+            AppAccess = policy.App.ToString().ToLowerInvariant(),
             Tokens = policy.Tokens,
             Admin = policy.Admin,
             CreatedAt = now,
@@ -201,7 +201,7 @@ internal sealed partial class ClientStore(
         Installations = JsonSerializer.Deserialize<List<string>>(row.Installations) ?? [],
         Repositories = JsonSerializer.Deserialize<List<string>>(row.Repositories) ?? [],
         Permissions = new Dictionary<string, string>(JsonSerializer.Deserialize<Dictionary<string, string>>(row.Permissions) ?? [], StringComparer.OrdinalIgnoreCase),
-        App = Enum.Parse<AppRight>(row.App, ignoreCase: true),
+        App = Enum.Parse<AppRight>(row.AppAccess, ignoreCase: true),
         Tokens = row.Tokens,
         Admin = row.Admin,
     };

@@ -42,7 +42,7 @@ internal sealed class ClientTokenScopes(IDbContextFactory<HubgateDbContext> data
         if (!policy.AllRepositories)
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-            var account = await db.Installations.AsNoTracking().Where(i => i.Id == installationId).Select(i => i.AccountLogin)
+            var account = await db.Installations.AsNoTracking().Where(i => i.App == StoredApp.Default && i.Id == installationId).Select(i => i.AccountLogin)
                 .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             if (policy.RepositoryNames!.Count > 0 && account is not null)
             {
@@ -55,7 +55,7 @@ internal sealed class ClientTokenScopes(IDbContextFactory<HubgateDbContext> data
             if (policy.RepositoryIds!.Count > 0)
             {
                 var wanted = policy.RepositoryIds.ToList();
-                ids.AddRange(await db.Repositories.AsNoTracking().Where(r => r.InstallationId == installationId && wanted.Contains(r.Id))
+                ids.AddRange(await db.Repositories.AsNoTracking().Where(r => r.App == StoredApp.Default && r.InstallationId == installationId && wanted.Contains(r.Id))
                     .Select(r => r.Id).ToListAsync(cancellationToken).ConfigureAwait(false));
             }
 

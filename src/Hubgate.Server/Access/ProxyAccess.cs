@@ -79,7 +79,7 @@ internal sealed class ProxyAccess(IDbContextFactory<HubgateDbContext> databases)
         if (policy.InstallationLogins!.Count > 0)
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-            var login = await db.Installations.AsNoTracking().Where(i => i.Id == installationId).Select(i => i.AccountLogin)
+            var login = await db.Installations.AsNoTracking().Where(i => i.App == StoredApp.Default && i.Id == installationId).Select(i => i.AccountLogin)
                 .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             if (login is not null && policy.InstallationLogins.Contains(login))
             {
@@ -107,7 +107,7 @@ internal sealed class ProxyAccess(IDbContextFactory<HubgateDbContext> databases)
             // Translated to SQL lower() on both providers (GitHub's names are case-insensitive); no culture is involved.
 #pragma warning disable CA1304, CA1311, CA1862
             var ids = await db.Repositories.AsNoTracking()
-                .Where(r => r.InstallationId == installationId && r.FullName.ToLower() == lowered).Select(r => r.Id)
+                .Where(r => r.App == StoredApp.Default && r.InstallationId == installationId && r.FullName.ToLower() == lowered).Select(r => r.Id)
 #pragma warning restore CA1304, CA1311, CA1862
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
             if (ids.Count == 1 && policy.RepositoryIds.Contains(ids[0]))
@@ -131,7 +131,7 @@ internal sealed class ProxyAccess(IDbContextFactory<HubgateDbContext> databases)
         if (policy.RepositoryNames!.Count > 0)
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-            var fullName = await db.Repositories.AsNoTracking().Where(r => r.InstallationId == installationId && r.Id == repositoryId)
+            var fullName = await db.Repositories.AsNoTracking().Where(r => r.App == StoredApp.Default && r.InstallationId == installationId && r.Id == repositoryId)
                 .Select(r => r.FullName).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             if (fullName is not null && policy.RepositoryNames.Contains(fullName))
             {

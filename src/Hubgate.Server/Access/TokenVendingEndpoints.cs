@@ -122,7 +122,7 @@ internal static class TokenVendingEndpoints
         }
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var account = await db.Installations.AsNoTracking().Where(i => i.Id == installationId).Select(i => i.AccountLogin).FirstOrDefaultAsync(cancellationToken);
+        var account = await db.Installations.AsNoTracking().Where(i => i.App == StoredApp.Default && i.Id == installationId).Select(i => i.AccountLogin).FirstOrDefaultAsync(cancellationToken);
         var bare = new List<string>();
         foreach (var name in names)
         {

@@ -259,7 +259,7 @@ internal static class HubgateCommand
 
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var rows = await services.Get<WebhookInbox>().ListAsync(
-                wanted, parse.GetValue(eventName), before: null, Math.Clamp(parse.GetValue(limit), 1, 10_000), cancellationToken);
+                app: null, wanted, parse.GetValue(eventName), before: null, Math.Clamp(parse.GetValue(limit), 1, 10_000), cancellationToken);
             if (parse.GetValue(json))
             {
                 CliConsole.WriteJson(parse, rows);
@@ -287,7 +287,7 @@ internal static class HubgateCommand
         {
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var detail = await Hubgate.Server.Webhooks.DeliveriesEndpoints.DeliveryDetail.LoadAsync(
-                services.Get<Microsoft.EntityFrameworkCore.IDbContextFactory<Hubgate.Storage.HubgateDbContext>>(), parse.GetValue(showId)!, cancellationToken);
+                services.Get<Microsoft.EntityFrameworkCore.IDbContextFactory<Hubgate.Storage.HubgateDbContext>>(), Hubgate.Storage.StoredApp.Default, parse.GetValue(showId)!, cancellationToken);
             if (detail is null)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync($"No delivery {parse.GetValue(showId)} is stored.");
@@ -322,7 +322,7 @@ internal static class HubgateCommand
         {
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var deliveryId = parse.GetValue(id)!;
-            if (await services.Get<WebhookInbox>().ReplayAsync(deliveryId, cancellationToken))
+            if (await services.Get<WebhookInbox>().ReplayAsync(Hubgate.Storage.StoredApp.Default, deliveryId, cancellationToken))
             {
                 parse.InvocationConfiguration.Output.WriteLine($"Delivery {deliveryId} is queued again.");
                 return 0;

@@ -63,34 +63,39 @@ internal static class DashboardEndpoints
     }
 
     private static async Task<IResult> HomeAsync(HttpContext context, IAntiforgery antiforgery, IDbContextFactory<HubgateDbContext> databases,
-        WebhookInbox inbox, TimeProvider time, string? state, string? @event, CancellationToken cancellationToken)
+        WebhookInbox inbox, TimeProvider time, string? app, string? state, string? @event, CancellationToken cancellationToken)
     {
+        app = string.IsNullOrWhiteSpace(app) ? null : app.Trim();
         DeliveryState? wanted = DeliverySummary.TryParseState(state ?? "", out var parsed) ? parsed : null;
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var installations = await db.Installations.AsNoTracking()
-            .OrderBy(i => i.Id)
+            .Where(i => app == null || i.App == app)
+            .OrderBy(i => i.App).ThenBy(i => i.Id)
             .Take(200)
-            .Select(i => new DashboardPages.InstallationRow(i.Id, i.AccountLogin, i.AccountType, i.Status, i.TokenExpiresAt,
-                db.Repositories.Count(r => r.InstallationId == i.Id && r.Status == RepositoryStatus.Active)))
+            .Select(i => new DashboardPages.InstallationRow(i.App, i.Id, i.AccountLogin, i.AccountType, i.Status, i.TokenExpiresAt,
+                db.Repositories.Count(r => r.App == i.App && r.InstallationId == i.Id && r.Status == RepositoryStatus.Active)))
             .ToListAsync(cancellationToken);
-        var deliveries = await inbox.ListAsync(wanted, string.IsNullOrWhiteSpace(@event) ? null : @event.Trim(), before: null, DeliveryRows, cancellationToken);
-        return Html(DashboardPages.Home(antiforgery.GetAndStoreTokens(context), installations, deliveries, wanted, @event, time.GetUtcNow()));
+        var deliveries = await inbox.ListAsync(app, wanted, string.IsNullOrWhiteSpace(@event) ? null : @event.Trim(), before: null, DeliveryRows, cancellationToken);
+        return Html(DashboardPages.Home(antiforgery.GetAndStoreTokens(context), installations, deliveries, app, wanted, @event, time.GetUtcNow()));
     }
 
     private static async Task<IResult> DeliveryAsync(HttpContext context, IAntiforgery antiforgery, IDbContextFactory<HubgateDbContext> databases,
-        string deliveryId, string? redelivered, CancellationToken cancellationToken)
+        string deliveryId, string? app, string? redelivered, CancellationToken cancellationToken)
     {
-        var detail = await DeliveriesEndpoints.DeliveryDetail.LoadAsync(databases, deliveryId, cancellationToken);
+        app ??= StoredApp.Default;
+        var detail = await DeliveriesEndpoints.DeliveryDetail.LoadAsync(databases, app, deliveryId, cancellationToken);
         return detail is null
-            ? Html(DashboardPages.NotFound(deliveryId), StatusCodes.Status404NotFound)
+            ? Html(DashboardPages.NotFound(app, deliveryId), StatusCodes.Status404NotFound)
             : Html(DashboardPages.Delivery(antiforgery.GetAndStoreTokens(context), detail, redelivered));
     }
 
-    private static async Task<IResult> RedeliverAsync(WebhookInbox inbox, string deliveryId, [FromForm(Name = "confirm")] string? confirm,
-        CancellationToken cancellationToken)
+    private static async Task<IResult> RedeliverAsync(WebhookInbox inbox, string deliveryId, [FromQuery] string? app,
+        [FromForm(Name = "confirm")] string? confirm, CancellationToken cancellationToken)
     {
-        var queued = await inbox.ReplayAsync(deliveryId, cancellationToken);
-        return Results.Redirect($"/deliveries/{Uri.EscapeDataString(deliveryId)}?redelivered={(queued ? "queued" : "busy")}");
+        app ??= StoredApp.Default;
+        var queued = await inbox.ReplayAsync(app, deliveryId, cancellationToken);
+        return Results.Redirect(
+            $"/deliveries/{Uri.EscapeDataString(deliveryId)}?app={Uri.EscapeDataString(app)}&redelivered={(queued ? "queued" : "busy")}");
     }
 
     private static IResult Html(string page, int status = StatusCodes.Status200OK) =>

@@ -15,7 +15,7 @@ namespace Hubgate.Server.Dashboard;
 /// </summary>
 internal static class DashboardPages
 {
-    internal sealed record InstallationRow(long Id, string? Account, string? AccountType, InstallationStatus Status, DateTimeOffset? TokenExpiresAt, int Repositories);
+    internal sealed record InstallationRow(string App, long Id, string? Account, string? AccountType, InstallationStatus Status, DateTimeOffset? TokenExpiresAt, int Repositories);
 
     private static readonly HtmlEncoder Encoder = HtmlEncoder.Default;
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -72,11 +72,15 @@ internal static class DashboardPages
     public static string NotConfigured() => Layout("Not configured",
         "<h1>Not configured</h1><p>Set <code>Hubgate:ApiKey</code> to use the dashboard, the management API and the proxy.</p>");
 
-    public static string NotFound(string deliveryId) => Layout("Not found",
-        $"<h1>Not found</h1><p>No delivery <code>{E(deliveryId)}</code> is stored.</p><p><a href=\"/\">Back</a></p>");
+    public static string NotFound(string app, string deliveryId) => Layout("Not found",
+        $"<h1>Not found</h1><p>No delivery <code>{E(deliveryId)}</code> of App <code>{E(app)}</code> is stored.</p><p><a href=\"/\">Back</a></p>");
+
+    /// <summary>A delivery's page (and its redeliver form's target): delivery ids are unique per App.</summary>
+    private static string DeliveryPath(string app, string deliveryId, string? action = null) =>
+        $"/deliveries/{Uri.EscapeDataString(deliveryId)}{(action is null ? "" : "/" + action)}?app={Uri.EscapeDataString(app)}";
 
     public static string Home(AntiforgeryTokenSet tokens, IReadOnlyList<InstallationRow> installations, IReadOnlyList<DeliverySummary> deliveries,
-        DeliveryState? state, string? @event, DateTimeOffset now)
+        string? app, DeliveryState? state, string? @event, DateTimeOffset now)
     {
         var html = new StringBuilder();
         html.Append("<h1>Hubgate</h1><h2>Installations</h2>");
@@ -86,13 +90,13 @@ internal static class DashboardPages
         }
         else
         {
-            html.Append("<table id=\"installations\"><tr><th>id</th><th>account</th><th>status</th><th>repositories</th><th>token</th></tr>");
+            html.Append("<table id=\"installations\"><tr><th>app</th><th>id</th><th>account</th><th>status</th><th>repositories</th><th>token</th></tr>");
             foreach (var i in installations)
             {
                 var token = i.TokenExpiresAt is { } expires
                     ? expires > now ? $"stored, expires {Time(expires)}" : $"expired {Time(expires)}"
                     : "none stored";
-                html.Append(CultureInfo.InvariantCulture, $"<tr><td>{i.Id}</td><td>{E(i.Account)} <span class=\"muted\">{E(i.AccountType)}</span></td>")
+                html.Append(CultureInfo.InvariantCulture, $"<tr><td class=\"app\">{E(i.App)}</td><td>{i.Id}</td><td>{E(i.Account)} <span class=\"muted\">{E(i.AccountType)}</span></td>")
                     .Append(CultureInfo.InvariantCulture, $"<td>{E(i.Status.ToString().ToLowerInvariant())}</td><td>{i.Repositories}</td><td>{E(token)}</td></tr>");
             }
 
@@ -100,6 +104,7 @@ internal static class DashboardPages
         }
 
         html.Append("<h2>Recent deliveries</h2><form method=\"get\" action=\"/\">")
+            .Append(CultureInfo.InvariantCulture, $"<label>app <input name=\"app\" value=\"{E(app)}\" size=\"12\"></label> ")
             .Append(CultureInfo.InvariantCulture, $"<label>event <input name=\"event\" value=\"{E(@event)}\" size=\"16\"></label> <label>state <select name=\"state\"><option value=\"\">any</option>");
         foreach (var s in Enum.GetValues<DeliveryState>())
         {
@@ -114,13 +119,13 @@ internal static class DashboardPages
         }
         else
         {
-            html.Append("<table id=\"deliveries\"><tr><th>received</th><th>delivery</th><th>event</th><th>state</th><th>attempts</th><th>last error / reason</th></tr>");
+            html.Append("<table id=\"deliveries\"><tr><th>received</th><th>app</th><th>delivery</th><th>event</th><th>state</th><th>attempts</th><th>last error / reason</th></tr>");
             foreach (var d in deliveries)
             {
                 var state2 = d.State.ToString().ToLowerInvariant();
                 var why = (d.LastError ?? d.IgnoredReason)?.Split('\n')[0];
-                html.Append(CultureInfo.InvariantCulture, $"<tr data-delivery=\"{E(d.DeliveryId)}\"><td>{Time(d.ReceivedAt)}</td>")
-                    .Append(CultureInfo.InvariantCulture, $"<td><a href=\"/deliveries/{Uri.EscapeDataString(d.DeliveryId)}\">{E(d.DeliveryId)}</a></td>")
+                html.Append(CultureInfo.InvariantCulture, $"<tr data-app=\"{E(d.App)}\" data-delivery=\"{E(d.DeliveryId)}\"><td>{Time(d.ReceivedAt)}</td>")
+                    .Append(CultureInfo.InvariantCulture, $"<td class=\"app\">{E(d.App)}</td><td><a href=\"{E(DeliveryPath(d.App, d.DeliveryId))}\">{E(d.DeliveryId)}</a></td>")
                     .Append(CultureInfo.InvariantCulture, $"<td>{E(d.Event)}{(d.Action is null ? "" : "." + E(d.Action))}</td><td class=\"state-{state2}\">{state2}</td>")
                     .Append(CultureInfo.InvariantCulture, $"<td class=\"attempts\">{d.Attempts}</td><td>{E(why)}</td></tr>");
             }
@@ -148,6 +153,7 @@ internal static class DashboardPages
             <h1>{E(d.Event)}{(d.Action is null ? "" : "." + E(d.Action))} <span class="muted">{E(d.DeliveryId)}</span></h1>
             {notice}
             <table id="summary">
+            <tr><th>app</th><td id="app">{E(d.App)}</td></tr>
             <tr><th>state</th><td id="state" class="state-{state}">{state}</td></tr>
             <tr><th>attempts</th><td id="attempts">{d.Attempts}</td></tr>
             <tr><th>received</th><td>{Time(d.ReceivedAt)}</td></tr>
@@ -155,9 +161,9 @@ internal static class DashboardPages
             <tr><th>next attempt</th><td>{(d.State is DeliveryState.Failed or DeliveryState.Pending ? Time(d.NextAttemptAt) : "—")}</td></tr>
             <tr><th>installation / repository</th><td>{d.InstallationId?.ToString(CultureInfo.InvariantCulture) ?? "—"} / {d.RepositoryId?.ToString(CultureInfo.InvariantCulture) ?? "—"}</td></tr>
             <tr><th>last error / reason</th><td><pre>{E(d.LastError ?? d.IgnoredReason ?? "—")}</pre></td></tr>
-            {(detail.PossibleReplayOf is { } earlier ? $"<tr><th>possible replay of</th><td><a href=\"/deliveries/{Uri.EscapeDataString(earlier)}\">{E(earlier)}</a></td></tr>" : "")}
+            {(detail.PossibleReplayOf is { } earlier ? $"<tr><th>possible replay of</th><td><a href=\"{E(DeliveryPath(d.App, earlier))}\">{E(earlier)}</a></td></tr>" : "")}
             </table>
-            <form method="post" action="/deliveries/{Uri.EscapeDataString(d.DeliveryId)}/redeliver">
+            <form method="post" action="{E(DeliveryPath(d.App, d.DeliveryId, "redeliver"))}">
             {Hidden(tokens)}<input type="hidden" name="confirm" value="1">
             <button type="submit" id="redeliver">Redeliver</button> <span class="muted">puts it back in the queue; handlers run again</span>
             </form>

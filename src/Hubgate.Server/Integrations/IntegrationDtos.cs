@@ -5,12 +5,12 @@ namespace Hubgate.Server.Integrations;
 
 /// <summary>An installation as the API shows it. Its token appears as expiry only — never the token.</summary>
 internal sealed record InstallationDto(
-    long Id, long? AppId, string? Account, long? AccountId, string? AccountType, string? TargetType, string? RepositorySelection,
+    string App, long Id, long? AppId, string? Account, long? AccountId, string? AccountType, string? TargetType, string? RepositorySelection,
     InstallationStatus Status, JsonElement? Permissions, JsonElement? Events, TokenStateDto Token, int? Repositories,
     DateTimeOffset? SuspendedAt, DateTimeOffset? DeletedAt, DateTimeOffset? SyncedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
     public static InstallationDto From(InstallationEntity i, DateTimeOffset now, int? repositories = null) => new(
-        i.Id, i.AppId, i.AccountLogin, i.AccountId, i.AccountType, i.TargetType, i.RepositorySelection, i.Status,
+        i.App, i.Id, i.AppId, i.AccountLogin, i.AccountId, i.AccountType, i.TargetType, i.RepositorySelection, i.Status,
         Parse(i.PermissionsJson), Parse(i.EventsJson), TokenStateDto.From(i, now), repositories, i.SuspendedAt, i.DeletedAt, i.SyncedAt,
         i.CreatedAt, i.UpdatedAt);
 
@@ -35,11 +35,11 @@ internal sealed record TokenStateDto(bool Stored, DateTimeOffset? ExpiresAt, boo
 }
 
 internal sealed record RepositoryDto(
-    long Id, long InstallationId, string Name, string FullName, string? Owner, bool Private, string? DefaultBranch, RepositoryStatus Status,
+    string App, long Id, long InstallationId, string Name, string FullName, string? Owner, bool Private, string? DefaultBranch, RepositoryStatus Status,
     string? LastPushRef, string? LastPushSha, DateTimeOffset? LastPushAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
     public static readonly System.Linq.Expressions.Expression<Func<RepositoryEntity, RepositoryDto>> Projection = r => new RepositoryDto(
-        r.Id, r.InstallationId, r.Name, r.FullName, r.OwnerLogin, r.Private, r.DefaultBranch, r.Status, r.LastPushRef, r.LastPushSha,
+        r.App, r.Id, r.InstallationId, r.Name, r.FullName, r.OwnerLogin, r.Private, r.DefaultBranch, r.Status, r.LastPushRef, r.LastPushSha,
         r.LastPushAt, r.CreatedAt, r.UpdatedAt);
 }
 
@@ -71,7 +71,8 @@ internal sealed record PullRequestDto(
         p.ClosedAt, p.MergedAt, p.GitHubUpdatedAt);
 }
 
-internal sealed record InstallationPage(IReadOnlyList<InstallationDto> Installations, long? NextAfter);
+/// <summary>A page of installations; without an App filter the next page starts after (<c>next_after_app</c>, <c>next_after</c>).</summary>
+internal sealed record InstallationPage(IReadOnlyList<InstallationDto> Installations, long? NextAfter, string? NextAfterApp);
 
 internal sealed record RepositoryPage(IReadOnlyList<RepositoryDto> Repositories, long? NextAfter);
 

@@ -9,8 +9,10 @@ namespace Hubgate.Server.Integrations;
 
 /// <summary>
 /// The model as JSON: installations, their repositories, commits and pull requests, and an on-demand sync. Ids are
-/// GitHub's. Lists are cursor-paginated: pass the answer's <c>next_after</c> / <c>next_before</c> back as
-/// <c>after</c> / <c>before</c> until it is null.
+/// GitHub's, unique within one App: every row carries its <c>app</c>, lists take <c>?app=</c>, and a single installation
+/// or repository is the <c>default</c> App's unless <c>?app=</c> names another. Lists are cursor-paginated: pass the
+/// answer's <c>next_after</c> / <c>next_before</c> (and <c>next_after_app</c>) back as <c>after</c> / <c>before</c>
+/// (and <c>after_app</c>) until it is null.
 /// </summary>
 internal static class IntegrationsEndpoints
 {
@@ -36,9 +38,13 @@ internal static class IntegrationsEndpoints
 
     private static int Take(int? limit) => Math.Clamp(limit ?? DefaultLimit, 1, MaxLimit);
 
-    /// <summary><c>GET /api/installations?status=active&amp;limit=50&amp;after=123</c>, by id.</summary>
+    /// <summary>
+    /// <c>GET /api/installations?app=default&amp;status=active&amp;limit=50&amp;after=123</c>, by id (then App: without
+    /// <c>app</c>, every App's, and the cursor is <c>after</c> with <c>after_app</c>).
+    /// </summary>
     private static async Task<Results<Ok<InstallationPage>, BadRequest<ApiError>>> ListInstallationsAsync(
-        IDbContextFactory<HubgateDbContext> databases, TimeProvider time, string? status, int? limit, long? after, CancellationToken cancellationToken)
+        IDbContextFactory<HubgateDbContext> databases, TimeProvider time, string? app, string? status, int? limit, long? after,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "after_app")] string? afterApp, CancellationToken cancellationToken)
     {
         if (!TryFilter<InstallationStatus>(status, "status", out var wanted, out var bad))
         {
@@ -47,49 +53,61 @@ internal static class IntegrationsEndpoints
 
         var take = Take(limit);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var query = db.Installations.AsNoTracking().Where(i => after == null || i.Id > after);
+        // string.Compare is translated to SQL's > on the column (the database's own order, the one ORDER BY uses).
+#pragma warning disable CA1309
+        var query = db.Installations.AsNoTracking()
+            .Where(i => after == null || i.Id > after || (i.Id == after && afterApp != null && string.Compare(i.App, afterApp) > 0));
+#pragma warning restore CA1309
+        if (!string.IsNullOrEmpty(app))
+        {
+            query = query.Where(i => i.App == app);
+        }
+
         if (wanted is { } s)
         {
             query = query.Where(i => i.Status == s);
         }
 
-        var rows = await query.OrderBy(i => i.Id).Take(take + 1).ToListAsync(cancellationToken);
+        var rows = await query.OrderBy(i => i.Id).ThenBy(i => i.App).Take(take + 1).ToListAsync(cancellationToken);
         var now = time.GetUtcNow();
+        var last = rows.Count > take ? rows[take - 1] : null;
         return TypedResults.Ok(new InstallationPage(
-            rows.Take(take).Select(i => InstallationDto.From(i, now)).ToList(), rows.Count > take ? rows[take - 1].Id : null));
+            rows.Take(take).Select(i => InstallationDto.From(i, now)).ToList(), last?.Id, last?.App));
     }
 
     private static async Task<Results<Ok<InstallationDto>, NotFound<ApiError>>> ShowInstallationAsync(
-        IDbContextFactory<HubgateDbContext> databases, TimeProvider time, long id, CancellationToken cancellationToken)
+        IDbContextFactory<HubgateDbContext> databases, TimeProvider time, long id, string? app, CancellationToken cancellationToken)
     {
+        app ??= StoredApp.Default;
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var row = await db.Installations.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, cancellationToken);
+        var row = await db.Installations.AsNoTracking().SingleOrDefaultAsync(i => i.App == app && i.Id == id, cancellationToken);
         if (row is null)
         {
-            return TypedResults.NotFound(new ApiError($"No installation {id} is known."));
+            return TypedResults.NotFound(new ApiError($"No installation {id} of App {app} is known."));
         }
 
-        var repositories = await db.Repositories.CountAsync(r => r.InstallationId == id && r.Status == RepositoryStatus.Active, cancellationToken);
+        var repositories = await db.Repositories.CountAsync(r => r.App == app && r.InstallationId == id && r.Status == RepositoryStatus.Active, cancellationToken);
         return TypedResults.Ok(InstallationDto.From(row, time.GetUtcNow(), repositories));
     }
 
-    /// <summary><c>GET /api/installations/{id}/repositories?status=active&amp;limit&amp;after</c>, by id.</summary>
+    /// <summary><c>GET /api/installations/{id}/repositories?app=default&amp;status=active&amp;limit&amp;after</c>, by id.</summary>
     private static async Task<Results<Ok<RepositoryPage>, NotFound<ApiError>, BadRequest<ApiError>>> ListRepositoriesAsync(
-        IDbContextFactory<HubgateDbContext> databases, long id, string? status, int? limit, long? after, CancellationToken cancellationToken)
+        IDbContextFactory<HubgateDbContext> databases, long id, string? app, string? status, int? limit, long? after, CancellationToken cancellationToken)
     {
+        app ??= StoredApp.Default;
         if (!TryFilter<RepositoryStatus>(status, "status", out var wanted, out var bad))
         {
             return bad;
         }
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        if (!await db.Installations.AnyAsync(i => i.Id == id, cancellationToken))
+        if (!await db.Installations.AnyAsync(i => i.App == app && i.Id == id, cancellationToken))
         {
-            return TypedResults.NotFound(new ApiError($"No installation {id} is known."));
+            return TypedResults.NotFound(new ApiError($"No installation {id} of App {app} is known."));
         }
 
         var take = Take(limit);
-        var query = db.Repositories.AsNoTracking().Where(r => r.InstallationId == id && (after == null || r.Id > after));
+        var query = db.Repositories.AsNoTracking().Where(r => r.App == app && r.InstallationId == id && (after == null || r.Id > after));
         if (wanted is { } s)
         {
             query = query.Where(r => r.Status == s);
@@ -100,26 +118,29 @@ internal static class IntegrationsEndpoints
     }
 
     private static async Task<Results<Ok<RepositoryDto>, NotFound<ApiError>>> ShowRepositoryAsync(
-        IDbContextFactory<HubgateDbContext> databases, long id, CancellationToken cancellationToken)
+        IDbContextFactory<HubgateDbContext> databases, long id, string? app, CancellationToken cancellationToken)
     {
+        app ??= StoredApp.Default;
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var row = await db.Repositories.AsNoTracking().Where(r => r.Id == id).Select(RepositoryDto.Projection).SingleOrDefaultAsync(cancellationToken);
-        return row is null ? TypedResults.NotFound(new ApiError($"No repository {id} is known.")) : TypedResults.Ok(row);
+        var row = await db.Repositories.AsNoTracking().Where(r => r.App == app && r.Id == id).Select(RepositoryDto.Projection)
+            .SingleOrDefaultAsync(cancellationToken);
+        return row is null ? TypedResults.NotFound(new ApiError($"No repository {id} of App {app} is known.")) : TypedResults.Ok(row);
     }
 
     /// <summary><c>GET /api/repositories/{id}/commits?limit=50&amp;before=&lt;sequence&gt;</c>, most recently stored first, with file changes.</summary>
     private static async Task<Results<Ok<CommitPage>, NotFound<ApiError>>> ListCommitsAsync(
-        IDbContextFactory<HubgateDbContext> databases, long id, int? limit, long? before, CancellationToken cancellationToken)
+        IDbContextFactory<HubgateDbContext> databases, long id, string? app, int? limit, long? before, CancellationToken cancellationToken)
     {
+        app ??= StoredApp.Default;
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        if (!await db.Repositories.AnyAsync(r => r.Id == id, cancellationToken))
+        if (!await db.Repositories.AnyAsync(r => r.App == app && r.Id == id, cancellationToken))
         {
-            return TypedResults.NotFound(new ApiError($"No repository {id} is known."));
+            return TypedResults.NotFound(new ApiError($"No repository {id} of App {app} is known."));
         }
 
         var take = Take(limit);
         var rows = await db.Commits.AsNoTracking()
-            .Where(c => c.RepositoryId == id && (before == null || c.Id < before))
+            .Where(c => c.App == app && c.RepositoryId == id && (before == null || c.Id < before))
             .OrderByDescending(c => c.Id)
             .Take(take + 1)
             .Include(c => c.FileChanges)
@@ -130,21 +151,22 @@ internal static class IntegrationsEndpoints
 
     /// <summary><c>GET /api/repositories/{id}/pulls?state=open|closed|merged|all&amp;limit&amp;before=&lt;number&gt;</c>, newest number first.</summary>
     private static async Task<Results<Ok<PullRequestPage>, NotFound<ApiError>, BadRequest<ApiError>>> ListPullsAsync(
-        IDbContextFactory<HubgateDbContext> databases, long id, string? state, int? limit, int? before, CancellationToken cancellationToken)
+        IDbContextFactory<HubgateDbContext> databases, long id, string? app, string? state, int? limit, int? before, CancellationToken cancellationToken)
     {
+        app ??= StoredApp.Default;
         if (!TryFilter<PullRequestState>(string.Equals(state, "all", StringComparison.OrdinalIgnoreCase) ? null : state, "state", out var wanted, out var bad))
         {
             return bad;
         }
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        if (!await db.Repositories.AnyAsync(r => r.Id == id, cancellationToken))
+        if (!await db.Repositories.AnyAsync(r => r.App == app && r.Id == id, cancellationToken))
         {
-            return TypedResults.NotFound(new ApiError($"No repository {id} is known."));
+            return TypedResults.NotFound(new ApiError($"No repository {id} of App {app} is known."));
         }
 
         var take = Take(limit);
-        var query = db.PullRequests.AsNoTracking().Where(p => p.RepositoryId == id && (before == null || p.Number < before));
+        var query = db.PullRequests.AsNoTracking().Where(p => p.App == app && p.RepositoryId == id && (before == null || p.Number < before));
         if (wanted is { } s)
         {
             query = query.Where(p => p.State == s);

@@ -23,9 +23,13 @@ internal static class DeliveriesEndpoints
         return app;
     }
 
-    /// <summary><c>GET /api/deliveries?state=dead&amp;event=push&amp;limit=50&amp;before=1234</c>, newest first.</summary>
+    /// <summary>
+    /// <c>GET /api/deliveries?app=default&amp;state=dead&amp;event=push&amp;limit=50&amp;before=1234</c>, newest first (no
+    /// <c>app</c>: every App's).
+    /// </summary>
     private static async Task<Results<Ok<DeliveryPage>, BadRequest<ApiError>>> ListAsync(
         WebhookInbox inbox,
+        string? app,
         string? state,
         string? @event,
         int? limit,
@@ -44,29 +48,33 @@ internal static class DeliveriesEndpoints
         }
 
         var take = Math.Clamp(limit ?? DefaultLimit, 1, MaxLimit);
-        var rows = await inbox.ListAsync(wanted, @event, before, take + 1, cancellationToken);
+        var rows = await inbox.ListAsync(app, wanted, @event, before, take + 1, cancellationToken);
         var next = rows.Count > take ? rows[take - 1].Sequence : (long?)null;
         return TypedResults.Ok(new DeliveryPage(rows.Take(take).ToList(), next));
     }
 
+    /// <summary><c>GET /api/deliveries/{id}?app=ghes</c>: delivery ids are unique per App (no <c>app</c>: <c>default</c>'s).</summary>
     private static async Task<Results<Ok<DeliveryDetail>, NotFound<ApiError>>> ShowAsync(
-        IDbContextFactory<HubgateDbContext> databases, string deliveryId, CancellationToken cancellationToken) =>
-        await DeliveryDetail.LoadAsync(databases, deliveryId, cancellationToken) is { } detail
+        IDbContextFactory<HubgateDbContext> databases, string deliveryId, string? app, CancellationToken cancellationToken) =>
+        await DeliveryDetail.LoadAsync(databases, app ?? StoredApp.Default, deliveryId, cancellationToken) is { } detail
             ? TypedResults.Ok(detail)
-            : TypedResults.NotFound(new ApiError($"No delivery {deliveryId} is stored."));
+            : TypedResults.NotFound(new ApiError($"No delivery {deliveryId} of App {app ?? StoredApp.Default} is stored."));
 
+    /// <summary><c>POST /api/deliveries/{id}/replay?app=ghes</c> (no <c>app</c>: <c>default</c>'s).</summary>
     private static async Task<Results<Accepted<ReplayAnswer>, NotFound<ApiError>, Conflict<ApiError>>> ReplayAsync(
-        WebhookInbox inbox, IDbContextFactory<HubgateDbContext> databases, string deliveryId, CancellationToken cancellationToken)
+        WebhookInbox inbox, IDbContextFactory<HubgateDbContext> databases, string deliveryId, string? app, CancellationToken cancellationToken)
     {
-        if (await inbox.ReplayAsync(deliveryId, cancellationToken))
+        var appName = app ?? StoredApp.Default;
+        if (await inbox.ReplayAsync(appName, deliveryId, cancellationToken))
         {
-            return TypedResults.Accepted($"/api/deliveries/{Uri.EscapeDataString(deliveryId)}", new ReplayAnswer(deliveryId, "pending"));
+            return TypedResults.Accepted($"/api/deliveries/{Uri.EscapeDataString(deliveryId)}?app={Uri.EscapeDataString(appName)}",
+                new ReplayAnswer(appName, deliveryId, "pending"));
         }
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.WebhookDeliveries.AnyAsync(d => d.DeliveryId == deliveryId, cancellationToken)
+        return await db.WebhookDeliveries.AnyAsync(d => d.App == appName && d.DeliveryId == deliveryId, cancellationToken)
             ? TypedResults.Conflict(new ApiError($"Delivery {deliveryId} is being processed right now; replay it once it finishes."))
-            : TypedResults.NotFound(new ApiError($"No delivery {deliveryId} is stored."));
+            : TypedResults.NotFound(new ApiError($"No delivery {deliveryId} of App {appName} is stored."));
     }
 
     /// <summary>
@@ -96,10 +104,11 @@ internal static class DeliveriesEndpoints
         JsonElement? Headers, JsonElement Payload)
     {
         /// <summary>One stored delivery with the headers kept and its payload (API, CLI and dashboard); null when unknown.</summary>
-        public static async Task<DeliveryDetail?> LoadAsync(IDbContextFactory<HubgateDbContext> databases, string deliveryId, CancellationToken cancellationToken)
+        public static async Task<DeliveryDetail?> LoadAsync(IDbContextFactory<HubgateDbContext> databases, string app, string deliveryId,
+            CancellationToken cancellationToken)
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
-            var row = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.DeliveryId == deliveryId, cancellationToken);
+            var row = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.App == app && d.DeliveryId == deliveryId, cancellationToken);
             if (row is null)
             {
                 return null;
@@ -115,5 +124,5 @@ internal static class DeliveriesEndpoints
 
     internal sealed record DeliveryPage(IReadOnlyList<DeliverySummary> Deliveries, long? NextBefore);
 
-    internal sealed record ReplayAnswer(string Delivery, string Status);
+    internal sealed record ReplayAnswer(string App, string Delivery, string Status);
 }

@@ -14,14 +14,13 @@ public sealed partial class GitHubClock(
     IDbContextFactory<HubgateDbContext> contexts,
     ILogger<GitHubClock> logger)
 {
-    internal const string DefaultStateKey = "github.clock_offset_ms";
+    /// <summary>The state key of the clock offset; the row's App column says whose host it is.</summary>
+    internal const string StateKey = "github.clock_offset_ms";
     private long _offsetTicks;
     private Task? _loaded;
 
-    /// <summary>The App whose host this clock follows; <c>default</c> keeps the offset under the state key it always had.</summary>
+    /// <summary>The App whose host this clock follows (its offset is kept in that App's state row).</summary>
     public string App { get; init; } = Apps.GitHubApp.DefaultName;
-
-    private string StateKey => App == Apps.GitHubApp.DefaultName ? DefaultStateKey : DefaultStateKey + ":" + App;
 
     /// <summary>How far GitHub's clock is ahead of ours (negative: behind).</summary>
     public TimeSpan Offset => TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
@@ -66,10 +65,10 @@ public sealed partial class GitHubClock(
             await using (db.ConfigureAwait(false))
             {
                 var value = ((long)offset.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                var row = await db.AppState.FindAsync([StateKey], cancellationToken).ConfigureAwait(false);
+                var row = await db.AppState.FindAsync([App, StateKey], cancellationToken).ConfigureAwait(false);
                 if (row is null)
                 {
-                    db.AppState.Add(new AppStateEntity { Key = StateKey, Value = value, UpdatedAt = time.GetUtcNow() });
+                    db.AppState.Add(new AppStateEntity { App = App, Key = StateKey, Value = value, UpdatedAt = time.GetUtcNow() });
                 }
                 else
                 {
@@ -97,7 +96,7 @@ public sealed partial class GitHubClock(
             await using (db.ConfigureAwait(false))
             {
                 var row = await db.AppState.AsNoTracking()
-                    .FirstOrDefaultAsync(s => s.Key == StateKey, cancellationToken).ConfigureAwait(false);
+                    .FirstOrDefaultAsync(s => s.App == App && s.Key == StateKey, cancellationToken).ConfigureAwait(false);
                 if (row?.Value is { } value && long.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var ms))
                 {
                     Interlocked.CompareExchange(ref _offsetTicks, TimeSpan.FromMilliseconds(ms).Ticks, 0);

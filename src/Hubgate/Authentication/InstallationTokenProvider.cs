@@ -96,7 +96,7 @@ public sealed partial class InstallationTokenProvider
         }
 
         // The stored copy goes first: a caller that misses the memory cache in between must not load it back.
-        await _store.ClearAsync(installationId, scope, rejected.MintedAt, cancellationToken).ConfigureAwait(false);
+        await _store.ClearAsync(App, installationId, scope, rejected.MintedAt, cancellationToken).ConfigureAwait(false);
         _cache.TryRemove(new KeyValuePair<TokenKey, InstallationToken>(key, cached ?? rejected));
     }
 
@@ -104,7 +104,7 @@ public sealed partial class InstallationTokenProvider
     public async Task DropAsync(long installationId, CancellationToken cancellationToken = default)
     {
         ForgetInstallation(installationId);
-        await _store.ClearAsync(installationId, scope: null, mintedAt: null, cancellationToken).ConfigureAwait(false);
+        await _store.ClearAsync(App, installationId, scope: null, mintedAt: null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Puts a token in the memory cache as a mint would (benchmarks and tests).</summary>
@@ -157,7 +157,7 @@ public sealed partial class InstallationTokenProvider
 
             try
             {
-                var token = await _store.RunExclusiveAsync(installationId, key.Scope, (db, ct) => LoadOrMintAsync(db, key, ct), cancellationToken)
+                var token = await _store.RunExclusiveAsync(App, installationId, key.Scope, (db, ct) => LoadOrMintAsync(db, key, ct), cancellationToken)
                     .ConfigureAwait(false);
                 _cache[key] = token;
                 _refreshPausedUntil.TryRemove(key, out _);
@@ -180,7 +180,7 @@ public sealed partial class InstallationTokenProvider
     {
         var (installationId, scope) = key;
         // Another process (or this one before a restart) may have stored a good token.
-        var stored = await _store.LoadAsync(db, installationId, scope, cancellationToken).ConfigureAwait(false);
+        var stored = await _store.LoadAsync(db, App, installationId, scope, cancellationToken).ConfigureAwait(false);
         if (stored is not null && IsFresh(stored, _time.GetUtcNow()))
         {
             return stored;
@@ -199,7 +199,7 @@ public sealed partial class InstallationTokenProvider
             throw;
         }
 
-        await _store.SaveAsync(db, installationId, scope, token, cancellationToken).ConfigureAwait(false);
+        await _store.SaveAsync(db, App, installationId, scope, token, cancellationToken).ConfigureAwait(false);
         Log.RefreshEnd(_logger, installationId, stored?.ExpiresAt, token.ExpiresAt);
         return token;
     }
@@ -238,12 +238,12 @@ public sealed partial class InstallationTokenProvider
             case HttpStatusCode.Created or HttpStatusCode.OK:
                 return ParseToken(body, response.Headers.Date);
             case HttpStatusCode.NotFound:
-                await _store.MarkAsync(installationId, InstallationStatus.Deleted, cancellationToken).ConfigureAwait(false);
+                await _store.MarkAsync(App, installationId, InstallationStatus.Deleted, cancellationToken).ConfigureAwait(false);
                 ForgetInstallation(installationId);
                 Log.InstallationGone(_logger, installationId, "deleted");
                 throw new InstallationNotFoundException(installationId);
             case HttpStatusCode.Forbidden when GitHubMessage(body).Contains("suspended", StringComparison.OrdinalIgnoreCase):
-                await _store.MarkAsync(installationId, InstallationStatus.Suspended, cancellationToken).ConfigureAwait(false);
+                await _store.MarkAsync(App, installationId, InstallationStatus.Suspended, cancellationToken).ConfigureAwait(false);
                 ForgetInstallation(installationId);
                 Log.InstallationGone(_logger, installationId, "suspended");
                 throw new InstallationSuspendedException(installationId);

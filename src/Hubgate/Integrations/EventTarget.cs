@@ -22,7 +22,7 @@ internal static class EventTarget
         InstallationEntity? installation;
         try
         {
-            installation = await directory.FindOrFetchAsync(db, installationId, cancellationToken).ConfigureAwait(false);
+            installation = await directory.FindOrFetchAsync(db, context.App, installationId, cancellationToken).ConfigureAwait(false);
         }
         catch (GitHubAppNotConfiguredException e)
         {
@@ -53,7 +53,7 @@ internal static class EventTarget
         }
 
         if (context.Json.Object("repository") is not { } repositoryJson ||
-            await InstallationDirectory.UpsertRepositoryAsync(db, installation.Id, repositoryJson, now, status: null, cancellationToken)
+            await InstallationDirectory.UpsertRepositoryAsync(db, context.App, installation.Id, repositoryJson, now, status: null, cancellationToken)
                 .ConfigureAwait(false) is not { } repository)
         {
             context.Ignore("the payload names no repository");

@@ -11,19 +11,20 @@ namespace Hubgate.Integrations;
 /// <summary>
 /// Installations and repositories as GitHub describes them, written onto their rows: from webhook payloads, from
 /// <c>GET /app/installations/{id}</c> when an event names an installation Hubgate has never seen, and from sync.
-/// Token state on an installation row is never touched here.
+/// Token state on an installation row is never touched here. Every row is the given App's: installation and repository
+/// ids are unique only within one App's GitHub instance.
 /// </summary>
-public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<GitHubAppOptions> app, TimeProvider time)
+public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<GitHubAppOptions> options, TimeProvider time)
 {
-    /// <summary>The tracked row for <paramref name="installationId"/>, created (not yet saved) when absent.</summary>
-    public static async Task<InstallationEntity> TrackInstallationAsync(HubgateDbContext db, long installationId, DateTimeOffset now,
+    /// <summary>The tracked row for the App's <paramref name="installationId"/>, created (not yet saved) when absent.</summary>
+    public static async Task<InstallationEntity> TrackInstallationAsync(HubgateDbContext db, string app, long installationId, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var row = await db.Installations.FindAsync([installationId], cancellationToken).ConfigureAwait(false);
+        var row = await db.Installations.FindAsync([app, installationId], cancellationToken).ConfigureAwait(false);
         if (row is null)
         {
-            row = new InstallationEntity { Id = installationId, CreatedAt = now, UpdatedAt = now, Status = InstallationStatus.Active };
+            row = new InstallationEntity { App = app, Id = installationId, CreatedAt = now, UpdatedAt = now, Status = InstallationStatus.Active };
             db.Installations.Add(row);
         }
 
@@ -72,14 +73,14 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
     }
 
     /// <summary>
-    /// The installation's row; when Hubgate has none, GitHub is asked (<c>GET /app/installations/{id}</c>, App JWT)
+    /// The App's installation row; when Hubgate has none, GitHub is asked (<c>GET /app/installations/{id}</c>, App JWT)
     /// and the answer stored. Null when GitHub answers 404: the App is not installed there (any more).
     /// </summary>
     /// <exception cref="GitHubApiException">GitHub answered anything else than 200 or 404 (the delivery is retried).</exception>
-    public async Task<InstallationEntity?> FindOrFetchAsync(HubgateDbContext db, long installationId, CancellationToken cancellationToken)
+    public async Task<InstallationEntity?> FindOrFetchAsync(HubgateDbContext db, string app, long installationId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var row = await db.Installations.FindAsync([installationId], cancellationToken).ConfigureAwait(false);
+        var row = await db.Installations.FindAsync([app, installationId], cancellationToken).ConfigureAwait(false);
         if (row is not null && row.AccountLogin is not null)
         {
             return row;
@@ -87,7 +88,7 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
 
         // Unknown, or known only from a token mint (no account yet): GitHub describes it — if it can be asked. Checked
         // here rather than left to the request's JWT, which would fail the same way after building a whole request.
-        app.Value.EnsureAppCredentials();
+        options.Value.EnsureAppCredentials();
 
         var client = clients.CreateClient(GitHubClientFactory.ClientName);
         using var response = await client.GetAsync(
@@ -109,7 +110,7 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
         {
             using var document = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             var now = time.GetUtcNow();
-            row ??= await TrackInstallationAsync(db, installationId, now, cancellationToken).ConfigureAwait(false);
+            row ??= await TrackInstallationAsync(db, app, installationId, now, cancellationToken).ConfigureAwait(false);
             Apply(row, document.RootElement, now, stateAt: now); // GitHub's answer is true now
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
             return row;
@@ -122,7 +123,7 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
     /// <paramref name="status"/>, when given, is GitHub's answer as of <paramref name="now"/> (sync) and is set; events
     /// decide the status themselves (<see cref="Decide"/>). A new row is active unless told otherwise.
     /// </summary>
-    public static async Task<RepositoryEntity?> UpsertRepositoryAsync(HubgateDbContext db, long installationId, JsonElement repository,
+    public static async Task<RepositoryEntity?> UpsertRepositoryAsync(HubgateDbContext db, string app, long installationId, JsonElement repository,
         DateTimeOffset now, RepositoryStatus? status, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
@@ -131,13 +132,14 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
             return null;
         }
 
-        var row = await db.Repositories.FindAsync([id], cancellationToken).ConfigureAwait(false);
+        var row = await db.Repositories.FindAsync([app, id], cancellationToken).ConfigureAwait(false);
         var fullName = repository.String("full_name");
         var name = repository.String("name") ?? fullName?.Split('/').Last() ?? id.ToString(CultureInfo.InvariantCulture);
         if (row is null)
         {
             row = new RepositoryEntity
             {
+                App = app,
                 Id = id,
                 InstallationId = installationId,
                 Name = name,
@@ -192,12 +194,12 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
         return true;
     }
 
-    /// <summary>Marks every repository of the installation disabled (kept: their history stays queryable).</summary>
-    public static Task<int> DisableRepositoriesAsync(HubgateDbContext db, long installationId, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Marks every repository of the App's installation disabled (kept: their history stays queryable).</summary>
+    public static Task<int> DisableRepositoriesAsync(HubgateDbContext db, string app, long installationId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
         return db.Repositories
-            .Where(r => r.InstallationId == installationId && r.Status != RepositoryStatus.Disabled && r.Status != RepositoryStatus.Deleted)
+            .Where(r => r.App == app && r.InstallationId == installationId && r.Status != RepositoryStatus.Disabled && r.Status != RepositoryStatus.Deleted)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.Status, RepositoryStatus.Disabled)
                 .SetProperty(r => r.StateEventAt, now)

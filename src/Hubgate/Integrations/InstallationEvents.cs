@@ -42,14 +42,14 @@ internal sealed class InstallationEvents(HubgateDbContext db, InstallationTokenP
                 }
 
                 row.DeletedAt = null;
-                await AddRepositoriesAsync(id, context.Json.Array("repositories"), now, eventAt, cancellationToken).ConfigureAwait(false);
+                await AddRepositoriesAsync(context.App, id, context.Json.Array("repositories"), now, eventAt, cancellationToken).ConfigureAwait(false);
                 break;
             case "deleted":
                 // Final: a reinstalled App gets a new installation id, so no later event can bring this one back.
                 row.Status = InstallationStatus.Deleted;
                 row.DeletedAt ??= now;
                 row.StateEventAt = EventTime.Latest(row.StateEventAt, eventAt);
-                await InstallationDirectory.DisableRepositoriesAsync(db, id, now, cancellationToken).ConfigureAwait(false);
+                await InstallationDirectory.DisableRepositoriesAsync(db, context.App, id, now, cancellationToken).ConfigureAwait(false);
                 dropToken = true;
                 break;
             case "suspend" when EventTime.IsCurrent(row.StateEventAt, eventAt):
@@ -69,7 +69,9 @@ internal sealed class InstallationEvents(HubgateDbContext db, InstallationTokenP
         }
 
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        if (dropToken)
+        // The token provider acts as the default App until the registry hands each App its own: another App's
+        // installation of the same id must not drop the default App's token.
+        if (dropToken && context.App == StoredApp.Default)
         {
             await tokens.DropAsync(id, cancellationToken).ConfigureAwait(false);
         }
@@ -88,12 +90,12 @@ internal sealed class InstallationEvents(HubgateDbContext db, InstallationTokenP
             return null;
         }
 
-        var row = await InstallationDirectory.TrackInstallationAsync(db, id, now, cancellationToken).ConfigureAwait(false);
+        var row = await InstallationDirectory.TrackInstallationAsync(db, context.App, id, now, cancellationToken).ConfigureAwait(false);
         InstallationDirectory.Apply(row, installationJson, now, eventAt);
         return row;
     }
 
-    private async Task AddRepositoriesAsync(long installationId, JsonElement? repositories, DateTimeOffset now, DateTimeOffset eventAt,
+    private async Task AddRepositoriesAsync(string app, long installationId, JsonElement? repositories, DateTimeOffset now, DateTimeOffset eventAt,
         CancellationToken cancellationToken)
     {
         if (repositories is not { } list)
@@ -103,7 +105,7 @@ internal sealed class InstallationEvents(HubgateDbContext db, InstallationTokenP
 
         foreach (var repository in list.EnumerateArray())
         {
-            if (await InstallationDirectory.UpsertRepositoryAsync(db, installationId, repository, now, status: null, cancellationToken)
+            if (await InstallationDirectory.UpsertRepositoryAsync(db, app, installationId, repository, now, status: null, cancellationToken)
                     .ConfigureAwait(false) is { } row)
             {
                 InstallationDirectory.Decide(row, RepositoryStatus.Active, eventAt, archiveUnknown: true);
@@ -140,7 +142,7 @@ internal sealed class InstallationRepositoriesEvents(HubgateDbContext db, TimePr
 
             foreach (var repository in list.EnumerateArray())
             {
-                if (await InstallationDirectory.UpsertRepositoryAsync(db, id, repository, now, status: null, cancellationToken).ConfigureAwait(false) is { } target)
+                if (await InstallationDirectory.UpsertRepositoryAsync(db, context.App, id, repository, now, status: null, cancellationToken).ConfigureAwait(false) is { } target)
                 {
                     InstallationDirectory.Decide(target, status, eventAt, archiveUnknown: true);
                 }

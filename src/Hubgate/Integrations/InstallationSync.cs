@@ -41,6 +41,12 @@ public sealed partial class InstallationSync(
     TimeProvider time,
     ILogger<InstallationSync> logger) : IDisposable
 {
+    /// <summary>
+    /// The App whose installations are listed and whose rows are written and marked missing (never another App's); sync
+    /// acts as the <c>default</c> App until the registry runs it per App.
+    /// </summary>
+    private const string App = StoredApp.Default;
+
     private readonly SemaphoreSlim _running = new(1, 1);
 
     public async Task<SyncReport> SyncAsync(IProgress<SyncProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -113,8 +119,8 @@ public sealed partial class InstallationSync(
         var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
 
-        var existed = await db.Installations.AnyAsync(i => i.Id == id && i.AccountLogin != null, cancellationToken).ConfigureAwait(false);
-        var row = await InstallationDirectory.TrackInstallationAsync(db, id, now, cancellationToken).ConfigureAwait(false);
+        var existed = await db.Installations.AnyAsync(i => i.App == App && i.Id == id && i.AccountLogin != null, cancellationToken).ConfigureAwait(false);
+        var row = await InstallationDirectory.TrackInstallationAsync(db, App, id, now, cancellationToken).ConfigureAwait(false);
         var wasDeleted = row.Status == InstallationStatus.Deleted;
         InstallationDirectory.Apply(row, json, now, stateAt: now);
         row.Status = row.SuspendedAt is null ? InstallationStatus.Active : InstallationStatus.Suspended;
@@ -141,7 +147,7 @@ public sealed partial class InstallationSync(
                     continue;
                 }
 
-                var known = await db.Repositories.AsNoTracking().Where(r => r.Id == repositoryId).Select(r => (RepositoryStatus?)r.Status)
+                var known = await db.Repositories.AsNoTracking().Where(r => r.App == App && r.Id == repositoryId).Select(r => (RepositoryStatus?)r.Status)
                     .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
                 var wanted = known is RepositoryStatus.Archived or RepositoryStatus.Deleted ? known : RepositoryStatus.Active;
                 if (repository.Boolean("archived") is { } archived)
@@ -149,7 +155,7 @@ public sealed partial class InstallationSync(
                     wanted = archived ? RepositoryStatus.Archived : RepositoryStatus.Active;
                 }
 
-                await InstallationDirectory.UpsertRepositoryAsync(db, id, repository, now, wanted, cancellationToken).ConfigureAwait(false);
+                await InstallationDirectory.UpsertRepositoryAsync(db, App, id, repository, now, wanted, cancellationToken).ConfigureAwait(false);
                 listed.Add(repositoryId);
                 counts.RepositoriesSeen++;
                 counts.RepositoriesAdded += known is null ? 1 : 0;
@@ -171,7 +177,7 @@ public sealed partial class InstallationSync(
 
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         counts.RepositoriesDisabled += await db.Repositories
-            .Where(r => r.InstallationId == id && !listed.Contains(r.Id) && (r.Status == RepositoryStatus.Active || r.Status == RepositoryStatus.Archived))
+            .Where(r => r.App == App && r.InstallationId == id && !listed.Contains(r.Id) && (r.Status == RepositoryStatus.Active || r.Status == RepositoryStatus.Archived))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.Status, RepositoryStatus.Disabled)
                 .SetProperty(r => r.StateEventAt, now)
@@ -186,18 +192,18 @@ public sealed partial class InstallationSync(
         var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
         var gone = await db.Installations
-            .Where(i => i.Status != InstallationStatus.Deleted && !seen.Contains(i.Id))
+            .Where(i => i.App == App && i.Status != InstallationStatus.Deleted && !seen.Contains(i.Id))
             .Select(i => i.Id)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         foreach (var id in gone)
         {
-            await db.Installations.Where(i => i.Id == id)
+            await db.Installations.Where(i => i.App == App && i.Id == id)
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(i => i.Status, InstallationStatus.Deleted)
                     .SetProperty(i => i.DeletedAt, now)
                     .SetProperty(i => i.StateEventAt, now)
                     .SetProperty(i => i.UpdatedAt, now), cancellationToken).ConfigureAwait(false);
-            counts.RepositoriesDisabled += await InstallationDirectory.DisableRepositoriesAsync(db, id, now, cancellationToken).ConfigureAwait(false);
+            counts.RepositoriesDisabled += await InstallationDirectory.DisableRepositoriesAsync(db, App, id, now, cancellationToken).ConfigureAwait(false);
             await tokens.DropAsync(id, cancellationToken).ConfigureAwait(false);
             counts.InstallationsRemoved++;
             Log.InstallationGone(logger, id);

@@ -32,7 +32,7 @@ internal sealed class InstallationTargetEvents(HubgateDbContext db, Installation
         InstallationDirectory.ApplyAccount(installation, account);
         installation.UpdatedAt = now;
 
-        var repositories = await db.Repositories.Where(r => r.InstallationId == installation.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var repositories = await db.Repositories.Where(r => r.App == installation.App && r.InstallationId == installation.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
         foreach (var repository in repositories.Where(r => previous is not null && string.Equals(r.OwnerLogin, previous, StringComparison.OrdinalIgnoreCase)))
         {
             repository.OwnerLogin = login;

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Hubgate.Integrations;
 
 /// <summary>
-/// <c>ping</c>: the hook id and App id GitHub is delivering for, kept in <c>app_state</c>. A ping from another App
+/// <c>ping</c>: the hook id and App id GitHub is delivering for, kept in <c>app_state</c> under the delivery's App. A ping from another App
 /// than <c>GitHub:AppId</c> is logged as a warning: the webhook URL is pointed at the wrong Hubgate.
 /// </summary>
 internal sealed partial class PingEvents(HubgateDbContext db, IOptions<GitHubAppOptions> app, TimeProvider time, ILogger<PingEvents> logger)
@@ -24,9 +24,9 @@ internal sealed partial class PingEvents(HubgateDbContext db, IOptions<GitHubApp
         var hook = context.Json.Object("hook");
         var hookId = context.Json.Int64("hook_id") ?? hook?.Int64("id");
         var appId = hook?.Int64("app_id");
-        await SetAsync(HookIdKey, hookId?.ToString(CultureInfo.InvariantCulture), now, cancellationToken).ConfigureAwait(false);
-        await SetAsync(AppIdKey, appId?.ToString(CultureInfo.InvariantCulture), now, cancellationToken).ConfigureAwait(false);
-        await SetAsync(PingedAtKey, now.ToString("O", CultureInfo.InvariantCulture), now, cancellationToken).ConfigureAwait(false);
+        await SetAsync(context.App, HookIdKey, hookId?.ToString(CultureInfo.InvariantCulture), now, cancellationToken).ConfigureAwait(false);
+        await SetAsync(context.App, AppIdKey, appId?.ToString(CultureInfo.InvariantCulture), now, cancellationToken).ConfigureAwait(false);
+        await SetAsync(context.App, PingedAtKey, now.ToString("O", CultureInfo.InvariantCulture), now, cancellationToken).ConfigureAwait(false);
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
 
         if (appId is { } pinged && app.Value.AppId is { } configured && pinged != configured)
@@ -39,12 +39,12 @@ internal sealed partial class PingEvents(HubgateDbContext db, IOptions<GitHubApp
         }
     }
 
-    private async Task SetAsync(string key, string? value, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task SetAsync(string appName, string key, string? value, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var row = await db.AppState.FindAsync([key], cancellationToken).ConfigureAwait(false);
+        var row = await db.AppState.FindAsync([appName, key], cancellationToken).ConfigureAwait(false);
         if (row is null)
         {
-            db.AppState.Add(new AppStateEntity { Key = key, Value = value, UpdatedAt = now });
+            db.AppState.Add(new AppStateEntity { App = appName, Key = key, Value = value, UpdatedAt = now });
             return;
         }
 

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Hubgate.Integrations;
 
 /// <summary>
-/// <c>pull_request</c>, every action: upsert by (repository, number) — title, body, state (<c>merged</c> wins over
+/// <c>pull_request</c>, every action: upsert by (App, repository, number) — title, body, state (<c>merged</c> wins over
 /// <c>closed</c>, and a merged pull request stays merged), draft, author, head sha and ref, base ref, merge commit
 /// (only when merged) and the opened / closed / merged times. An event older than the stored version (GitHub's
 /// <c>updated_at</c>) that arrives late does not roll it back.
@@ -28,7 +28,7 @@ internal sealed class PullRequestEvents(HubgateDbContext db, InstallationDirecto
             return;
         }
 
-        var row = await db.PullRequests.FirstOrDefaultAsync(p => p.RepositoryId == repository.Id && p.Number == (int)number, cancellationToken)
+        var row = await db.PullRequests.FirstOrDefaultAsync(p => p.App == repository.App && p.RepositoryId == repository.Id && p.Number == (int)number, cancellationToken)
             .ConfigureAwait(false);
         var updatedAt = pr.Time("updated_at");
         if (row is not null && row.GitHubUpdatedAt is { } storedAt && updatedAt is { } incomingAt && incomingAt < storedAt)
@@ -39,7 +39,7 @@ internal sealed class PullRequestEvents(HubgateDbContext db, InstallationDirecto
 
         if (row is null)
         {
-            row = new PullRequestEntity { RepositoryId = repository.Id, Number = (int)number };
+            row = new PullRequestEntity { App = repository.App, RepositoryId = repository.Id, Number = (int)number };
             db.PullRequests.Add(row);
         }
 

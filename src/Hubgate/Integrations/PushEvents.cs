@@ -8,7 +8,7 @@ namespace Hubgate.Integrations;
 
 /// <summary>
 /// <c>push</c>: records the push (ref, before/after, head commit) and stores each of its commits that Hubgate does not
-/// have yet by (repository, sha) — a stored commit is never overwritten. When the payload's list is full (GitHub cuts
+/// have yet by (App, repository, sha) — a stored commit is never overwritten. When the payload's list is full (GitHub cuts
 /// it at <see cref="PushCommits.PayloadLimit"/>) the rest are read through the compare API. Commits with
 /// <c>distinct: false</c> (already pushed to another branch) are stored when Hubgate lacks them — the push that brought
 /// them may have been missed. Skipped: commits whose message carries <c>Integrations:SkipCommitMarker</c>, and every
@@ -32,12 +32,12 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         var deleted = payload.Boolean("deleted") ?? false;
         var headSha = payload.Object("head_commit")?.String("id") ?? (deleted ? null : payload.String("after"));
         var marker = options.CurrentValue.SkipCommitMarker;
-        var listed = deleted ? [] : Wanted(payload, marker).Select(c => ToEntity(c, repository.Id, @ref, now)).ToList();
+        var listed = deleted ? [] : Wanted(payload, marker).Select(c => ToEntity(c, repository, @ref, now)).ToList();
         var all = listed;
         if (!deleted && PushCommits.MayBeTruncated(payload) &&
             await pushCommits.ListAsync(context, payload, cancellationToken).ConfigureAwait(false) is { } compared)
         {
-            all = Merge(listed, compared, marker, repository.Id, @ref, now);
+            all = Merge(listed, compared, marker, repository, @ref, now);
         }
 
         var fresh = new List<CommitEntity>(all.Count);
@@ -45,7 +45,7 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         {
             var shas = all.Select(c => c.Sha).ToList();
             var known = await db.Commits.AsNoTracking()
-                .Where(c => c.RepositoryId == repository.Id && shas.Contains(c.Sha))
+                .Where(c => c.App == repository.App && c.RepositoryId == repository.Id && shas.Contains(c.Sha))
                 .Select(c => c.Sha)
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
             var skip = known.ToHashSet(StringComparer.Ordinal);
@@ -71,10 +71,11 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         await BulkInsert.InsertAsync(db, files, cancellationToken).ConfigureAwait(false);
         var pushedAt = payload.Object("repository")?.Time("pushed_at");
 
-        if (!await db.Pushes.AnyAsync(p => p.DeliveryId == context.DeliveryId, cancellationToken).ConfigureAwait(false))
+        if (!await db.Pushes.AnyAsync(p => p.App == context.App && p.DeliveryId == context.DeliveryId, cancellationToken).ConfigureAwait(false))
         {
             db.Pushes.Add(new PushEntity
             {
+                App = context.App,
                 RepositoryId = repository.Id,
                 DeliveryId = context.DeliveryId,
                 Ref = @ref,
@@ -108,7 +109,7 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
     /// The compare API's commits in its order (oldest first), each taken from the payload when it lists it (the payload
     /// has the file lists; the compare API's commits do not), then any the payload lists that the comparison does not.
     /// </summary>
-    private static List<CommitEntity> Merge(List<CommitEntity> listed, List<JsonElement> compared, string? marker, long repositoryId,
+    private static List<CommitEntity> Merge(List<CommitEntity> listed, List<JsonElement> compared, string? marker, RepositoryEntity repository,
         string @ref, DateTimeOffset now)
     {
         var fromPayload = listed.ToDictionary(c => c.Sha, StringComparer.Ordinal);
@@ -124,7 +125,7 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
                 continue;
             }
 
-            result.Add(fromPayload.TryGetValue(sha, out var listedCommit) ? listedCommit : NewCommit(repositoryId, sha, message,
+            result.Add(fromPayload.TryGetValue(sha, out var listedCommit) ? listedCommit : NewCommit(repository, sha, message,
                 git?.Object("author")?.Time("date"), Person(git?.Object("author"), commit.Object("author")),
                 Person(git?.Object("committer"), commit.Object("committer")), commit.String("html_url"), @ref, now));
         }
@@ -161,12 +162,12 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         return result;
     }
 
-    private static CommitEntity ToEntity(JsonElementCommit commit, long repositoryId, string @ref, DateTimeOffset now)
+    private static CommitEntity ToEntity(JsonElementCommit commit, RepositoryEntity repository, string @ref, DateTimeOffset now)
     {
         var json = commit.Json;
         var author = json.Object("author");
         var committer = json.Object("committer");
-        var entity = NewCommit(repositoryId, commit.Sha, json.String("message"), json.Time("timestamp"),
+        var entity = NewCommit(repository, commit.Sha, json.String("message"), json.Time("timestamp"),
             (author?.String("name"), author?.String("email"), author?.String("username")),
             (committer?.String("name"), committer?.String("email"), committer?.String("username")), json.String("url"), @ref, now);
         foreach (var (field, kind) in Kinds)
@@ -180,11 +181,12 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         return entity;
     }
 
-    private static CommitEntity NewCommit(long repositoryId, string sha, string? message, DateTimeOffset? timestamp,
+    private static CommitEntity NewCommit(RepositoryEntity repository, string sha, string? message, DateTimeOffset? timestamp,
         (string? Name, string? Email, string? Username) author, (string? Name, string? Email, string? Username) committer, string? url,
         string @ref, DateTimeOffset now) => new()
     {
-        RepositoryId = repositoryId,
+        App = repository.App,
+        RepositoryId = repository.Id,
         Sha = sha,
         Message = message,
         Timestamp = timestamp,

@@ -21,8 +21,11 @@ public class ClientEntity
     /// <summary>JSON object of GitHub permission names to <c>read</c>/<c>write</c>/<c>admin</c>; empty = the installation's own.</summary>
     public string Permissions { get; set; } = "{}";
 
-    /// <summary><c>none</c>, <c>read</c> or <c>admin</c>.</summary>
-    public string App { get; set; } = "none";
+    /// <summary>The App whose installations the client is held to (<see cref="StoredApp"/>).</summary>
+    public string App { get; set; } = StoredApp.Default;
+
+    /// <summary>What it may do as that App: <c>none</c>, <c>read</c> or <c>admin</c> (column <c>AppAccess</c>; <c>App</c> before several Apps).</summary>
+    public string AppAccess { get; set; } = "none";
 
     public bool Tokens { get; set; }
 

@@ -1,9 +1,11 @@
 namespace Hubgate.Storage;
 
-/// <summary>A commit seen in a push. Inserted once per (repository, sha) and never overwritten.</summary>
+/// <summary>A commit seen in a push. Inserted once per (App, repository, sha) and never overwritten.</summary>
 public class CommitEntity
 {
     public long Id { get; set; }
+    /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
+    public string App { get; set; } = StoredApp.Default;
     public long RepositoryId { get; set; }
     public required string Sha { get; set; }
     public string? Message { get; set; }

@@ -46,6 +46,7 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
         modelBuilder.Entity<InstallationEntity>(b =>
         {
             b.ToTable("installations");
+            b.HasKey(i => new { i.App, i.Id });
             b.Property(i => i.Id).ValueGeneratedNever();
             b.HasIndex(i => i.Status);
         });
@@ -53,16 +54,17 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
         modelBuilder.Entity<RepositoryEntity>(b =>
         {
             b.ToTable("repositories");
+            b.HasKey(r => new { r.App, r.Id });
             b.Property(r => r.Id).ValueGeneratedNever();
-            b.HasIndex(r => new { r.InstallationId, r.Status });
-            b.HasIndex(r => r.FullName);
+            b.HasIndex(r => new { r.App, r.InstallationId, r.Status });
+            b.HasIndex(r => new { r.App, r.FullName });
         });
 
         modelBuilder.Entity<CommitEntity>(b =>
         {
             b.ToTable("commits");
-            b.HasIndex(c => new { c.RepositoryId, c.Sha }).IsUnique();
-            b.HasIndex(c => new { c.RepositoryId, c.Id });
+            b.HasIndex(c => new { c.App, c.RepositoryId, c.Sha }).IsUnique();
+            b.HasIndex(c => new { c.App, c.RepositoryId, c.Id });
             b.HasMany(c => c.FileChanges).WithOne().HasForeignKey(f => f.CommitId).OnDelete(DeleteBehavior.Cascade);
         });
 
@@ -75,15 +77,15 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
         modelBuilder.Entity<PullRequestEntity>(b =>
         {
             b.ToTable("pull_requests");
-            b.HasIndex(p => new { p.RepositoryId, p.Number }).IsUnique();
-            b.HasIndex(p => new { p.RepositoryId, p.State });
+            b.HasIndex(p => new { p.App, p.RepositoryId, p.Number }).IsUnique();
+            b.HasIndex(p => new { p.App, p.RepositoryId, p.State });
         });
 
         modelBuilder.Entity<PushEntity>(b =>
         {
             b.ToTable("pushes");
-            b.HasIndex(p => p.DeliveryId).IsUnique();
-            b.HasIndex(p => new { p.RepositoryId, p.Id });
+            b.HasIndex(p => new { p.App, p.DeliveryId }).IsUnique();
+            b.HasIndex(p => new { p.App, p.RepositoryId, p.Id });
         });
 
         modelBuilder.Entity<WebhookDeliveryEntity>(b =>
@@ -98,7 +100,9 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
                 b.Property(d => d.Body).HasConversion(BodyCodec.Converter);
             }
 
-            b.HasIndex(d => d.DeliveryId).IsUnique();
+            // GitHub documents the delivery id as unique per App: the same id from two Apps is two deliveries. The worker
+            // claims across Apps, so its index does not lead with the App.
+            b.HasIndex(d => new { d.App, d.DeliveryId }).IsUnique();
             b.HasIndex(d => new { d.State, d.NextAttemptAt, d.Id });
             b.HasIndex(d => new { d.BodySha256, d.ReceivedAt });
             b.HasIndex(d => d.ReceivedAt);
@@ -116,13 +120,13 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
         modelBuilder.Entity<AppStateEntity>(b =>
         {
             b.ToTable("app_state");
-            b.HasKey(s => s.Key);
+            b.HasKey(s => new { s.App, s.Key });
         });
 
         modelBuilder.Entity<RecoveryRequestEntity>(b =>
         {
             b.ToTable("recovery_requests");
-            b.HasKey(r => r.DeliveryGuid);
+            b.HasKey(r => new { r.App, r.DeliveryGuid });
             b.HasIndex(r => r.LastRequestedAt);
         });
 
@@ -132,14 +136,14 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
             b.HasKey(c => c.Name);
             b.Property(c => c.Name).HasMaxLength(64);
             b.Property(c => c.KeySha256).HasMaxLength(64);
-            b.Property(c => c.App).HasMaxLength(16);
+            b.Property(c => c.AppAccess).HasMaxLength(16);
             b.HasIndex(c => c.KeySha256).IsUnique();
         });
 
         modelBuilder.Entity<ScopedTokenEntity>(b =>
         {
             b.ToTable("scoped_tokens");
-            b.HasKey(t => new { t.InstallationId, t.ScopeKey });
+            b.HasKey(t => new { t.App, t.InstallationId, t.ScopeKey });
         });
 
         modelBuilder.Entity<TokenVendEntity>(b =>
@@ -147,6 +151,16 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
             b.ToTable("token_vends");
             b.HasIndex(v => v.VendedAt);
         });
+
+        // Every row belongs to one App; rows from before several Apps were supported are the default App's.
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            if (entity.ClrType.GetProperty(nameof(InstallationEntity.App)) is { PropertyType: var type } && type == typeof(string))
+            {
+                modelBuilder.Entity(entity.ClrType).Property<string>(nameof(InstallationEntity.App))
+                    .HasMaxLength(StoredApp.MaxLength).IsRequired().HasDefaultValue(StoredApp.Default);
+            }
+        }
 
         modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
     }

@@ -3,6 +3,8 @@ namespace Hubgate.Storage;
 /// <summary>A GitHub App installation and the cached state of its installation token.</summary>
 public class InstallationEntity
 {
+    /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
+    public string App { get; set; } = StoredApp.Default;
     /// <summary>GitHub's installation id.</summary>
     public long Id { get; set; }
     public long? AppId { get; set; }

@@ -1,9 +1,11 @@
 namespace Hubgate.Storage;
 
-/// <summary>A pull request, upserted by (repository, number) on every action.</summary>
+/// <summary>A pull request, upserted by (App, repository, number) on every action.</summary>
 public class PullRequestEntity
 {
     public long Id { get; set; }
+    /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
+    public string App { get; set; } = StoredApp.Default;
     public long RepositoryId { get; set; }
     public int Number { get; set; }
     public long? GitHubId { get; set; }

@@ -4,6 +4,8 @@ namespace Hubgate.Storage;
 public class PushEntity
 {
     public long Id { get; set; }
+    /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
+    public string App { get; set; } = StoredApp.Default;
     public long RepositoryId { get; set; }
     /// <summary>The delivery that reported it (unique: a delivery processed twice records one push).</summary>
     public required string DeliveryId { get; set; }

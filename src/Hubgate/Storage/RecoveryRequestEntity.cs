@@ -6,6 +6,8 @@ namespace Hubgate.Storage;
 /// </summary>
 public class RecoveryRequestEntity
 {
+    /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
+    public string App { get; set; } = StoredApp.Default;
     /// <summary>The delivery's <c>X-GitHub-Delivery</c> (GitHub's <c>guid</c>), the same on every attempt.</summary>
     public required string DeliveryGuid { get; set; }
     public required string Event { get; set; }

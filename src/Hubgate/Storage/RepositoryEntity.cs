@@ -3,6 +3,8 @@ namespace Hubgate.Storage;
 /// <summary>A repository an installation can access. Never deleted: disabled repositories keep their history.</summary>
 public class RepositoryEntity
 {
+    /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
+    public string App { get; set; } = StoredApp.Default;
     /// <summary>GitHub's repository id.</summary>
     public long Id { get; set; }
     public long InstallationId { get; set; }

@@ -2,11 +2,13 @@ namespace Hubgate.Storage;
 
 /// <summary>
 /// A persisted installation token minted for a scope narrower than the installation's (some repositories, some
-/// permissions): one row per (installation, canonical scope). The installation's own token stays on
+/// permissions): one row per (App, installation, canonical scope). The installation's own token stays on
 /// <see cref="InstallationEntity"/>.
 /// </summary>
 public class ScopedTokenEntity
 {
+    /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
+    public string App { get; set; } = StoredApp.Default;
     public long InstallationId { get; set; }
     /// <summary>The scope's canonical key (sorted repositories, repository ids and permissions).</summary>
     public required string ScopeKey { get; set; }

@@ -5,7 +5,9 @@ public class WebhookDeliveryEntity
 {
     /// <summary>Local sequence number: the order of receipt.</summary>
     public long Id { get; set; }
-    /// <summary><c>X-GitHub-Delivery</c>, or the body's SHA-256 when GitHub sent none. Unique.</summary>
+    /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
+    public string App { get; set; } = StoredApp.Default;
+    /// <summary><c>X-GitHub-Delivery</c>, or the body's SHA-256 when GitHub sent none. Unique per App (GitHub documents it as unique per App).</summary>
     public required string DeliveryId { get; set; }
     public required string Event { get; set; }
     public string? Action { get; set; }

@@ -11,9 +11,9 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Hubgate.Webhooks;
 
 /// <summary>
-/// The inbox's statements per delivery, prepared once per batch: insert unless the delivery id is stored
+/// The inbox's statements per delivery, prepared once per batch: insert unless the App's delivery id is stored
 /// (<c>ON CONFLICT DO NOTHING</c>, so a duplicate — in the batch, in the table, or from another replica at the same
-/// moment — is found by the unique index itself), with the earliest delivery of the same body inside the replay window
+/// moment — is found by the unique index on (App, delivery id) itself), with the App's earliest delivery of the same body inside the replay window
 /// filled in by a sub-select, <c>RETURNING</c> what was written; then the body into its own table under the new
 /// sequence number. No reads before the writes: a batch is <c>BEGIN; INSERT × 2n; COMMIT</c>, plus — only when some
 /// rows were already stored — one conditional update each for them (<see cref="DeliveryRequeue"/>): GitHub's redelivery
@@ -167,16 +167,18 @@ internal static class DeliveryInsert
             .Where(p => !p.IsPrimaryKey() && p.GetColumnName(table) is not null && p.Name != nameof(WebhookDeliveryEntity.PossibleReplayOf))
             .ToList();
         var hash = properties.FindIndex(p => p.Name == nameof(WebhookDeliveryEntity.BodySha256));
+        var app = properties.FindIndex(p => p.Name == nameof(WebhookDeliveryEntity.App));
         var replayOf =
             $"(SELECT {Column(nameof(WebhookDeliveryEntity.DeliveryId))} FROM \"{table.Name}\" " +
             $"WHERE {Column(nameof(WebhookDeliveryEntity.BodySha256))} = @p{hash} AND {Column(nameof(WebhookDeliveryEntity.ReceivedAt))} >= @since " +
+            $"AND {Column(nameof(WebhookDeliveryEntity.App))} = @p{app} " +
             $"ORDER BY {Column(nameof(WebhookDeliveryEntity.BodySha256))}, {Column(nameof(WebhookDeliveryEntity.ReceivedAt))} LIMIT 1)";
         var returning = $"{Column(nameof(WebhookDeliveryEntity.Id))}, {Column(nameof(WebhookDeliveryEntity.PossibleReplayOf))}";
         var delivery =
             $"INSERT INTO \"{table.Name}\" ({string.Join(", ", properties.Select(p => $"\"{p.GetColumnName(table)}\""))}, " +
             $"{Column(nameof(WebhookDeliveryEntity.PossibleReplayOf))}) " +
             $"VALUES ({string.Join(", ", properties.Select((_, i) => $"@p{i}"))}, {replayOf}) " +
-            $"ON CONFLICT ({Column(nameof(WebhookDeliveryEntity.DeliveryId))}) DO NOTHING " +
+            $"ON CONFLICT ({Column(nameof(WebhookDeliveryEntity.App))}, {Column(nameof(WebhookDeliveryEntity.DeliveryId))}) DO NOTHING " +
             $"RETURNING {returning}";
         var deliveryAndBody =
             $"WITH stored AS ({delivery}), " +

@@ -28,6 +28,12 @@ public sealed partial class DeliveryRecovery(
     // pg_try_advisory_lock(int, int) class for "delivery recovery" ("HgRc").
     private const int RecoveryLockClass = 0x48675263;
 
+    /// <summary>
+    /// The App whose delivery log is read and whose stored deliveries and requests are compared with it. Recovery acts as
+    /// the <c>default</c> App until it runs per App (the registry passes each App's name).
+    /// </summary>
+    private const string App = StoredApp.Default;
+
     /// <summary>How long an accepted request may go without GitHub's redelivery showing up before it is asked again.</summary>
     private static readonly TimeSpan AwaitRedeliveryFor = TimeSpan.FromHours(1);
 
@@ -121,10 +127,10 @@ public sealed partial class DeliveryRecovery(
         foreach (var chunk in failed.Keys.Chunk(500))
         {
             stored.UnionWith(await db.WebhookDeliveries.AsNoTracking()
-                .Where(d => chunk.Contains(d.DeliveryId))
+                .Where(d => d.App == App && chunk.Contains(d.DeliveryId))
                 .Select(d => d.DeliveryId)
                 .ToListAsync(cancellationToken).ConfigureAwait(false));
-            foreach (var row in await db.RecoveryRequests.Where(r => chunk.Contains(r.DeliveryGuid)).ToListAsync(cancellationToken).ConfigureAwait(false))
+            foreach (var row in await db.RecoveryRequests.Where(r => r.App == App && chunk.Contains(r.DeliveryGuid)).ToListAsync(cancellationToken).ConfigureAwait(false))
             {
                 asked[row.DeliveryGuid] = row;
             }
@@ -176,7 +182,7 @@ public sealed partial class DeliveryRecovery(
         if (!dryRun)
         {
             var forgetBefore = now - ForgetRequestsAfter;
-            await db.RecoveryRequests.Where(r => r.LastRequestedAt < forgetBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            await db.RecoveryRequests.Where(r => r.App == App && r.LastRequestedAt < forgetBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var report = new RecoveryReport(since, scanned, failed.Count, stored.Count, deliveredLater, requested)
@@ -292,7 +298,7 @@ public sealed partial class DeliveryRecovery(
     {
         if (row is null)
         {
-            row = new RecoveryRequestEntity { DeliveryGuid = latest.Guid, Event = latest.Event, FirstRequestedAt = now };
+            row = new RecoveryRequestEntity { App = App, DeliveryGuid = latest.Guid, Event = latest.Event, FirstRequestedAt = now };
             db.RecoveryRequests.Add(row);
         }
 

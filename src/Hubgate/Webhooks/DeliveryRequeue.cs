@@ -11,7 +11,7 @@ namespace Hubgate.Webhooks;
 /// The one transition that puts a stored delivery back in the queue: <c>pending</c>, due now, with a full set of
 /// retries (<c>AttemptsAtReplay = Attempts</c>: the count of runs goes on), no outcome. Used by the replay of the API,
 /// dashboard and CLI (from any state but <c>processing</c>) and by the inbox for GitHub's own redelivery of a delivery
-/// that is <c>failed</c> or <c>dead</c>. One conditional <c>UPDATE … WHERE DeliveryId = … AND State IN (…)</c> per
+/// that is <c>failed</c> or <c>dead</c>. One conditional <c>UPDATE … WHERE App = … AND DeliveryId = … AND State IN (…)</c> per
 /// delivery: the state is checked by the write itself, so of two replicas (or a replica and a worker claiming the
 /// row) only one moves it; on PostgreSQL the other waits for the row and then finds it no longer in those states.
 /// Column names and value conversions come from the EF Core model (both providers).
@@ -28,7 +28,8 @@ internal static class DeliveryRequeue
     private static readonly ConditionalWeakTable<IModel, Plan> Plans = [];
 
     /// <summary>
-    /// Requeues each of <paramref name="rows"/> (found by <see cref="WebhookDeliveryEntity.DeliveryId"/>) that is in one of
+    /// Requeues each of <paramref name="rows"/> (found by <see cref="WebhookDeliveryEntity.App"/> and
+    /// <see cref="WebhookDeliveryEntity.DeliveryId"/>) that is in one of
     /// <paramref name="from"/>, in the context's current transaction. Returns, per row, the sequence number requeued, or null.
     /// </summary>
     public static async Task<long?[]> RequeueAsync(HubgateDbContext db, IReadOnlyList<WebhookDeliveryEntity> rows, IReadOnlyList<DeliveryState> from,
@@ -73,8 +74,10 @@ internal static class DeliveryRequeue
             $"{Column(nameof(WebhookDeliveryEntity.AttemptsAtReplay))} = {Column(nameof(WebhookDeliveryEntity.Attempts))}, " +
             $"{Column(nameof(WebhookDeliveryEntity.NextAttemptAt))} = @now, " +
             $"{Column(nameof(WebhookDeliveryEntity.ProcessedAt))} = NULL, {Column(nameof(WebhookDeliveryEntity.IgnoredReason))} = NULL " +
-            $"WHERE {Column(nameof(WebhookDeliveryEntity.DeliveryId))} = @p0 AND {Column(nameof(WebhookDeliveryEntity.State))} IN (";
-        return new Plan(head, $") RETURNING {Column(nameof(WebhookDeliveryEntity.Id))}", Literal, [BulkInsert.ColumnOf(Property(nameof(WebhookDeliveryEntity.DeliveryId)))],
+            $"WHERE {Column(nameof(WebhookDeliveryEntity.App))} = @p0 AND {Column(nameof(WebhookDeliveryEntity.DeliveryId))} = @p1 " +
+            $"AND {Column(nameof(WebhookDeliveryEntity.State))} IN (";
+        return new Plan(head, $") RETURNING {Column(nameof(WebhookDeliveryEntity.Id))}", Literal,
+            [BulkInsert.ColumnOf(Property(nameof(WebhookDeliveryEntity.App))), BulkInsert.ColumnOf(Property(nameof(WebhookDeliveryEntity.DeliveryId)))],
             Property(nameof(WebhookDeliveryEntity.NextAttemptAt)).GetTypeMapping().Converter);
     }
 

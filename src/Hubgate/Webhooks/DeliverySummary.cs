@@ -5,12 +5,12 @@ namespace Hubgate.Webhooks;
 
 /// <summary>A stored delivery without its body: what listings show.</summary>
 public sealed record DeliverySummary(
-    long Sequence, string DeliveryId, string Event, string? Action, long? InstallationId, long? RepositoryId, DeliveryState State,
+    string App, long Sequence, string DeliveryId, string Event, string? Action, long? InstallationId, long? RepositoryId, DeliveryState State,
     int Attempts, DateTimeOffset ReceivedAt, DateTimeOffset NextAttemptAt, DateTimeOffset? ProcessedAt, string? LastError, string? IgnoredReason)
 {
     /// <summary>The projection, translated to SQL by listings so the body is never read.</summary>
     internal static readonly Expression<Func<WebhookDeliveryEntity, DeliverySummary>> Projection = d => new DeliverySummary(
-        d.Id, d.DeliveryId, d.Event, d.Action, d.InstallationId, d.RepositoryId, d.State, d.Attempts, d.ReceivedAt, d.NextAttemptAt,
+        d.App, d.Id, d.DeliveryId, d.Event, d.Action, d.InstallationId, d.RepositoryId, d.State, d.Attempts, d.ReceivedAt, d.NextAttemptAt,
         d.ProcessedAt, d.LastError, d.IgnoredReason);
 
     private static readonly Func<WebhookDeliveryEntity, DeliverySummary> FromEntity = Projection.Compile();

@@ -17,9 +17,10 @@ public sealed class WebhookContext
     private JsonDocument? _document;
     private readonly Dictionary<Type, object?> _payloads = [];
 
-    internal WebhookContext(long sequence, string deliveryId, string @event, string? action, long? installationId, long? repositoryId,
+    internal WebhookContext(string app, long sequence, string deliveryId, string @event, string? action, long? installationId, long? repositoryId,
         DateTimeOffset receivedAt, int attempt, ReadOnlyMemory<byte> body, IServiceProvider services)
     {
+        App = app;
         Sequence = sequence;
         DeliveryId = deliveryId;
         Event = @event;
@@ -31,6 +32,12 @@ public sealed class WebhookContext
         Body = body;
         Services = services;
     }
+
+    /// <summary>
+    /// The name of the GitHub App the delivery was sent to (<c>default</c> for today's single App). Installation and
+    /// repository ids are unique only within one App's GitHub instance: read and write rows of this App only.
+    /// </summary>
+    public string App { get; }
 
     /// <summary>The inbox's sequence number (order of receipt).</summary>
     public long Sequence { get; }

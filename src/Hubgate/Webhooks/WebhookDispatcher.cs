@@ -40,7 +40,7 @@ public sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrat
         var scope = scopes.CreateAsyncScope();
         await using (scope.ConfigureAwait(false))
         {
-            var context = new WebhookContext(delivery.Id, delivery.DeliveryId, delivery.Event, delivery.Action, delivery.InstallationId,
+            var context = new WebhookContext(delivery.App, delivery.Id, delivery.DeliveryId, delivery.Event, delivery.Action, delivery.InstallationId,
                 delivery.RepositoryId, delivery.ReceivedAt, attempt, WebhookPayload.Json(delivery.Body), scope.ServiceProvider);
             try
             {

@@ -27,7 +27,8 @@ public sealed class DeliveryStoreException(string message, Exception inner) : Ex
 /// The durable inbox. Every accepted delivery is committed before the endpoint answers. Concurrent deliveries are
 /// grouped by one writer into a single transaction (one fsync for many), which is what lets durable ingest on
 /// SQLite keep up with receivers that store nothing. Duplicates are caught by delivery id within a batch, against
-/// the table, and — when another replica wins a race — by the unique index. The writer is a thread of its own
+/// the table, and — when another replica wins a race — by the unique index, per App (GitHub documents the delivery id as
+/// unique per App: the same id sent to two Apps is two deliveries). The writer is a thread of its own
 /// (<see cref="DedicatedThread"/>): a batch's database calls block.
 /// </summary>
 public sealed partial class WebhookInbox : IAsyncDisposable
@@ -57,10 +58,15 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         _writer = DedicatedThread.Start("Hubgate inbox writer", WriteLoop);
     }
 
-    /// <summary>Commits <paramref name="delivery"/> (or finds it already stored). Throws <see cref="DeliveryStoreException"/>.</summary>
-    public Task<InboxOutcome> StoreAsync(WebhookDeliveryEntity delivery, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Commits <paramref name="delivery"/> as a delivery to the App named <paramref name="app"/> (or finds it already
+    /// stored: delivery ids are unique per App). Throws <see cref="DeliveryStoreException"/>.
+    /// </summary>
+    public Task<InboxOutcome> StoreAsync(string app, WebhookDeliveryEntity delivery, CancellationToken cancellationToken = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(app);
         ArgumentNullException.ThrowIfNull(delivery);
+        delivery.App = app;
         // Compressed on the request's thread, in parallel, rather than on the one writer's.
         var pending = new Pending(delivery, _compressBodies ? BodyCodec.Encode(delivery.Body) : delivery.Body);
         if (!_queue.Writer.TryWrite(pending))
@@ -74,10 +80,11 @@ public sealed partial class WebhookInbox : IAsyncDisposable
 
     /// <summary>
     /// Puts a stored delivery back in the queue (any state but processing): due now, with a full set of retries (the count
-    /// of attempts goes on). Returns false when no delivery has that id, or it is being processed right now.
+    /// of attempts goes on). Returns false when the App has no delivery with that id, or it is being processed right now.
     /// </summary>
-    public async Task<bool> ReplayAsync(string deliveryId, CancellationToken cancellationToken = default)
+    public async Task<bool> ReplayAsync(string app, string deliveryId, CancellationToken cancellationToken = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(app);
         ArgumentException.ThrowIfNullOrEmpty(deliveryId);
         var db = await _databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
@@ -85,8 +92,8 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            // Only the delivery id is read from the row.
-            var row = new WebhookDeliveryEntity { DeliveryId = deliveryId, Event = string.Empty, Body = [], BodySha256 = string.Empty };
+            // Only the App and delivery id are read from the row.
+            var row = new WebhookDeliveryEntity { App = app, DeliveryId = deliveryId, Event = string.Empty, Body = [], BodySha256 = string.Empty };
             requeued = await DeliveryRequeue.RequeueAsync(db, [row], DeliveryRequeue.AnyButProcessing, _time.GetUtcNow(), cancellationToken)
                 .ConfigureAwait(false);
         }
@@ -100,18 +107,25 @@ public sealed partial class WebhookInbox : IAsyncDisposable
             return false;
         }
 
-        Log.Replayed(_logger, deliveryId);
+        Log.Replayed(_logger, app, deliveryId);
         _signal.Notify();
         return true;
     }
 
-    /// <summary>Stored deliveries, newest first, optionally of one state and event, below sequence <paramref name="before"/>.</summary>
-    public async Task<List<DeliverySummary>> ListAsync(DeliveryState? state, string? @event, long? before, int limit,
+    /// <summary>
+    /// Stored deliveries, newest first, optionally of one App, state and event, below sequence <paramref name="before"/>.
+    /// </summary>
+    public async Task<List<DeliverySummary>> ListAsync(string? app, DeliveryState? state, string? @event, long? before, int limit,
         CancellationToken cancellationToken = default)
     {
         var db = await _databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
         var query = db.WebhookDeliveries.AsNoTracking();
+        if (!string.IsNullOrEmpty(app))
+        {
+            query = query.Where(d => d.App == app);
+        }
+
         if (state is { } s)
         {
             query = query.Where(d => d.State == s);
@@ -202,7 +216,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
             var (pending, result) = (batch[i], results[i]);
             if (result.Requeued)
             {
-                Log.Redelivered(_logger, pending.Delivery.DeliveryId, pending.Delivery.Event);
+                Log.Redelivered(_logger, pending.Delivery.App, pending.Delivery.DeliveryId, pending.Delivery.Event);
                 pending.Completion.TrySetResult(InboxOutcome.Requeued);
                 stored++;
                 continue;
@@ -218,7 +232,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
             pending.Delivery.PossibleReplayOf = result.PossibleReplayOf;
             if (result.PossibleReplayOf is { } earlier)
             {
-                Log.PossibleReplay(_logger, pending.Delivery.DeliveryId, earlier, pending.Delivery.Event);
+                Log.PossibleReplay(_logger, pending.Delivery.App, pending.Delivery.DeliveryId, earlier, pending.Delivery.Event);
             }
 
             pending.Completion.TrySetResult(InboxOutcome.Stored);
@@ -246,15 +260,15 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         public static partial void StoreFailed(ILogger logger, int count, string exception, string reason);
 
         [LoggerMessage(EventId = 302, Level = LogLevel.Debug,
-            Message = "Delivery {DeliveryId} ({Event}) has the same body as delivery {EarlierDeliveryId}: a possible replay under a new delivery id; stored and flagged")]
-        public static partial void PossibleReplay(ILogger logger, string deliveryId, string earlierDeliveryId, string @event);
+            Message = "Delivery {DeliveryId} ({Event}) to App {App} has the same body as its delivery {EarlierDeliveryId}: a possible replay under a new delivery id; stored and flagged")]
+        public static partial void PossibleReplay(ILogger logger, string app, string deliveryId, string earlierDeliveryId, string @event);
 
-        [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Delivery {DeliveryId} queued again (replay)")]
-        public static partial void Replayed(ILogger logger, string deliveryId);
+        [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Delivery {DeliveryId} to App {App} queued again (replay)")]
+        public static partial void Replayed(ILogger logger, string app, string deliveryId);
 
         [LoggerMessage(EventId = 304, Level = LogLevel.Information,
-            Message = "Delivery {DeliveryId} ({Event}) had failed here and GitHub redelivered it: queued again with a full set of retries")]
-        public static partial void Redelivered(ILogger logger, string deliveryId, string @event);
+            Message = "Delivery {DeliveryId} ({Event}) to App {App} had failed here and GitHub redelivered it: queued again with a full set of retries")]
+        public static partial void Redelivered(ILogger logger, string app, string deliveryId, string @event);
     }
 }
 

@@ -43,9 +43,14 @@ public sealed partial class WebhookReceiver(
         EventHeader, DeliveryHeader, "X-GitHub-Hook-ID", TargetIdHeader, TargetTypeHeader, "User-Agent", "Content-Type",
     ];
 
-    public async Task HandleAsync(HttpContext context)
+    /// <summary>Handles a delivery to the App named <c>default</c> (today's routes).</summary>
+    public Task HandleAsync(HttpContext context) => HandleAsync(context, StoredApp.Default);
+
+    /// <summary>Handles a delivery to the App named <paramref name="app"/>: it is stored, and deduplicated, as that App's.</summary>
+    public async Task HandleAsync(HttpContext context, string app)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentException.ThrowIfNullOrEmpty(app);
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
         var started = Stopwatch.GetTimestamp();
@@ -230,7 +235,7 @@ public sealed partial class WebhookReceiver(
         try
         {
             // One wait for both the timeout and the client going away (the inbox's own would be a second per request).
-            outcome = await inbox.StoreAsync(delivery)
+            outcome = await inbox.StoreAsync(app, delivery)
                 .WaitAsync(options.CurrentValue.StoreTimeout, time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)

@@ -37,13 +37,16 @@ internal static class ModelDeliveries
         Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync(request)).StatusCode);
     }
 
-    /// <summary>Polls <c>/api/deliveries/{id}</c> (the client carries the API key) until it is processed; fails on any other end.</summary>
-    public static async Task WaitProcessedAsync(HttpClient client, string deliveryId)
+    /// <summary>
+    /// Polls <c>/api/deliveries/{id}</c> (of <paramref name="app"/>, else the default App; the client carries the API key)
+    /// until it is processed; fails on any other end.
+    /// </summary>
+    public static async Task WaitProcessedAsync(HttpClient client, string deliveryId, string? app = null)
     {
         var state = "";
         for (var i = 0; i < 400 && state != "processed"; i++)
         {
-            var response = await client.GetAsync(new Uri($"/api/deliveries/{deliveryId}", UriKind.Relative));
+            var response = await client.GetAsync(new Uri($"/api/deliveries/{deliveryId}{(app is null ? "" : "?app=" + app)}", UriKind.Relative));
             if (response.StatusCode == HttpStatusCode.OK)
             {
                 state = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("delivery").GetProperty("state").GetString()!;

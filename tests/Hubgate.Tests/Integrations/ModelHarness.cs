@@ -41,17 +41,20 @@ internal sealed class ModelHarness : IAsyncDisposable
         return new ModelHarness(app);
     }
 
-    /// <summary>Stores the delivery through the real inbox, runs the worker until the queue is empty, returns the stored row.</summary>
-    public async Task<WebhookDeliveryEntity> ProcessAsync(string @event, byte[] body, string? deliveryId = null)
+    /// <summary>
+    /// Stores the delivery (to <paramref name="app"/>) through the real inbox, runs the worker until the queue is empty,
+    /// returns the stored row.
+    /// </summary>
+    public async Task<WebhookDeliveryEntity> ProcessAsync(string @event, byte[] body, string? deliveryId = null, string app = StoredApp.Default)
     {
         deliveryId ??= Guid.NewGuid().ToString();
-        await WebhookTestKit.StoreAsync(Services, @event, body, deliveryId);
+        await WebhookTestKit.StoreAsync(Services, @event, body, deliveryId, app);
         await DrainAsync();
-        return await WebhookTestKit.ReadAsync(Services, deliveryId);
+        return await WebhookTestKit.ReadAsync(Services, deliveryId, app);
     }
 
-    public Task<WebhookDeliveryEntity> ProcessFixtureAsync(string @event, string fixture, string? deliveryId = null) =>
-        ProcessAsync(@event, WebhookFixtures.Load(@event, fixture), deliveryId);
+    public Task<WebhookDeliveryEntity> ProcessFixtureAsync(string @event, string fixture, string? deliveryId = null, string app = StoredApp.Default) =>
+        ProcessAsync(@event, WebhookFixtures.Load(@event, fixture), deliveryId, app);
 
     public async Task DrainAsync()
     {

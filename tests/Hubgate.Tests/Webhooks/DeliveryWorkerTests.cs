@@ -155,12 +155,12 @@ public sealed class DeliveryWorkerTests
             // Dead stays dead until replayed; a replay is attempt 4 (the count of runs goes on) with a full set of retries.
             services.Time.Advance(TimeSpan.FromHours(2));
             Assert.Equal(0, await worker.RunOnceAsync(CancellationToken.None));
-            Assert.True(await services.Get<WebhookInbox>().ReplayAsync("failing"));
+            Assert.True(await services.Get<WebhookInbox>().ReplayAsync(StoredApp.Default, "failing"));
             await worker.RunOnceAsync(CancellationToken.None);
             Assert.Equal([1, 2, 3, 4], calls);
             var replayed = await ReadAsync(services, "failing");
             Assert.Equal((DeliveryState.Failed, 4), (replayed.State, replayed.Attempts));
-            Assert.False(await services.Get<WebhookInbox>().ReplayAsync("no-such-delivery"));
+            Assert.False(await services.Get<WebhookInbox>().ReplayAsync(StoredApp.Default, "no-such-delivery"));
         }
         finally
         {

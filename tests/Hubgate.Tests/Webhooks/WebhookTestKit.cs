@@ -37,16 +37,17 @@ internal static class WebhookTestKit
         };
     }
 
-    public static Task<InboxOutcome> StoreAsync(TestServices services, string @event, byte[] body, string? deliveryId = null) =>
-        services.Get<WebhookInbox>().StoreAsync(Delivery(services, @event, body, deliveryId));
+    public static Task<InboxOutcome> StoreAsync(TestServices services, string @event, byte[] body, string? deliveryId = null,
+        string app = StoredApp.Default) =>
+        services.Get<WebhookInbox>().StoreAsync(app, Delivery(services, @event, body, deliveryId));
 
     public static Task<InboxOutcome> StoreFixtureAsync(TestServices services, string @event, string fixture, string? deliveryId = null) =>
         StoreAsync(services, @event, WebhookFixtures.Load(@event, fixture), deliveryId);
 
-    public static async Task<WebhookDeliveryEntity> ReadAsync(TestServices services, string deliveryId)
+    public static async Task<WebhookDeliveryEntity> ReadAsync(TestServices services, string deliveryId, string app = StoredApp.Default)
     {
         await using var db = await services.Get<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
-        return await db.WebhookDeliveries.AsNoTracking().SingleAsync(d => d.DeliveryId == deliveryId);
+        return await db.WebhookDeliveries.AsNoTracking().SingleAsync(d => d.App == app && d.DeliveryId == deliveryId);
     }
 
     public static async Task<int> CountAsync(TestServices services)

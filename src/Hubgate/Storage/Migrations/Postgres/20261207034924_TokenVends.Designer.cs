@@ -41,6 +41,54 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.ToTable("app_state", (string)null);
                 });
 
+            modelBuilder.Entity("Hubgate.Storage.ClientEntity", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<bool>("Admin")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Installations")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset>("KeyIssuedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("KeySha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Permissions")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Repositories")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<bool>("Tokens")
+                        .HasColumnType("boolean");
+
+                    b.HasKey("Name");
+
+                    b.HasIndex("KeySha256")
+                        .IsUnique();
+
+                    b.ToTable("clients", (string)null);
+                });
+
             modelBuilder.Entity("Hubgate.Storage.CommitEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -331,6 +379,48 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.HasIndex("RepositoryId", "Id");
 
                     b.ToTable("pushes", (string)null);
+                });
+
+            modelBuilder.Entity("Hubgate.Storage.RecoveryRequestEntity", b =>
+                {
+                    b.Property<string>("DeliveryGuid")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Action")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset>("FirstRequestedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("HookDeliveryId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset>("LastRequestedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<int>("Requests")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("StatusCode")
+                        .HasColumnType("integer");
+
+                    b.HasKey("DeliveryGuid");
+
+                    b.HasIndex("LastRequestedAt");
+
+                    b.ToTable("recovery_requests", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>

@@ -36,6 +36,54 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.ToTable("app_state", (string)null);
                 });
 
+            modelBuilder.Entity("Hubgate.Storage.ClientEntity", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Admin")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Installations")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("KeyIssuedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("KeySha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Permissions")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Repositories")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Tokens")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Name");
+
+                    b.HasIndex("KeySha256")
+                        .IsUnique();
+
+                    b.ToTable("clients", (string)null);
+                });
+
             modelBuilder.Entity("Hubgate.Storage.CommitEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -318,6 +366,48 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.HasIndex("RepositoryId", "Id");
 
                     b.ToTable("pushes", (string)null);
+                });
+
+            modelBuilder.Entity("Hubgate.Storage.RecoveryRequestEntity", b =>
+                {
+                    b.Property<string>("DeliveryGuid")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Action")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("FirstRequestedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("HookDeliveryId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastRequestedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Requests")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("StatusCode")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("DeliveryGuid");
+
+                    b.HasIndex("LastRequestedAt");
+
+                    b.ToTable("recovery_requests", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>

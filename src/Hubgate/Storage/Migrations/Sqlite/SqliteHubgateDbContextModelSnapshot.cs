@@ -19,6 +19,12 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
             modelBuilder.Entity("Hubgate.Storage.AppStateEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("Key")
                         .HasColumnType("TEXT");
 
@@ -28,7 +34,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<string>("Value")
                         .HasColumnType("TEXT");
 
-                    b.HasKey("Key");
+                    b.HasKey("App", "Key");
 
                     b.ToTable("app_state", (string)null);
                 });
@@ -43,6 +49,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
+                    b.Property<string>("AppAccess")
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
@@ -87,6 +100,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("AuthorEmail")
                         .HasColumnType("TEXT");
 
@@ -129,9 +149,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RepositoryId", "Id");
+                    b.HasIndex("App", "RepositoryId", "Id");
 
-                    b.HasIndex("RepositoryId", "Sha")
+                    b.HasIndex("App", "RepositoryId", "Sha")
                         .IsUnique();
 
                     b.ToTable("commits", (string)null);
@@ -164,6 +184,12 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
             modelBuilder.Entity("Hubgate.Storage.InstallationEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("Id")
                         .HasColumnType("INTEGER");
 
@@ -229,7 +255,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
-                    b.HasKey("Id");
+                    b.HasKey("App", "Id");
 
                     b.HasIndex("Status");
 
@@ -241,6 +267,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("AuthorLogin")
                         .HasColumnType("TEXT");
@@ -297,10 +330,10 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("RepositoryId", "Number")
+                    b.HasIndex("App", "RepositoryId", "Number")
                         .IsUnique();
 
-                    b.HasIndex("RepositoryId", "State");
+                    b.HasIndex("App", "RepositoryId", "State");
 
                     b.ToTable("pull_requests", (string)null);
                 });
@@ -313,6 +346,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.Property<string>("After")
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("Before")
                         .HasColumnType("TEXT");
@@ -357,16 +397,22 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DeliveryId")
+                    b.HasIndex("App", "DeliveryId")
                         .IsUnique();
 
-                    b.HasIndex("RepositoryId", "Id");
+                    b.HasIndex("App", "RepositoryId", "Id");
 
                     b.ToTable("pushes", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.RecoveryRequestEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<string>("DeliveryGuid")
                         .HasColumnType("TEXT");
 
@@ -400,7 +446,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<int?>("StatusCode")
                         .HasColumnType("INTEGER");
 
-                    b.HasKey("DeliveryGuid");
+                    b.HasKey("App", "DeliveryGuid");
 
                     b.HasIndex("LastRequestedAt");
 
@@ -409,6 +455,12 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
             modelBuilder.Entity("Hubgate.Storage.RepositoryEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("Id")
                         .HasColumnType("INTEGER");
 
@@ -455,17 +507,23 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
-                    b.HasKey("Id");
+                    b.HasKey("App", "Id");
 
-                    b.HasIndex("FullName");
+                    b.HasIndex("App", "FullName");
 
-                    b.HasIndex("InstallationId", "Status");
+                    b.HasIndex("App", "InstallationId", "Status");
 
                     b.ToTable("repositories", (string)null);
                 });
 
             modelBuilder.Entity("Hubgate.Storage.ScopedTokenEntity", b =>
                 {
+                    b.Property<string>("App")
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<long>("InstallationId")
                         .HasColumnType("INTEGER");
 
@@ -488,7 +546,7 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
-                    b.HasKey("InstallationId", "ScopeKey");
+                    b.HasKey("App", "InstallationId", "ScopeKey");
 
                     b.ToTable("scoped_tokens", (string)null);
                 });
@@ -498,6 +556,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<string>("Client")
                         .IsRequired()
@@ -533,6 +598,13 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.Property<string>("Action")
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("App")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
 
                     b.Property<int>("Attempts")
                         .HasColumnType("INTEGER");
@@ -599,10 +671,10 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DeliveryId")
-                        .IsUnique();
-
                     b.HasIndex("ReceivedAt");
+
+                    b.HasIndex("App", "DeliveryId")
+                        .IsUnique();
 
                     b.HasIndex("BodySha256", "ReceivedAt");
 
