@@ -61,7 +61,8 @@ public sealed class ClientManagementTests : IAsyncLifetime, IDisposable
         Assert.Equal(["admin", "ci", "deploy"], clients.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("configuration", clients["ci"].GetProperty("source").GetString());
         Assert.Equal("database", clients["deploy"].GetProperty("source").GetString());
-        Assert.Equal("read", clients["deploy"].GetProperty("app").GetString());
+        Assert.Equal("read", clients["deploy"].GetProperty("appAccess").GetString());
+        Assert.Equal("default", clients["deploy"].GetProperty("app").GetString());
         Assert.True(clients["deploy"].GetProperty("admin").GetBoolean());
         Assert.DoesNotContain(key, text, StringComparison.Ordinal);
         Assert.DoesNotContain("configured-ci-key-31d0", text, StringComparison.Ordinal);
