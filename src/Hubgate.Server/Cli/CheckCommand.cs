@@ -77,8 +77,9 @@ internal static class CheckCommand
                     console.Write(table);
                 }
 
-                console.WriteLine(report.Ok ? "Everything checks out." : $"{checks.Count(c => !c.Ok)} problem(s) found" +
-                    (checks.Where(c => !c.Ok && c.App is not null).Select(c => c.App).Distinct().ToList() is { Count: > 0 } failing ? $" (App {string.Join(", App ", failing)})." : "."));
+                var failing = checks.Where(c => !c.Ok && c.App is not null).Select(c => c.App).Distinct().ToList();
+                console.WriteLine(report.Ok ? "Everything checks out." : $"{checks.Count(c => !c.Ok)} problem(s) found." +
+                    (failing.Count > 0 ? $" Apps with problems: {string.Join(", ", failing)}." : string.Empty));
             }
 
             return report.Ok ? 0 : 1;
@@ -161,7 +162,7 @@ internal static class CheckCommand
             {
                 var message = await ErrorMessageAsync(response, cancellationToken);
                 var hint = (int)response.StatusCode == 401
-                    ? $" The private key does not belong to App '{app.Name}' ({app.Options.ConfigurationPrefix}:AppId), or the machine's clock is far off."
+                    ? $" The private key does not belong to this App id ({app.Options.ConfigurationPrefix}:AppId of App '{app.Name}'), or the machine's clock is far off."
                     : string.Empty;
                 return new Check("GitHub API", false, $"{apiBase} answered {(int)response.StatusCode} to GET /app: {message}.{hint}", app.Name);
             }
