@@ -91,8 +91,9 @@ internal static class HubgateCommand
     private static Command Sync(IReadOnlyDictionary<string, string?>? settings)
     {
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of progress and a summary." };
+        var appName = AppOption.Create("whose installations to sync");
         var command = new Command("sync", "Lists every installation and its repositories on GitHub and repairs the model: adds what is missing, " +
-                                          "marks what GitHub no longer has as deleted / disabled.") { json };
+                                          "marks what GitHub no longer has as deleted / disabled.") { json, appName };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -100,10 +101,17 @@ internal static class HubgateCommand
             var asJson = parse.GetValue(json);
             static string Line(SyncProgress p) => $"[{p.Index}/{p.Total}] installation {p.InstallationId} ({p.Account ?? "?"}): " +
                 (p.Error is null ? $"{p.Repositories} repositories" : $"FAILED: {p.Error}");
+            if (await AppOption.ResolveAsync(parse, appName, services) is not { } app)
+            {
+                return 2;
+            }
+
             SyncReport report;
             try
             {
-                var sync = services.Get<InstallationSync>();
+                var shared = services.Get<InstallationSync>();
+                using var own = app.Name == shared.App ? null : shared.ForApp(app);
+                var sync = own ?? shared;
                 if (asJson)
                 {
                     report = await sync.SyncAsync(null, cancellationToken);

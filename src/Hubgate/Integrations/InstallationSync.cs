@@ -42,12 +42,22 @@ public sealed partial class InstallationSync(
     ILogger<InstallationSync> logger) : IDisposable
 {
     /// <summary>
-    /// The App whose installations are listed and whose rows are written and marked missing (never another App's); sync
-    /// acts as the <c>default</c> App until the registry runs it per App.
+    /// The App whose installations are listed and whose rows are written and marked missing (never another App's): the
+    /// <c>default</c> App, or the one given to <see cref="ForApp"/>.
     /// </summary>
-    private const string App = StoredApp.Default;
+    public string App { get; private init; } = StoredApp.Default;
 
     private readonly SemaphoreSlim _running = new(1, 1);
+
+    /// <summary>
+    /// A sync that acts as <paramref name="app"/> (its JWT and installation tokens, its host) and repairs only its rows.
+    /// One at a time per returned instance; dispose it when done.
+    /// </summary>
+    public InstallationSync ForApp(Apps.GitHubApp app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return new InstallationSync(clients, databases, app.Tokens, time, logger) { App = app.Name };
+    }
 
     public async Task<SyncReport> SyncAsync(IProgress<SyncProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -73,7 +83,7 @@ public sealed partial class InstallationSync(
 
         // The whole list first: only a complete list can say what GitHub no longer has.
         var installations = new List<System.Text.Json.JsonElement>();
-        using (var app = clients.CreateHttpClient(installationId: null))
+        using (var app = clients.CreateHttpClient(App, installationId: null))
         {
             await foreach (var item in app.GetAllAsync(new Uri("app/installations?per_page=100", UriKind.Relative), cancellationToken: cancellationToken)
                                .ConfigureAwait(false))
@@ -138,7 +148,7 @@ public sealed partial class InstallationSync(
         var listed = new HashSet<long>();
         try
         {
-            using var client = clients.CreateHttpClient(id);
+            using var client = clients.CreateHttpClient(App, id);
             await foreach (var repository in client.GetAllAsync(new Uri("installation/repositories?per_page=100", UriKind.Relative), "repositories",
                                cancellationToken: cancellationToken).ConfigureAwait(false))
             {

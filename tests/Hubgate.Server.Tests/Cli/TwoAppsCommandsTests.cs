@@ -165,4 +165,20 @@ public sealed class TwoAppsCommandsTests : IAsyncLifetime
         Assert.Equal(["ghes"], apps);
         Assert.DoesNotContain(_dotCom.Requests, r => r.Path == "/app");
     }
+
+    [Fact]
+    public async Task Sync_AppGhes_ListsOnlyTheGhesHostsInstallations()
+    {
+        var (exit, output, error) = await RunAsync(Settings(), "sync", "--app", "ghes", "--json");
+
+        Assert.True(exit == 0, error);
+        var report = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(1, report.GetProperty("installationsSeen").GetInt32());
+        Assert.Equal(1, report.GetProperty("repositoriesAdded").GetInt32());
+        Assert.Contains(_ghes.Requests, r => r.Path == "/app/installations" && r.Status == 200);
+        Assert.Contains(_ghes.Requests, r => r.Path == "/installation/repositories" && r.Status == 200);
+        Assert.Empty(_dotCom.Requests);
+        var installations = await RunAsync(Settings(), "sync", "--app", "default", "--json");
+        Assert.Equal(1, JsonDocument.Parse(installations.Output).RootElement.GetProperty("installationsAdded").GetInt32());
+    }
 }
