@@ -58,7 +58,7 @@ internal sealed partial class GitHubProxy : IDisposable
         if (missing.Count > 0)
         {
             await Problem(context, StatusCodes.Status503ServiceUnavailable,
-                $"The proxy needs the GitHub App '{app.Name}''s credentials: set {string.Join(" and ", missing)}.");
+                $"The proxy needs the credentials of the GitHub App '{app.Name}': set {string.Join(" and ", missing)}.");
             return;
         }
 

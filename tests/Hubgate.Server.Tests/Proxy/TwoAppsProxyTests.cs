@@ -22,6 +22,7 @@ public sealed class TwoAppsProxyTests : IAsyncLifetime, IDisposable
     private const string GhesKey = "two-apps-ghes-client-key-8d2f";
     private const string DefaultKey = "two-apps-default-client-key-1b7a";
     private const string GhesLimitedKey = "two-apps-ghes-limited-key-4e9c";
+    private const string TypoKey = "two-apps-typo-client-key-77aa";
     private const long DotComRepository = 100;
     private const long GhesRepository = 200;
     private const long GhesOtherRepository = 201;
@@ -61,6 +62,8 @@ public sealed class TwoAppsProxyTests : IAsyncLifetime, IDisposable
             ["Hubgate:Clients:ghes-limited:Key"] = GhesLimitedKey,
             ["Hubgate:Clients:ghes-limited:App"] = "ghes",
             ["Hubgate:Clients:ghes-limited:Repositories:0"] = GhesRepository.ToString(CultureInfo.InvariantCulture),
+            ["Hubgate:Clients:typo:Key"] = TypoKey,
+            ["Hubgate:Clients:typo:App"] = "ghse",
         });
     }
 
@@ -254,5 +257,19 @@ public sealed class TwoAppsProxyTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(request)).StatusCode);
         using var audit = await admin.GetAsync(Url("/api/audit"));
         Assert.All((await Json(audit)).EnumerateArray(), v => Assert.Equal("ghes", v.GetProperty("app").GetString()));
+    }
+
+    [Fact]
+    public async Task ClientOfAnAppHubgateDoesNotHave_IsWarnedAtStart_AndRefusedEverywhere()
+    {
+        using var client = Client(TypoKey);
+
+        using var own = await client.GetAsync(Url("/proxy/apps/ghse/installations/1/repos/corp/tools"));
+        using var defaults = await client.GetAsync(Url("/proxy/installations/1/repos/acme/api"));
+
+        Assert.Equal(HttpStatusCode.NotFound, own.StatusCode);
+        await AssertRefused(defaults, "github-app", "'ghse'");
+        Assert.Contains("Client typo is held to the GitHub App ghse, which is neither configured nor stored", _app.AllLogText(), StringComparison.Ordinal);
+        Assert.Empty(_dotCom.Requests);
     }
 }
