@@ -181,4 +181,19 @@ public sealed class TwoAppsCommandsTests : IAsyncLifetime
         var installations = await RunAsync(Settings(), "sync", "--app", "default", "--json");
         Assert.Equal(1, JsonDocument.Parse(installations.Output).RootElement.GetProperty("installationsAdded").GetInt32());
     }
+
+    [Fact]
+    public async Task ClientsAdd_AppGhes_StoresTheClientHeldToIt_AndAnUnknownAppIsRefusedListingTheKnownOnes()
+    {
+        var (exit, _, error) = await RunAsync(Settings(), "clients", "add", "deploy", "--app", "ghes", "--app-access", "read");
+        var unknown = await RunAsync(Settings(), "clients", "add", "other", "--app", "staging");
+        var list = await RunAsync(Settings(), "clients", "list", "--json");
+
+        Assert.True(exit == 0, error);
+        Assert.Equal(2, unknown.Exit);
+        Assert.Contains("Known Apps: default, ghes", unknown.Error, StringComparison.Ordinal);
+        var deploy = Assert.Single(JsonDocument.Parse(list.Output).RootElement.EnumerateArray());
+        Assert.Equal(("deploy", "ghes", "read"),
+            (deploy.GetProperty("name").GetString(), deploy.GetProperty("app").GetString(), deploy.GetProperty("appAccess").GetString()));
+    }
 }

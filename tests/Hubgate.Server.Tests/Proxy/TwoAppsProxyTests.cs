@@ -264,11 +264,8 @@ public sealed class TwoAppsProxyTests : IAsyncLifetime, IDisposable
     {
         using var client = Client(TypoKey);
 
-        using var own = await client.GetAsync(Url("/proxy/apps/ghse/installations/1/repos/corp/tools"));
-        using var defaults = await client.GetAsync(Url("/proxy/installations/1/repos/acme/api"));
-
-        Assert.Equal(HttpStatusCode.NotFound, own.StatusCode);
-        await AssertRefused(defaults, "github-app", "'ghse'");
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(Url("/proxy/apps/ghse/installations/1/repos/corp/tools"))).StatusCode);
+        await AssertRefused(await client.GetAsync(Url("/proxy/installations/1/repos/acme/api")), "github-app", "'ghse'");
         Assert.Contains("Client typo is held to the GitHub App ghse, which is neither configured nor stored", _app.AllLogText(), StringComparison.Ordinal);
         Assert.Empty(_dotCom.Requests);
     }
