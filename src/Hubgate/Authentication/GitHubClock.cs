@@ -14,12 +14,11 @@ public sealed partial class GitHubClock(
     IDbContextFactory<HubgateDbContext> contexts,
     ILogger<GitHubClock> logger)
 {
-    /// <summary>The state key of the clock offset; the row's App column says whose host it is.</summary>
     internal const string StateKey = "github.clock_offset_ms";
     private long _offsetTicks;
     private Task? _loaded;
 
-    /// <summary>The App whose host this clock follows (its offset is kept in that App's state row).</summary>
+    /// <summary>The App whose host this clock follows; its offset is kept in that App's <c>app_state</c> row.</summary>
     public string App { get; init; } = Apps.GitHubApp.DefaultName;
 
     /// <summary>How far GitHub's clock is ahead of ours (negative: behind).</summary>

@@ -88,6 +88,7 @@ public sealed class InstallationDirectory(IHttpClientFactory clients, IOptions<G
 
         // Unknown, or known only from a token mint (no account yet): GitHub describes it — if it can be asked. Checked
         // here rather than left to the request's JWT, which would fail the same way after building a whole request.
+        // The request goes out as the default App until requests name their App (GitHubRequestOptions.ForApp).
         options.Value.EnsureAppCredentials();
 
         var client = clients.CreateClient(GitHubClientFactory.ClientName);

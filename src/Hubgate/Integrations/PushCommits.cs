@@ -30,7 +30,7 @@ internal sealed partial class PushCommits(GitHubClientFactory clients, ILogger<P
 
     /// <summary>
     /// Every commit of the push as the compare API lists it (oldest first, REST commit objects), or null when GitHub
-    /// cannot say and asking again would not help (no App credentials, the installation suspended or gone, a base
+    /// cannot say and asking again would not help (no App credentials or the App removed, the installation suspended or gone, a base
     /// commit GitHub no longer has): the payload's commits are then all there is, and a warning says so.
     /// </summary>
     /// <exception cref="GitHubApiException">GitHub failed otherwise (5xx, rate limits): the delivery is retried.</exception>
@@ -58,13 +58,13 @@ internal sealed partial class PushCommits(GitHubClientFactory clients, ILogger<P
         var commits = new List<JsonElement>();
         try
         {
-            using var client = clients.CreateHttpClient(installationId);
+            using var client = clients.CreateHttpClient(context.App, installationId);
             await foreach (var commit in client.GetAllAsync(uri, "commits", cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 commits.Add(commit);
             }
         }
-        catch (Exception e) when (e is GitHubAppNotConfiguredException or InstallationNotFoundException or InstallationSuspendedException ||
+        catch (Exception e) when (e is GitHubAppNotConfiguredException or Apps.GitHubAppNotFoundException or InstallationNotFoundException or InstallationSuspendedException ||
                                   e is GitHubApiException { StatusCode: HttpStatusCode.NotFound or HttpStatusCode.UnprocessableEntity })
         {
             Log.NotFetched(logger, context.DeliveryId, fullName, e.Message);

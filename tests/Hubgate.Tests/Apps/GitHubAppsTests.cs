@@ -88,6 +88,35 @@ public sealed class GitHubAppsTests
     }
 
     [Fact]
+    public async Task InstallationOneOfEachApp_HasItsOwnToken_MintedByItsOwnHost_AndPersistedApart()
+    {
+        await using var hosts = await TwoHosts.StartAsync();
+        var (cloud, enterprise) = (hosts.Cloud, hosts.Enterprise);
+        cloud.AddInstallation(1, "acme");
+        cloud.AddRepository(1, 100, "acme", "api");
+        enterprise.AddInstallation(1, "initech");
+        enterprise.AddRepository(1, 900, "initech", "billing");
+
+        async Task<string> FirstRepositoryAsync(TestServices services, string app)
+        {
+            using var client = services.Get<GitHubClientFactory>().CreateHttpClient(app, installationId: 1);
+            using var response = await client.GetAsync(new Uri("installation/repositories", UriKind.Relative), Timeout);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>(Timeout)).GetProperty("repositories")[0].GetProperty("full_name").GetString()!;
+        }
+
+        Assert.Equal("acme/api", await FirstRepositoryAsync(hosts.Services, "default"));
+        Assert.Equal("initech/billing", await FirstRepositoryAsync(hosts.Services, "ghes"));
+
+        // A restart loads each App's persisted token from its own row: no new mint on either host.
+        await using var restarted = await TestServices.StartAsync(TwoApps(cloud, enterprise), directory: hosts.Services.Directory);
+        Assert.Equal("initech/billing", await FirstRepositoryAsync(restarted, "ghes"));
+        Assert.Equal("acme/api", await FirstRepositoryAsync(restarted, "default"));
+        Assert.Equal(1, cloud.MintCountFor(1));
+        Assert.Equal(1, enterprise.MintCountFor(1));
+    }
+
+    [Fact]
     public async Task AnOctokitClientForANamedApp_UsesThatAppsHost()
     {
         await using var hosts = await TwoHosts.StartAsync();

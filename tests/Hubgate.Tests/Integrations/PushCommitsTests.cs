@@ -72,4 +72,31 @@ public sealed class PushCommitsTests
         Assert.Equal((2048, 0), (push.CommitsStored, push.CommitsFetched));
         Assert.Equal(404, Assert.Single(h.GitHub.CompareRequests(repository)).Status);
     }
+
+    [Fact]
+    public async Task TruncatedPushOfANamedApp_IsComparedOnThatAppsHost_WithItsToken()
+    {
+        await using var enterprise = await FakeGitHub.FakeGitHubServer.StartAsync(new FakeGitHub.FakeGitHubOptions { PathPrefix = "/api/v3", AppId = 777, OwnKey = true });
+        await using var h = await ModelHarness.StartAsync(s =>
+        {
+            s["GitHub:Apps:ghes:AppId"] = "777";
+            s["GitHub:Apps:ghes:PrivateKey"] = enterprise.PrivateKeyPkcs1Pem;
+            s["GitHub:Apps:ghes:ApiBaseUrl"] = enterprise.ApiBaseUrl.AbsoluteUri;
+        });
+        h.GitHub.AddInstallation(1, "acme");
+        enterprise.AddInstallation(1, "initech");
+        var repository = enterprise.AddRepository(1, 7, "initech", "big");
+        enterprise.Push(1, repository, "main", 1, DateTimeOffset.UtcNow);
+        var body = enterprise.Push(1, repository, "main", 2100, DateTimeOffset.UtcNow);
+
+        var delivery = await h.ProcessAsync("push", body, app: "ghes");
+
+        Assert.Equal(DeliveryState.Processed, delivery.State);
+        await using var db = await h.DbAsync();
+        var push = await db.Pushes.SingleAsync();
+        Assert.Equal(("ghes", 2100, 52), (push.App, push.CommitsStored, push.CommitsFetched));
+        Assert.All(enterprise.CompareRequests(repository), r => Assert.Equal(200, r.Status));
+        Assert.Equal(1, enterprise.MintCountFor(1));
+        Assert.Equal(0, h.GitHub.MintCount);
+    }
 }
