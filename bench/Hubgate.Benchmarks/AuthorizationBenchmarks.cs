@@ -66,7 +66,7 @@ public class AuthorizationBenchmarks
         };
         _client = new AccessClient("ci", new byte[32], policy);
         _scopes = new ClientTokenScopes(databases, TimeProvider.System);
-        _scope = _scopes.ResolveAsync(_client, 1, CancellationToken.None).AsTask().GetAwaiter().GetResult().Scope;
+        _scope = _scopes.ResolveAsync(_client, Hubgate.Apps.GitHubApp.DefaultName, 1, CancellationToken.None).AsTask().GetAwaiter().GetResult().Scope;
         provider.Seed(1, _scope, new InstallationToken("ghs_" + new string('y', 36), DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow, null, "selected"));
 
         _authorized = new HttpMessageInvoker(
@@ -139,7 +139,7 @@ public class AuthorizationBenchmarks
     [Benchmark]
     public async Task<HttpStatusCode> ScopedCacheHit()
     {
-        var resolved = await _scopes.ResolveAsync(_client, 1, CancellationToken.None);
+        var resolved = await _scopes.ResolveAsync(_client, Hubgate.Apps.GitHubApp.DefaultName, 1, CancellationToken.None);
         using var request = new HttpRequestMessage(HttpMethod.Get, _uri).ForInstallation(1).WithTokenScope(resolved.Scope);
         using var response = await _authorized.SendAsync(request, CancellationToken.None);
         return response.StatusCode;

@@ -4,9 +4,8 @@ using System.Collections.Frozen;
 namespace Hubgate.Server.Access;
 
 /// <summary>
-/// An authenticated caller: its name (in logs and metrics; never its key) and its policy. Policies apply to the App
-/// named <see cref="ClientPolicy.DefaultApp"/>; a client's grants are looked up by (App, installation) so that more
-/// Apps can be added to the key.
+/// An authenticated caller: its name (in logs and metrics; never its key) and its policy, which holds it to one App
+/// (<see cref="ClientPolicy.AppName"/>): its installations, repositories and permissions are that App's.
 /// </summary>
 internal sealed record AccessClient(string Name, byte[] KeyHash, ClientPolicy Policy);
 
@@ -20,11 +19,14 @@ internal sealed record ClientPolicy(
     bool Tokens,
     bool Admin)
 {
-    /// <summary>The App every policy applies to today (<c>GitHub:*</c>).</summary>
-    public const string DefaultApp = "default";
+    /// <summary>Every right, on every App: the client <c>admin</c> that <c>Hubgate:ApiKey</c> stands for.</summary>
+    public static readonly ClientPolicy Everything = new(null, null, null, null, AppRight.Admin, Tokens: true, Admin: true) { AppName = null };
 
-    /// <summary>Every right: the client <c>admin</c> that <c>Hubgate:ApiKey</c> stands for.</summary>
-    public static readonly ClientPolicy Everything = new(null, null, null, null, AppRight.Admin, Tokens: true, Admin: true);
+    /// <summary><c>App</c>: the one App whose routes, installations and tokens the client may use; null = every App (the admin key).</summary>
+    public string? AppName { get; init; } = Hubgate.Apps.GitHubApp.DefaultName;
+
+    /// <summary>True when the client may act for the App named <paramref name="app"/>.</summary>
+    public bool Allows(string app) => AppName is null || AppName == app;
 
     public bool AllInstallations => InstallationIds is null;
 
@@ -36,6 +38,6 @@ internal sealed record ClientPolicy(
     /// <summary>True when the client's installation tokens are minted for less than the installation has.</summary>
     public bool IsScoped => !AllRepositories || Permissions is not null;
 
-    /// <summary>The token scope per installation, worked out once (<see cref="ClientTokenScopes"/>); dropped with the policy on reload.</summary>
-    internal ConcurrentDictionary<long, ResolvedScope> Scopes { get; } = new();
+    /// <summary>The token scope per (App, installation), worked out once (<see cref="ClientTokenScopes"/>); dropped with the policy on reload.</summary>
+    internal ConcurrentDictionary<(string App, long InstallationId), ResolvedScope> Scopes { get; } = new();
 }

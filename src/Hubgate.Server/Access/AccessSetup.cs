@@ -16,6 +16,7 @@ internal static class AccessSetup
         services.AddSingleton<ProxyAccess>();
         services.AddSingleton<ClientTokenScopes>();
         services.AddSingleton<TokenVendLog>();
+        services.AddSingleton<TokenVendingEndpoints.VendServices>();
         return services;
     }
 

@@ -105,8 +105,9 @@ internal sealed class ClientDirectory(IOptionsMonitor<ApiKeyOptions> options, Cl
             allInstallations ? null : Names(settings.Installations),
             allRepositories ? null : Ids(settings.Repositories),
             allRepositories ? null : Names(settings.Repositories),
-            settings.App, settings.Tokens, settings.Admin)
+            settings.Access, settings.Tokens, settings.Admin)
         {
+            AppName = settings.AppName,
             Permissions = settings.Permissions.Count == 0 ? null
                 : settings.Permissions.ToFrozenDictionary(p => p.Key.Trim().ToLowerInvariant(), p => p.Value.Trim().ToLowerInvariant(), StringComparer.OrdinalIgnoreCase),
         };

@@ -21,8 +21,24 @@ public sealed class ClientOptions
     /// <summary><c>Permissions</c>: the most the client may use, as GitHub names them (<c>contents=read</c>).</summary>
     public Dictionary<string, string> Permissions { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary><c>App</c>: what the client may do as the App on <c>/proxy/app/</c>.</summary>
-    public AppRight App { get; set; } = AppRight.None;
+    /// <summary>
+    /// <c>App</c>: the GitHub App (its name in Hubgate) the client is held to; absent = <c>default</c>. Its proxy routes,
+    /// installations, repositories and vended tokens are that App's only. For compatibility, <c>none</c>, <c>read</c> and
+    /// <c>admin</c> here mean <see cref="AppAccess"/> (what the key meant before there were several Apps).
+    /// </summary>
+    public string? App { get; set; }
+
+    /// <summary><c>AppAccess</c>: what the client may do as its App on <c>/proxy/app/</c> (<c>/proxy/apps/{app}/app/</c>).</summary>
+    public AppRight? AppAccess { get; set; }
+
+    /// <summary>The App the client is held to: <see cref="App"/>, or <c>default</c> when absent or an old-style right.</summary>
+    public string AppName => App is null || LegacyRight(App) is not null ? Hubgate.Apps.GitHubApp.DefaultName : App.Trim();
+
+    /// <summary>What the client may do as its App: <see cref="AppAccess"/>, else an old-style right in <see cref="App"/>, else none.</summary>
+    public AppRight Access => AppAccess ?? LegacyRight(App) ?? AppRight.None;
+
+    private static AppRight? LegacyRight(string? value) =>
+        Enum.TryParse<AppRight>(value?.Trim(), ignoreCase: true, out var right) && !int.TryParse(value, out _) ? right : null;
 
     /// <summary><c>Tokens</c>: may have installation tokens vended to it.</summary>
     public bool Tokens { get; set; }

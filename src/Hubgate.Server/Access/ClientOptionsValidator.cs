@@ -54,6 +54,11 @@ internal sealed class ClientOptionsValidator : IValidateOptions<ApiKeyOptions>
     /// <summary>What is wrong with a policy; <paramref name="prefix"/> names where it is set (<c>Hubgate:Clients:ci:</c>).</summary>
     public static IEnumerable<string> CheckPolicy(string prefix, ClientOptions settings)
     {
+        if (!Hubgate.Apps.GitHubApp.IsValidName(settings.AppName))
+        {
+            yield return $"{prefix}App: \"{settings.App}\" is not an App name (1 to 64 of a-z, 0-9 and '-'; absent = default).";
+        }
+
         if (settings.Installations.Any(string.IsNullOrWhiteSpace))
         {
             yield return $"{prefix}Installations holds an empty entry; use installation ids, account logins or *.";

@@ -42,7 +42,7 @@ internal sealed partial class ClientStore(
         var list = new List<ClientSummary>();
         if (!string.IsNullOrEmpty(configured.ApiKey))
         {
-            list.Add(new ClientSummary(ClientDirectory.AdminClient, ClientSource.Configuration, [], [], new Dictionary<string, string>(), AppRight.Admin, true, true, null));
+            list.Add(new ClientSummary(ClientDirectory.AdminClient, ClientSource.Configuration, [], [], new Dictionary<string, string>(), "*", AppRight.Admin, true, true, null));
         }
 
         list.AddRange(configured.Clients.Select(c => Summary(c.Key.ToLowerInvariant(), ClientSource.Configuration, c.Value, null)));
@@ -82,7 +82,8 @@ internal sealed partial class ClientStore(
             Installations = JsonSerializer.Serialize(policy.Installations),
             Repositories = JsonSerializer.Serialize(policy.Repositories),
             Permissions = JsonSerializer.Serialize(policy.Permissions),
-            AppAccess = policy.App.ToString().ToLowerInvariant(),
+            App = policy.AppName,
+            AppAccess = policy.Access.ToString().ToLowerInvariant(),
             Tokens = policy.Tokens,
             Admin = policy.Admin,
             CreatedAt = now,
@@ -105,7 +106,7 @@ internal sealed partial class ClientStore(
             return ClientChange.Fail(ClientChangeError.Conflict, $"A client named '{name}' exists; rotate its key or remove it first.");
         }
 
-        Log.Added(logger, name, actor, policy.Installations, policy.Repositories, policy.App, policy.Tokens, policy.Admin);
+        Log.Added(logger, name, actor, policy.Installations, policy.Repositories, policy.AppName, policy.Access, policy.Tokens, policy.Admin);
         return new ClientChange(Summary(name, ClientSource.Database, policy, now), key, null, null);
     }
 
@@ -201,13 +202,14 @@ internal sealed partial class ClientStore(
         Installations = JsonSerializer.Deserialize<List<string>>(row.Installations) ?? [],
         Repositories = JsonSerializer.Deserialize<List<string>>(row.Repositories) ?? [],
         Permissions = new Dictionary<string, string>(JsonSerializer.Deserialize<Dictionary<string, string>>(row.Permissions) ?? [], StringComparer.OrdinalIgnoreCase),
-        App = Enum.Parse<AppRight>(row.AppAccess, ignoreCase: true),
+        App = row.App,
+        AppAccess = Enum.Parse<AppRight>(row.AppAccess, ignoreCase: true),
         Tokens = row.Tokens,
         Admin = row.Admin,
     };
 
     private static ClientSummary Summary(string name, ClientSource source, ClientOptions settings, DateTimeOffset? keyIssuedAt) =>
-        new(name, source, settings.Installations, settings.Repositories, settings.Permissions, settings.App, settings.Tokens, settings.Admin, keyIssuedAt);
+        new(name, source, settings.Installations, settings.Repositories, settings.Permissions, settings.AppName, settings.Access, settings.Tokens, settings.Admin, keyIssuedAt);
 
     private static ClientChange ConfiguredRefusal(string name) => ClientChange.Fail(ClientChangeError.Conflict,
         $"Client '{name}' is declared in configuration (Hubgate:Clients:{name} or Hubgate:ApiKey); change its key there.");
@@ -217,9 +219,9 @@ internal sealed partial class ClientStore(
     private static partial class Log
     {
         [LoggerMessage(EventId = 430, Level = LogLevel.Information,
-            Message = "Client {Client} added by {Actor}: installations {Installations}, repositories {Repositories}, app {App}, tokens {Tokens}, admin {Admin}")]
+            Message = "Client {Client} added by {Actor}: installations {Installations}, repositories {Repositories}, app {App} ({AppAccess}), tokens {Tokens}, admin {Admin}")]
         public static partial void Added(ILogger logger, string client, string actor, IEnumerable<string> installations, IEnumerable<string> repositories,
-            AppRight app, bool tokens, bool admin);
+            string app, AppRight appAccess, bool tokens, bool admin);
 
         [LoggerMessage(EventId = 431, Level = LogLevel.Information, Message = "Client {Client} was given a new key by {Actor}; the old key and its sessions no longer work")]
         public static partial void Rotated(ILogger logger, string client, string actor);
@@ -243,7 +245,8 @@ internal sealed record ClientSummary(
     IReadOnlyList<string> Installations,
     IReadOnlyList<string> Repositories,
     IReadOnlyDictionary<string, string> Permissions,
-    AppRight App,
+    string App,
+    AppRight AppAccess,
     bool Tokens,
     bool Admin,
     DateTimeOffset? KeyIssuedAt);

@@ -9,7 +9,7 @@ namespace Hubgate.Server.Access;
 /// token minted for exactly its scope on that installation, so GitHub itself holds every route to the policy. GitHub
 /// scopes a token by bare names within the installation's account and by ids; the policy's <c>owner/name</c> entries
 /// count on the installation of that owner (account login from the model), its ids where the model places them on the
-/// installation. Worked out once per (policy, installation) and kept for <see cref="Lifetime"/>, so the cache-hit path
+/// installation. Worked out once per (policy, App, installation) and kept for <see cref="Lifetime"/>, so the cache-hit path
 /// is one dictionary look-up.
 /// </summary>
 internal sealed class ClientTokenScopes(IDbContextFactory<HubgateDbContext> databases, TimeProvider time)
@@ -17,8 +17,8 @@ internal sealed class ClientTokenScopes(IDbContextFactory<HubgateDbContext> data
     /// <summary>How long a worked-out scope is kept before the model is asked again (repositories added or moved).</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
 
-    /// <summary>The scope of the client's tokens on the installation, or the refusal when it may reach nothing there.</summary>
-    public ValueTask<ResolvedScope> ResolveAsync(AccessClient client, long installationId, CancellationToken cancellationToken)
+    /// <summary>The scope of the client's tokens on the installation of <paramref name="app"/> (its model rows), or the refusal when it may reach nothing there.</summary>
+    public ValueTask<ResolvedScope> ResolveAsync(AccessClient client, string app, long installationId, CancellationToken cancellationToken)
     {
         var policy = client.Policy;
         if (!policy.IsScoped)
@@ -26,15 +26,15 @@ internal sealed class ClientTokenScopes(IDbContextFactory<HubgateDbContext> data
             return ValueTask.FromResult(ResolvedScope.Full);
         }
 
-        if (policy.Scopes.TryGetValue(installationId, out var known) && time.GetElapsedTime(known.ResolvedAt) < Lifetime)
+        if (policy.Scopes.TryGetValue((app, installationId), out var known) && time.GetElapsedTime(known.ResolvedAt) < Lifetime)
         {
             return ValueTask.FromResult(known);
         }
 
-        return ResolveSlowAsync(client, installationId, cancellationToken);
+        return ResolveSlowAsync(client, app, installationId, cancellationToken);
     }
 
-    private async ValueTask<ResolvedScope> ResolveSlowAsync(AccessClient client, long installationId, CancellationToken cancellationToken)
+    private async ValueTask<ResolvedScope> ResolveSlowAsync(AccessClient client, string app, long installationId, CancellationToken cancellationToken)
     {
         var policy = client.Policy;
         List<string> names = [];
@@ -42,7 +42,7 @@ internal sealed class ClientTokenScopes(IDbContextFactory<HubgateDbContext> data
         if (!policy.AllRepositories)
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-            var account = await db.Installations.AsNoTracking().Where(i => i.App == StoredApp.Default && i.Id == installationId).Select(i => i.AccountLogin)
+            var account = await db.Installations.AsNoTracking().Where(i => i.App == app && i.Id == installationId).Select(i => i.AccountLogin)
                 .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             if (policy.RepositoryNames!.Count > 0 && account is not null)
             {
@@ -55,7 +55,7 @@ internal sealed class ClientTokenScopes(IDbContextFactory<HubgateDbContext> data
             if (policy.RepositoryIds!.Count > 0)
             {
                 var wanted = policy.RepositoryIds.ToList();
-                ids.AddRange(await db.Repositories.AsNoTracking().Where(r => r.App == StoredApp.Default && r.InstallationId == installationId && wanted.Contains(r.Id))
+                ids.AddRange(await db.Repositories.AsNoTracking().Where(r => r.App == app && r.InstallationId == installationId && wanted.Contains(r.Id))
                     .Select(r => r.Id).ToListAsync(cancellationToken).ConfigureAwait(false));
             }
 
@@ -70,7 +70,7 @@ internal sealed class ClientTokenScopes(IDbContextFactory<HubgateDbContext> data
 
         var scope = InstallationTokenScope.Create(names, ids, policy.Permissions);
         var resolved = new ResolvedScope(scope, time.GetTimestamp(), Refusal: null);
-        policy.Scopes[installationId] = resolved;
+        policy.Scopes[(app, installationId)] = resolved;
         return resolved;
     }
 }

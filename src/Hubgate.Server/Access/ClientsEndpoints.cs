@@ -26,24 +26,32 @@ internal static class ClientsEndpoints
         List<string>? Installations,
         List<string>? Repositories,
         Dictionary<string, string>? Permissions,
-        AppRight? App,
+        string? App,
+        AppRight? AppAccess,
         bool? Tokens,
         bool? Admin);
 
     /// <summary>A client with its key, shown once.</summary>
     internal sealed record IssuedKey(ClientSummary Client, string Key);
 
-    private static async Task<IResult> AddAsync(HttpContext context, ClientStore store, NewClient body, CancellationToken cancellationToken)
+    private static async Task<IResult> AddAsync(HttpContext context, ClientStore store, Hubgate.Apps.GitHubApps apps, NewClient body, CancellationToken cancellationToken)
     {
         var policy = new ClientOptions
         {
             Installations = body.Installations ?? [],
             Repositories = body.Repositories ?? [],
             Permissions = new Dictionary<string, string>(body.Permissions ?? [], StringComparer.OrdinalIgnoreCase),
-            App = body.App ?? AppRight.None,
+            App = body.App,
+            AppAccess = body.AppAccess,
             Tokens = body.Tokens ?? false,
             Admin = body.Admin ?? false,
         };
+        if (!apps.TryGet(policy.AppName, out _))
+        {
+            return TypedResults.BadRequest(new ApiError(
+                $"app: no GitHub App named '{policy.AppName}'. Known Apps: {string.Join(", ", apps.All.Select(a => a.Name))}."));
+        }
+
         var change = await store.AddAsync(body.Name ?? "", policy, context.GetClient().Name, cancellationToken);
         return change.Error is null ? TypedResults.Created($"/api/clients/{change.Client!.Name}", new IssuedKey(change.Client, change.Key!)) : Answer(change);
     }

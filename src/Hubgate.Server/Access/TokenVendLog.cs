@@ -15,20 +15,21 @@ internal sealed partial class TokenVendLog(IDbContextFactory<HubgateDbContext> d
         "hubgate.token.vends", "{token}", "Installation tokens handed to callers (POST /api/installations/{id}/access-tokens, hubgate token), by client.");
 
     /// <summary>Records a vend; the token itself is not passed in, so it cannot be stored.</summary>
-    public async Task RecordAsync(string client, long installationId, InstallationTokenScope scope, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    public async Task RecordAsync(string client, string app, long installationId, InstallationTokenScope scope, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         db.TokenVends.Add(new TokenVendEntity
         {
             Client = client,
+            App = app,
             InstallationId = installationId,
             Scope = scope.Key,
             ExpiresAt = expiresAt,
             VendedAt = time.GetUtcNow(),
         });
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        Vends.Add(1, new KeyValuePair<string, object?>("client", client));
-        Log.Vended(logger, client, installationId, scope.Key, expiresAt);
+        Vends.Add(1, new KeyValuePair<string, object?>("client", client), new KeyValuePair<string, object?>("app", app));
+        Log.Vended(logger, client, app, installationId, scope.Key, expiresAt);
     }
 
     /// <summary>The newest vends first.</summary>
@@ -36,15 +37,15 @@ internal sealed partial class TokenVendLog(IDbContextFactory<HubgateDbContext> d
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var rows = await db.TokenVends.AsNoTracking().OrderByDescending(v => v.Id).Take(limit).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return rows.ConvertAll(v => new TokenVend(v.Id, v.Client, v.InstallationId, v.Scope, v.ExpiresAt, v.VendedAt));
+        return rows.ConvertAll(v => new TokenVend(v.Id, v.Client, v.App, v.InstallationId, v.Scope, v.ExpiresAt, v.VendedAt));
     }
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 430, Level = LogLevel.Information, Message = "Vended a token of installation {InstallationId} to client {Client} ({Scope}), expiring {ExpiresAt}")]
-        public static partial void Vended(ILogger logger, string client, long installationId, string scope, DateTimeOffset? expiresAt);
+        [LoggerMessage(EventId = 430, Level = LogLevel.Information, Message = "Vended a token of App {App} installation {InstallationId} to client {Client} ({Scope}), expiring {ExpiresAt}")]
+        public static partial void Vended(ILogger logger, string client, string app, long installationId, string scope, DateTimeOffset? expiresAt);
     }
 }
 
 /// <summary>One vend as the audit lists it (<c>scope</c>: the canonical scope, empty for the installation's own).</summary>
-internal sealed record TokenVend(long Id, string Client, long InstallationId, string Scope, DateTimeOffset? ExpiresAt, DateTimeOffset VendedAt);
+internal sealed record TokenVend(long Id, string Client, string App, long InstallationId, string Scope, DateTimeOffset? ExpiresAt, DateTimeOffset VendedAt);

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Hubgate.Apps;
 using Hubgate.Authentication;
 using Hubgate.Server.Api;
 using Hubgate.Storage;
@@ -8,7 +9,8 @@ using Microsoft.EntityFrameworkCore;
 namespace Hubgate.Server.Access;
 
 /// <summary>
-/// Token vending: <c>POST /api/installations/{id}/access-tokens</c> hands a client with the <c>Tokens</c> right an
+/// Token vending: <c>POST /api/installations/{id}/access-tokens</c> (for the client's App) and
+/// <c>POST /api/apps/{app}/installations/{id}/access-tokens</c> hand a client with the <c>Tokens</c> right an
 /// installation token down-scoped to what it asks, within its policy (narrower is allowed, wider is 403 naming the
 /// rule), for jobs that need a raw token (<c>git clone</c>, a third-party tool). Every vend is recorded
 /// (<see cref="TokenVendLog"/>) and listed by <c>GET /api/audit</c> (admins).
@@ -20,9 +22,13 @@ internal static class TokenVendingEndpoints
     public static IEndpointRouteBuilder MapTokenVending(this IEndpointRouteBuilder app)
     {
         // The one /api route open to clients without the Admin right: the Tokens right is checked by the handler.
-        app.MapGroup("/api").RequireApiKey(admin: false).WithTags("Tokens")
-            .MapPost("/installations/{id:long}/access-tokens", VendAsync)
-            .WithSummary("Vends an installation token down-scoped to the repositories and permissions asked, within the client's policy.");
+        var vending = app.MapGroup("/api").RequireApiKey(admin: false).WithTags("Tokens");
+        vending.MapPost("/installations/{id:long}/access-tokens", (long id, VendRequest? request, HttpContext context, VendServices services, CancellationToken cancellationToken) =>
+                VendAsync(context.GetClient().Policy.AppName ?? GitHubApp.DefaultName, id, request, context, services, cancellationToken))
+            .WithSummary("Vends an installation token of the client's App, down-scoped to the repositories and permissions asked, within the client's policy.");
+        vending.MapPost("/apps/{app}/installations/{id:long}/access-tokens", (string app, long id, VendRequest? request, HttpContext context, VendServices services, CancellationToken cancellationToken) =>
+                VendAsync(app, id, request, context, services, cancellationToken))
+            .WithSummary("Vends an installation token of the App named, down-scoped to the repositories and permissions asked, within the client's policy.");
         app.MapApiGroup().WithTags("Tokens")
             .MapGet("/audit", ListAsync)
             .WithSummary("The token vends, newest first: client, installation, scope and expiry (never the token).");
@@ -33,16 +39,26 @@ internal static class TokenVendingEndpoints
         TypedResults.Ok(await vends.ListAsync(Math.Clamp(limit ?? 100, 1, MaxAuditPage), cancellationToken));
 
     private static async Task<IResult> VendAsync(
-        long id, VendRequest? request, HttpContext context, ProxyAccess access, ClientTokenScopes scopes, InstallationTokenProvider tokens,
-        TokenVendLog vends, IDbContextFactory<HubgateDbContext> databases, CancellationToken cancellationToken)
+        string appName, long id, VendRequest? request, HttpContext context, VendServices services, CancellationToken cancellationToken)
     {
+        var (access, scopes, vends, databases) = (services.Access, services.Scopes, services.Vends, services.Databases);
         var client = context.GetClient();
+        if (!services.Apps.TryGet(appName, out var app))
+        {
+            return Problem(StatusCodes.Status404NotFound, new GitHubAppNotFoundException(appName).Message);
+        }
+
+        if (ProxyAccess.AppNameRefusal(client, app.Name) is { } otherApp)
+        {
+            return otherApp.ToResult(context);
+        }
+
         if (!client.Policy.Tokens)
         {
             return new AccessRefusal(client.Name, "tokens", $"Client '{client.Name}' may not have tokens vended (Hubgate:Clients:{client.Name}:Tokens).").ToResult(context);
         }
 
-        if (await access.InstallationRefusalAsync(client, id, cancellationToken) is { } installation)
+        if (await access.InstallationRefusalAsync(client, app.Name, id, cancellationToken) is { } installation)
         {
             return installation.ToResult(context);
         }
@@ -51,7 +67,7 @@ internal static class TokenVendingEndpoints
         InstallationTokenScope scope;
         try
         {
-            var asked = await WithinPolicyAsync(client, id, request, access, scopes, databases, cancellationToken);
+            var asked = await WithinPolicyAsync(client, app.Name, id, request, access, scopes, databases, cancellationToken);
             if (asked.Refusal is { } refusal)
             {
                 return refusal.ToResult(context);
@@ -67,7 +83,7 @@ internal static class TokenVendingEndpoints
         InstallationToken token;
         try
         {
-            token = await tokens.GetTokenAsync(id, scope, cancellationToken);
+            token = await app.Tokens.GetTokenAsync(id, scope, cancellationToken);
         }
         catch (InstallationTokenScopeException e)
         {
@@ -85,15 +101,19 @@ internal static class TokenVendingEndpoints
         {
             return Problem(StatusCodes.Status502BadGateway, e.Message);
         }
+        catch (GitHubAppNotConfiguredException e)
+        {
+            return Problem(StatusCodes.Status503ServiceUnavailable, e.Message);
+        }
 
-        await vends.RecordAsync(client.Name, id, scope, token.ExpiresAt, cancellationToken);
+        await vends.RecordAsync(client.Name, app.Name, id, scope, token.ExpiresAt, cancellationToken);
         return TypedResults.Json(new VendedToken(token.Token, token.ExpiresAt, id, scope.Repositories, scope.RepositoryIds,
             scope.Permissions.ToDictionary(p => p.Key, p => p.Value), token.RepositorySelection), statusCode: StatusCodes.Status201Created);
     }
 
     /// <summary>The scope asked, held to the policy; what is not asked is the policy's own (or the installation's).</summary>
     private static async Task<(InstallationTokenScope? Scope, AccessRefusal? Refusal)> WithinPolicyAsync(
-        AccessClient client, long installationId, VendRequest request, ProxyAccess access, ClientTokenScopes scopes,
+        AccessClient client, string app, long installationId, VendRequest request, ProxyAccess access, ClientTokenScopes scopes,
         IDbContextFactory<HubgateDbContext> databases, CancellationToken cancellationToken)
     {
         var policy = client.Policy;
@@ -117,12 +137,12 @@ internal static class TokenVendingEndpoints
         if (names.Count == 0 && ids.Count == 0)
         {
             // Nothing asked: the client's own repositories (all the installation has for an unlimited client).
-            var own = await scopes.ResolveAsync(client, installationId, cancellationToken);
+            var own = await scopes.ResolveAsync(client, app, installationId, cancellationToken);
             return own.Refusal is { } none ? (null, none) : (InstallationTokenScope.Create(own.Scope.Repositories, own.Scope.RepositoryIds, permissions), null);
         }
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var account = await db.Installations.AsNoTracking().Where(i => i.App == StoredApp.Default && i.Id == installationId).Select(i => i.AccountLogin).FirstOrDefaultAsync(cancellationToken);
+        var account = await db.Installations.AsNoTracking().Where(i => i.App == app && i.Id == installationId).Select(i => i.AccountLogin).FirstOrDefaultAsync(cancellationToken);
         var bare = new List<string>();
         foreach (var name in names)
         {
@@ -139,7 +159,7 @@ internal static class TokenVendingEndpoints
                 return (null, new AccessRefusal(client.Name, "repositories", $"Repository {name} is not on installation {installationId} (account {account})."));
             }
 
-            if (!policy.AllRepositories && await access.RepositoryByNameAsync(client, installationId, owner + "/" + repository, cancellationToken) is { } refused)
+            if (!policy.AllRepositories && await access.RepositoryByNameAsync(client, app, installationId, owner + "/" + repository, cancellationToken) is { } refused)
             {
                 return (null, refused);
             }
@@ -149,7 +169,7 @@ internal static class TokenVendingEndpoints
 
         foreach (var repositoryId in ids)
         {
-            if (!policy.AllRepositories && await access.RepositoryByIdAsync(client, installationId, repositoryId, cancellationToken) is { } refused)
+            if (!policy.AllRepositories && await access.RepositoryByIdAsync(client, app, installationId, repositoryId, cancellationToken) is { } refused)
             {
                 return (null, refused);
             }
@@ -157,6 +177,9 @@ internal static class TokenVendingEndpoints
 
         return (InstallationTokenScope.Create(bare, ids, permissions), null);
     }
+
+    /// <summary>What a vend needs, resolved once per request.</summary>
+    internal sealed record VendServices(GitHubApps Apps, ProxyAccess Access, ClientTokenScopes Scopes, TokenVendLog Vends, IDbContextFactory<HubgateDbContext> Databases);
 
     private static JsonHttpResult<ApiError> Problem(int status, string message) => TypedResults.Json(new ApiError(message), statusCode: status);
 

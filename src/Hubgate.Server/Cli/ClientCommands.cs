@@ -28,11 +28,12 @@ internal static class ClientCommands
         var installations = new Option<string[]>("--installation") { Description = "An installation id or account login (repeat; none = all)." };
         var repositories = new Option<string[]>("--repository") { Description = "owner/name or a repository id (repeat; none = all the installation has)." };
         var permissions = new Option<string[]>("--permission") { Description = "The most it may use, as name:level (contents:read); repeat for more (none = the installation's own)." };
-        var app = new Option<AppRight>("--app") { Description = "What it may do as the App on /proxy/app/: none, read or admin.", DefaultValueFactory = _ => AppRight.None };
+        var app = AppOption.Create("the client is held to (its routes, installations and tokens)");
+        var appAccess = new Option<AppRight>("--app-access") { Description = "What it may do as its App on /proxy/app/: none, read or admin.", DefaultValueFactory = _ => AppRight.None };
         var tokens = new Option<bool>("--tokens") { Description = "May have installation tokens vended to it." };
         var admin = new Option<bool>("--admin") { Description = "May use the management API and the dashboard." };
         var json = new Option<bool>("--json") { Description = "Print {client, key} as JSON." };
-        var command = new Command("add", "Adds a client with a new key, printed once.") { name, installations, repositories, permissions, app, tokens, admin, json };
+        var command = new Command("add", "Adds a client with a new key, printed once.") { name, installations, repositories, permissions, app, appAccess, tokens, admin, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             Dictionary<string, string> grants;
@@ -47,12 +48,18 @@ internal static class ClientCommands
             }
 
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
+            if (await AppOption.ResolveAsync(parse, app, services) is not { } heldTo)
+            {
+                return 2;
+            }
+
             var policy = new ClientOptions
             {
                 Installations = [.. parse.GetValue(installations) ?? []],
                 Repositories = [.. parse.GetValue(repositories) ?? []],
                 Permissions = grants,
-                App = parse.GetValue(app),
+                App = heldTo.Name,
+                AppAccess = parse.GetValue(appAccess),
                 Tokens = parse.GetValue(tokens),
                 Admin = parse.GetValue(admin),
             };
@@ -75,11 +82,11 @@ internal static class ClientCommands
                 return 0;
             }
 
-            var table = new Table().AddColumns("name", "source", "installations", "repositories", "app", "tokens", "admin", "key issued (UTC)");
+            var table = new Table().AddColumns("name", "source", "installations", "repositories", "app", "app access", "tokens", "admin", "key issued (UTC)");
             foreach (var c in list)
             {
                 table.AddRow(Markup.Escape(c.Name), c.Source.ToString().ToLowerInvariant(), Markup.Escape(All(c.Installations)), Markup.Escape(All(c.Repositories)),
-                    c.App.ToString().ToLowerInvariant(), c.Tokens ? "yes" : "no", c.Admin ? "yes" : "no", c.KeyIssuedAt?.ToString("u", System.Globalization.CultureInfo.InvariantCulture) ?? "");
+                    c.App, c.AppAccess.ToString().ToLowerInvariant(), c.Tokens ? "yes" : "no", c.Admin ? "yes" : "no", c.KeyIssuedAt?.ToString("u", System.Globalization.CultureInfo.InvariantCulture) ?? "");
             }
 
             var console = CliConsole.For(parse);

@@ -16,13 +16,19 @@ internal static class CredentialCommands
 {
     public static Command Jwt(IReadOnlyDictionary<string, string?>? settings)
     {
-        var command = new Command("jwt", "Prints an App JWT (RS256, valid 9 minutes) for the App routes: curl -H \"Authorization: Bearer $(hubgate jwt)\" …");
+        var appName = AppOption.Create("whose JWT to sign");
+        var command = new Command("jwt", "Prints an App JWT (RS256, valid 9 minutes) for the App routes: curl -H \"Authorization: Bearer $(hubgate jwt)\" …") { appName };
         command.SetAction(async (parse, cancellationToken) =>
         {
             await using var services = await CliServices.StartAsync(settings, cancellationToken, migrate: false);
             try
             {
-                parse.InvocationConfiguration.Output.WriteLine(services.Get<AppJwtFactory>().GetJwt());
+                if (await AppOption.ResolveAsync(parse, appName, services) is not { } app)
+                {
+                    return 2;
+                }
+
+                parse.InvocationConfiguration.Output.WriteLine(app.Jwts.GetJwt());
                 return 0;
             }
             catch (Exception e) when (e is GitHubAppNotConfiguredException or AppPrivateKeyException or OptionsValidationException)
@@ -43,8 +49,9 @@ internal static class CredentialCommands
             Description = "Limit the token to this repository of the installation (name, owner/name or id); repeat for more.",
         };
         var permissions = new Option<string[]>("--permission") { Description = "Limit the token to this permission, as name:level (contents:read); repeat for more." };
+        var appName = AppOption.Create("whose installation it is");
         var command = new Command("token", "Prints an installation token (cached and persisted like the service's own; minted when needed).")
-            { id, json, repositories, permissions };
+            { id, json, repositories, permissions, appName };
         command.SetAction(async (parse, cancellationToken) =>
         {
             InstallationTokenScope scope;
@@ -62,8 +69,13 @@ internal static class CredentialCommands
             InstallationToken token;
             try
             {
-                token = await services.Get<InstallationTokenProvider>().GetTokenAsync(parse.GetValue(id), scope, cancellationToken);
-                await Audit(services).RecordAsync("cli", parse.GetValue(id), scope, token.ExpiresAt, cancellationToken);
+                if (await AppOption.ResolveAsync(parse, appName, services) is not { } app)
+                {
+                    return 2;
+                }
+
+                token = await app.Tokens.GetTokenAsync(parse.GetValue(id), scope, cancellationToken);
+                await Audit(services).RecordAsync("cli", app.Name, parse.GetValue(id), scope, token.ExpiresAt, cancellationToken);
             }
             catch (Exception e) when (e is GitHubApiException or GitHubAppNotConfiguredException or AppPrivateKeyException or OptionsValidationException
                                           or InstallationNotFoundException or InstallationSuspendedException or HttpRequestException)
@@ -113,7 +125,7 @@ internal static class CredentialCommands
             foreach (var v in vends)
             {
                 parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{v.VendedAt:u}  {v.Client}  installation {v.InstallationId}  expires {v.ExpiresAt:u}  {(v.Scope.Length == 0 ? "(the installation's own scope)" : v.Scope)}"));
+                    $"{v.VendedAt:u}  {v.Client}  App {v.App} installation {v.InstallationId}  expires {v.ExpiresAt:u}  {(v.Scope.Length == 0 ? "(the installation's own scope)" : v.Scope)}"));
             }
 
             return 0;

@@ -89,19 +89,12 @@ internal static class HubgateCommand
         return command;
     }
 
-    /// <summary><c>--app NAME</c>: the App a command acts as or reads (default <c>default</c>).</summary>
-    private static Option<string> AppOption(string description) => new("--app")
-    {
-        Description = description + " (default: default).",
-        DefaultValueFactory = _ => Hubgate.Apps.GitHubApp.DefaultName,
-    };
-
     private static Command Sync(IReadOnlyDictionary<string, string?>? settings)
     {
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of progress and a summary." };
-        var app = AppOption("The App whose installations to list, with its JWT and installation tokens");
+        var appName = AppOption.Create("whose installations to list, with its JWT and installation tokens, on its host");
         var command = new Command("sync", "Lists every installation of an App and its repositories on GitHub and repairs the model: adds what is missing, " +
-                                          "marks what GitHub no longer has as deleted / disabled.") { json, app };
+                                          "marks what GitHub no longer has as deleted / disabled.") { json, appName };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -109,13 +102,18 @@ internal static class HubgateCommand
             var asJson = parse.GetValue(json);
             static string Line(SyncProgress p) => $"[{p.Index}/{p.Total}] installation {p.InstallationId} ({p.Account ?? "?"}): " +
                 (p.Error is null ? $"{p.Repositories} repositories" : $"FAILED: {p.Error}");
+            if (await AppOption.ResolveAsync(parse, appName, services) is not { } app)
+            {
+                return 2;
+            }
+
             SyncReport report;
             try
             {
                 var sync = services.Get<InstallationSync>();
                 if (asJson)
                 {
-                    report = await sync.SyncAsync(parse.GetValue(app)!, null, cancellationToken);
+                    report = await sync.SyncAsync(app.Name, null, cancellationToken);
                 }
                 else if (CliConsole.IsTerminal(parse))
                 {
@@ -124,7 +122,7 @@ internal static class HubgateCommand
                     report = await console.Progress().AutoClear(true).StartAsync(async context =>
                     {
                         var task = context.AddTask("Syncing installations", maxValue: 1);
-                        return await sync.SyncAsync(parse.GetValue(app)!, new SynchronousProgress<SyncProgress>(p =>
+                        return await sync.SyncAsync(app.Name, new SynchronousProgress<SyncProgress>(p =>
                         {
                             task.MaxValue = Math.Max(1, p.Total);
                             task.Value = p.Index;
@@ -134,7 +132,7 @@ internal static class HubgateCommand
                 }
                 else
                 {
-                    report = await sync.SyncAsync(parse.GetValue(app)!, new SynchronousProgress<SyncProgress>(p => output.WriteLine(Line(p))), cancellationToken);
+                    report = await sync.SyncAsync(app.Name, new SynchronousProgress<SyncProgress>(p => output.WriteLine(Line(p))), cancellationToken);
                 }
             }
             catch (Hubgate.Apps.GitHubAppNotFoundException e)
@@ -184,7 +182,7 @@ internal static class HubgateCommand
     {
         var deliveries = new Command("deliveries", "The webhook inbox: list, replay, recover what GitHub failed to deliver.");
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
-        var app = AppOption("The App whose deliveries these are");
+        var app = AppOption.Create("whose deliveries these are");
 
         var since = new Option<string>("--since") { Description = "How far back to look: 30m, 12h, 3d (GitHub keeps 3 days).", DefaultValueFactory = _ => "72h" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Report what would be redelivered without asking GitHub." };

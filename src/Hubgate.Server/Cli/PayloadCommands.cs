@@ -16,17 +16,11 @@ internal static class PayloadCommands
 {
     private const string DefaultUrl = "http://127.0.0.1:5080/webhooks/github";
 
-    private static Option<string> AppOption() => new("--app")
-    {
-        Description = "The App whose webhook secret signs (and, without --url, whose webhook URL receives) the payload.",
-        DefaultValueFactory = _ => GitHubApp.DefaultName,
-    };
-
     public static Command Sign(IReadOnlyDictionary<string, string?>? settings)
     {
         var file = new Argument<string>("file") { Description = "The payload, signed byte for byte as it is on disk." };
         var secret = new Option<string?>("--secret") { Description = "The webhook secret (default: the App's, GitHub:WebhookSecret for default)." };
-        var app = AppOption();
+        var app = AppOption.Create("whose webhook secret signs (and, without --url, whose webhook URL receives) the payload");
         var command = new Command("sign", "Prints the X-Hub-Signature-256 value GitHub would send with FILE.") { file, secret, app };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -49,7 +43,7 @@ internal static class PayloadCommands
         var eventName = new Option<string>("--event") { Description = "The X-GitHub-Event header: push, pull_request, installation, …", Required = true };
         var url = new Option<string?>("--url") { Description = $"Where to deliver it (default {DefaultUrl}, or {DefaultUrl}/APP with --app)." };
         var secret = new Option<string?>("--secret") { Description = "The webhook secret (default: the App's, GitHub:WebhookSecret for default)." };
-        var app = AppOption();
+        var app = AppOption.Create("whose webhook secret signs (and, without --url, whose webhook URL receives) the payload");
         var deliveryId = new Option<string?>("--delivery-id") { Description = "The X-GitHub-Delivery id (default: a fresh GUID, as GitHub sends)." };
         var command = new Command("send", "Delivers FILE to a Hubgate (or any GitHub webhook receiver) exactly as GitHub would: signed, with a fresh delivery id.")
         {

@@ -1,15 +1,15 @@
 using System.Diagnostics;
 using System.Net;
+using Hubgate.Apps;
 using Hubgate.Authentication;
 using Hubgate.Server.Access;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Hubgate.Server.Proxy;
 
 /// <summary>
-/// Forwards a caller's request to GitHub with the App's credentials (YARP's forwarder): any method, bodies
+/// Forwards a caller's request to the route's App's GitHub with that App's credentials only (YARP's forwarder): any method, bodies
 /// streamed both ways, GitHub's status and headers (rate limits included) passed back. The caller's own
 /// <c>Authorization</c> and cookies never reach GitHub. Redirects are the caller's to follow, through the proxy
 /// (<see cref="ProxyLinkRewriter"/>).
@@ -18,20 +18,18 @@ internal sealed partial class GitHubProxy : IDisposable
 {
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _invoker;
-    private readonly GitHubAppOptions _options;
-    private readonly GitHubEndpoints _endpoints;
+    private readonly GitHubApps _apps;
     private readonly ILogger<GitHubProxy> _logger;
     private readonly ProxyAccess _access;
     private readonly ClientTokenScopes _scopes;
 
     public GitHubProxy(
-        IHttpForwarder forwarder, IServiceProvider services, IOptions<GitHubAppOptions> options, ProxyAccess access, ClientTokenScopes scopes, ILogger<GitHubProxy> logger)
+        IHttpForwarder forwarder, IServiceProvider services, GitHubApps apps, ProxyAccess access, ClientTokenScopes scopes, ILogger<GitHubProxy> logger)
     {
         _access = access;
         _scopes = scopes;
         _forwarder = forwarder;
-        _options = options.Value;
-        _endpoints = _options.Endpoints;
+        _apps = apps;
         _logger = logger;
         var handler = GitHubAppServiceCollectionExtensions.CreatePipeline(services, new GitHubAppAuthenticationSettings(ThrowOnRateLimit: false), new SocketsHttpHandler
         {
@@ -45,19 +43,27 @@ internal sealed partial class GitHubProxy : IDisposable
         _invoker = new HttpMessageInvoker(handler);
     }
 
-    /// <summary>Forwards the request to the API base + the path the router matched, with the route's credential.</summary>
+    /// <summary>Forwards the request to the route's App's API base + the path the router matched, with the route's credential.</summary>
     public async Task ForwardAsync(HttpContext context, ProxyRoute route)
     {
-        var missing = _options.MissingCredentialKeys();
+        if (!_apps.TryGet(route.App, out var app))
+        {
+            await Problem(context, StatusCodes.Status404NotFound, GitHubApp.IsValidName(route.App)
+                ? new GitHubAppNotFoundException(route.App).Message
+                : $"'{route.App}' is not a GitHub App name (1 to 64 of a-z, 0-9 and '-').");
+            return;
+        }
+
+        var missing = app.Options.MissingCredentialKeys();
         if (missing.Count > 0)
         {
             await Problem(context, StatusCodes.Status503ServiceUnavailable,
-                $"The proxy needs the GitHub App's credentials: set {string.Join(" and ", missing)}.");
+                $"The proxy needs the credentials of the GitHub App '{app.Name}': set {string.Join(" and ", missing)}.");
             return;
         }
 
         if (!ProxyPath.TryGetTail(context, route.Prefix, out var tail, out var problem) ||
-            !ProxyPath.TryResolve(tail, _options.NormalizedApiBaseUrl, out var target, out problem))
+            !ProxyPath.TryResolve(tail, app.ApiBaseUrl, out var target, out problem))
         {
             await Problem(context, StatusCodes.Status400BadRequest, $"Refused proxy path: {problem}.");
             return;
@@ -69,14 +75,14 @@ internal sealed partial class GitHubProxy : IDisposable
             return;
         }
 
-        if (RouteProblem(route) is { } wrongRoute)
+        if (RouteProblem(route, route.Root) is { } wrongRoute)
         {
             await Problem(context, StatusCodes.Status400BadRequest, wrongRoute);
             return;
         }
 
         var client = context.GetClient();
-        if (await _access.CheckAsync(client, context.Request.Method, route.InstallationId, route.Path ?? string.Empty, context.RequestAborted) is { } refusal)
+        if (await _access.CheckAsync(client, app.Name, context.Request.Method, route.InstallationId, route.Path ?? string.Empty, context.RequestAborted) is { } refusal)
         {
             await refusal.ToResult(context).ExecuteAsync(context);
             return;
@@ -86,7 +92,7 @@ internal sealed partial class GitHubProxy : IDisposable
         var scope = InstallationTokenScope.Full;
         if (route.InstallationId is { } installationId)
         {
-            var resolved = await _scopes.ResolveAsync(client, installationId, context.RequestAborted);
+            var resolved = await _scopes.ResolveAsync(client, app.Name, installationId, context.RequestAborted);
             if (resolved.Refusal is { } none)
             {
                 await none.ToResult(context).ExecuteAsync(context);
@@ -98,14 +104,14 @@ internal sealed partial class GitHubProxy : IDisposable
 
         // Logged and counted as it is sent: the path the router matched, which is the path GitHub receives.
         var sentPath = "/" + route.Path;
-        target = ProxyTargets.Map(target, _endpoints, forApp: route.InstallationId is null, out var actAsApp);
-        var transformer = new Transformer(target, route.InstallationId, scope, actAsApp, new ProxyLinkRewriter(_endpoints, route.InstallationId));
-        var error = await _forwarder.SendAsync(context, _options.NormalizedApiBaseUrl.AbsoluteUri, _invoker, ForwarderRequestConfig.Empty, transformer);
+        target = ProxyTargets.Map(target, app.Endpoints, forApp: route.InstallationId is null, out var actAsApp);
+        var transformer = new Transformer(app.Name, target, route.InstallationId, scope, actAsApp, new ProxyLinkRewriter(app.Endpoints, route.Root, route.InstallationId));
+        var error = await _forwarder.SendAsync(context, app.ApiBaseUrl.AbsoluteUri, _invoker, ForwarderRequestConfig.Empty, transformer);
         if (error != ForwarderError.None)
         {
             var exception = context.GetForwarderErrorFeature()?.Exception;
             var (status, message) = Describe(exception);
-            Log.ProxyFailed(_logger, context.Request.Method, sentPath, error.ToString(), exception?.GetType().Name ?? "none");
+            Log.ProxyFailed(_logger, app.Name, context.Request.Method, sentPath, error.ToString(), exception?.GetType().Name ?? "none");
             if (!context.Response.HasStarted && ScopeRefused(exception) is { } refused)
             {
                 // GitHub would not mint the client's scope: the policy names something the installation lacks.
@@ -120,7 +126,7 @@ internal sealed partial class GitHubProxy : IDisposable
             }
         }
 
-        ProxyTelemetry.Proxied(_logger, client.Name, context.Request.Method, sentPath, route.InstallationId, context.Response.StatusCode);
+        ProxyTelemetry.Proxied(_logger, client.Name, app.Name, context.Request.Method, sentPath, route.InstallationId, context.Response.StatusCode);
     }
 
     public void Dispose() => _invoker.Dispose();
@@ -129,15 +135,15 @@ internal sealed partial class GitHubProxy : IDisposable
     /// Each route has one credential: the installation route never switches to the App's JWT, and the App route
     /// forwards only paths GitHub serves to the App (<see cref="GitHubRoutes.RequiresAppJwt"/>).
     /// </summary>
-    private static string? RouteProblem(ProxyRoute route)
+    private static string? RouteProblem(ProxyRoute route, string root)
     {
         var appPath = route.InstallationId is null ? ProxyTargets.ReachableAsApp(route.Path) : GitHubRoutes.RequiresAppJwt(route.Path);
         return (route.InstallationId, appPath) switch
         {
-            (not null, true) => $"Refused proxy path: /{route.Path} is made as the GitHub App, not as an installation; use /proxy/app/{route.Path}.",
+            (not null, true) => $"Refused proxy path: /{route.Path} is made as the GitHub App, not as an installation; use {root}app/{route.Path}.",
             (null, false) => $"Refused proxy path: /{route.Path} is not a GitHub App route (those are /app/…, /marketplace_listing/…, /graphql and " +
                              "/repos/{owner}/{repo}/installation, /orgs/{org}/installation, /users/{user}/installation, " +
-                             "/enterprises/{enterprise}/installation); use /proxy/installations/{installation_id}/" + route.Path + ".",
+                             "/enterprises/{enterprise}/installation); use " + root + "installations/{installation_id}/" + route.Path + ".",
             _ => null,
         };
     }
@@ -185,7 +191,7 @@ internal sealed partial class GitHubProxy : IDisposable
         return context.Response.WriteAsJsonAsync(new { error = message });
     }
 
-    private sealed class Transformer(Uri target, long? installationId, InstallationTokenScope scope, bool actAsApp, ProxyLinkRewriter links) : HttpTransformer
+    private sealed class Transformer(string app, Uri target, long? installationId, InstallationTokenScope scope, bool actAsApp, ProxyLinkRewriter links) : HttpTransformer
     {
         private static readonly string[] Dropped =
             ["Authorization", "Proxy-Authorization", "Cookie", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "Forwarded"];
@@ -200,6 +206,7 @@ internal sealed partial class GitHubProxy : IDisposable
 
             proxyRequest.Headers.Host = null;
             proxyRequest.RequestUri = target;
+            proxyRequest.ForApp(app);
             if (installationId is { } id)
             {
                 proxyRequest.ForInstallation(id);
@@ -226,7 +233,7 @@ internal sealed partial class GitHubProxy : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 410, Level = LogLevel.Warning, Message = "Proxy {Method} {Path} failed: {Error} ({Exception})")]
-        public static partial void ProxyFailed(ILogger logger, string method, string path, string error, string exception);
+        [LoggerMessage(EventId = 410, Level = LogLevel.Warning, Message = "Proxy {Method} {Path} as App {App} failed: {Error} ({Exception})")]
+        public static partial void ProxyFailed(ILogger logger, string app, string method, string path, string error, string exception);
     }
 }

@@ -6,11 +6,12 @@ namespace Hubgate.Server.Proxy;
 
 /// <summary>
 /// Keeps callers on the proxy: in GitHub's answer, <c>Location</c> and every URL in <c>Link</c> that points at this
-/// GitHub become the same request's proxy URL (<c>/proxy/installations/{id}/…</c> or <c>/proxy/app/…</c>), so
+/// App's GitHub become the same request's proxy URL (<c>/proxy/installations/{id}/…</c> or <c>/proxy/app/…</c>, below
+/// <c>/proxy/apps/{app}/</c> for a request that came that way), so
 /// <c>gh api --paginate</c>, Octokit's pagination and clients that follow redirects keep going through Hubgate.
 /// URLs elsewhere (codeload, object storage) pass unchanged.
 /// </summary>
-internal sealed partial class ProxyLinkRewriter(GitHubEndpoints endpoints, long? installationId)
+internal sealed partial class ProxyLinkRewriter(GitHubEndpoints endpoints, string root, long? installationId)
 {
     public void Rewrite(HttpContext context)
     {
@@ -30,7 +31,7 @@ internal sealed partial class ProxyLinkRewriter(GitHubEndpoints endpoints, long?
     private string? RewriteUrl(HttpRequest request, string? value)
     {
         if (value is null || !Uri.TryCreate(value, UriKind.Absolute, out var url) ||
-            ProxyTargets.ToProxyPath(url, endpoints, installationId) is not { } path)
+            ProxyTargets.ToProxyPath(url, endpoints, root, installationId) is not { } path)
         {
             return value;
         }

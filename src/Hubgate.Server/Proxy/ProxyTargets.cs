@@ -38,10 +38,14 @@ internal static class ProxyTargets
     }
 
     /// <summary>
-    /// The proxy path (from <c>/proxy/</c>, query included) that reaches <paramref name="gitHubUrl"/> the way the
+    /// The proxy path (from <paramref name="root"/>, query included) that reaches <paramref name="gitHubUrl"/> the way the
     /// current request does, or null when the URL is not this GitHub's or the proxy has no route for it.
     /// </summary>
-    public static string? ToProxyPath(Uri gitHubUrl, GitHubEndpoints endpoints, long? installationId)
+    /// <param name="gitHubUrl">A URL in GitHub's answer.</param>
+    /// <param name="endpoints">The App's host.</param>
+    /// <param name="root">The App's proxy root the request came through: <c>/proxy/</c> or <c>/proxy/apps/{app}/</c>.</param>
+    /// <param name="installationId">The installation of the request; null on the App route.</param>
+    public static string? ToProxyPath(Uri gitHubUrl, GitHubEndpoints endpoints, string root, long? installationId)
     {
         string path;
         if (GitHubRoutes.TryGetRelativePath(gitHubUrl, endpoints.ApiBase, out var below))
@@ -63,11 +67,11 @@ internal static class ProxyTargets
 
         if (installationId is { } id)
         {
-            return $"/proxy/installations/{id.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{path}{gitHubUrl.Query}";
+            return $"{root}installations/{id.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{path}{gitHubUrl.Query}";
         }
 
         // /proxy/app/X is the API base + X, for the routes GitHub serves to the App and GraphQL as the App.
-        return ReachableAsApp(path) ? $"/proxy/{App}{path}{gitHubUrl.Query}" : null;
+        return ReachableAsApp(path) ? $"{root}{App}{path}{gitHubUrl.Query}" : null;
     }
 
     /// <summary>Whether <c>/proxy/app/{path}</c> forwards: a route GitHub serves to the App, or GraphQL as the App.</summary>

@@ -61,7 +61,8 @@ public sealed class ClientManagementTests : IAsyncLifetime, IDisposable
         Assert.Equal(["admin", "ci", "deploy"], clients.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("configuration", clients["ci"].GetProperty("source").GetString());
         Assert.Equal("database", clients["deploy"].GetProperty("source").GetString());
-        Assert.Equal("read", clients["deploy"].GetProperty("app").GetString());
+        Assert.Equal("read", clients["deploy"].GetProperty("appAccess").GetString());
+        Assert.Equal("default", clients["deploy"].GetProperty("app").GetString());
         Assert.True(clients["deploy"].GetProperty("admin").GetBoolean());
         Assert.DoesNotContain(key, text, StringComparison.Ordinal);
         Assert.DoesNotContain("configured-ci-key-31d0", text, StringComparison.Ordinal);
@@ -191,7 +192,7 @@ public sealed class ClientManagementTests : IAsyncLifetime, IDisposable
         await SendAsync(_app, AdminKey, HttpMethod.Delete, "/api/clients/deploy");
 
         var logs = _app.AllLogText();
-        Assert.Contains("Client deploy added by admin: installations [], repositories [\"acme/api\"], app None", logs, StringComparison.Ordinal);
+        Assert.Contains("Client deploy added by admin: installations [], repositories [\"acme/api\"], app default (None)", logs, StringComparison.Ordinal);
         Assert.Contains("Client deploy was given a new key by admin", logs, StringComparison.Ordinal);
         Assert.Contains("Client deploy removed by admin", logs, StringComparison.Ordinal);
         Assert.DoesNotContain(key, logs, StringComparison.Ordinal);
