@@ -23,22 +23,21 @@ public sealed class ClientOptions
 
     /// <summary>
     /// <c>App</c>: the GitHub App (its name in Hubgate) the client is held to; absent = <c>default</c>. Its proxy routes,
-    /// installations, repositories and vended tokens are that App's only. For compatibility, <c>none</c>, <c>read</c> and
-    /// <c>admin</c> here mean <see cref="AppAccess"/> (what the key meant before there were several Apps).
+    /// installations, repositories and vended tokens are that App's only. What it may do as that App is <see cref="AppAccess"/>.
     /// </summary>
     public string? App { get; set; }
 
     /// <summary><c>AppAccess</c>: what the client may do as its App on <c>/proxy/app/</c> (<c>/proxy/apps/{app}/app/</c>).</summary>
     public AppRight? AppAccess { get; set; }
 
-    /// <summary>The App the client is held to: <see cref="App"/>, or <c>default</c> when absent or an old-style right.</summary>
-    public string AppName => App is null || LegacyRight(App) is not null ? Hubgate.Apps.GitHubApp.DefaultName : App.Trim();
+    /// <summary>The App the client is held to: <see cref="App"/>, or <c>default</c> when absent.</summary>
+    public string AppName => string.IsNullOrWhiteSpace(App) ? Hubgate.Apps.GitHubApp.DefaultName : App.Trim();
 
-    /// <summary>What the client may do as its App: <see cref="AppAccess"/>, else an old-style right in <see cref="App"/>, else none.</summary>
-    public AppRight Access => AppAccess ?? LegacyRight(App) ?? AppRight.None;
+    /// <summary>What the client may do as its App: <see cref="AppAccess"/>, else none.</summary>
+    public AppRight Access => AppAccess ?? AppRight.None;
 
-    private static AppRight? LegacyRight(string? value) =>
-        Enum.TryParse<AppRight>(value?.Trim(), ignoreCase: true, out var right) && !int.TryParse(value, out _) ? right : null;
+    /// <summary>True when <see cref="App"/> holds a right (<c>none</c>, <c>read</c>, <c>admin</c>) rather than an App's name: a mistake worth naming.</summary>
+    internal bool AppLooksLikeARight => Enum.TryParse<AppRight>(App?.Trim(), ignoreCase: true, out _) && !int.TryParse(App, out _);
 
     /// <summary><c>Tokens</c>: may have installation tokens vended to it.</summary>
     public bool Tokens { get; set; }

@@ -54,7 +54,12 @@ internal sealed class ClientOptionsValidator : IValidateOptions<ApiKeyOptions>
     /// <summary>What is wrong with a policy; <paramref name="prefix"/> names where it is set (<c>Hubgate:Clients:ci:</c>).</summary>
     public static IEnumerable<string> CheckPolicy(string prefix, ClientOptions settings)
     {
-        if (!Hubgate.Apps.GitHubApp.IsValidName(settings.AppName))
+        if (settings.AppLooksLikeARight)
+        {
+            yield return $"{prefix}App: \"{settings.App}\" is a right, but App names the GitHub App the client is held to (absent = default); " +
+                         $"set what the client may do as that App in {prefix}AppAccess (none, read or admin).";
+        }
+        else if (!Hubgate.Apps.GitHubApp.IsValidName(settings.AppName))
         {
             yield return $"{prefix}App: \"{settings.App}\" is not an App name (1 to 64 of a-z, 0-9 and '-'; absent = default).";
         }

@@ -53,7 +53,7 @@ public sealed class ClientManagementTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Api_List_ShowsConfiguredAndStoredClients_WithoutKeys()
     {
-        var key = await AddAsync(_app, new { name = "deploy", app = "read", admin = true });
+        var key = await AddAsync(_app, new { name = "deploy", appAccess = "read", admin = true });
 
         var text = await (await SendAsync(_app, AdminKey, HttpMethod.Get, "/api/clients")).Content.ReadAsStringAsync();
 

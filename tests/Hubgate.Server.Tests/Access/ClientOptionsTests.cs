@@ -11,6 +11,8 @@ public sealed class ClientOptionsTests
     [InlineData("Hubgate:Clients:ci:KeySha256", "abc", "Hubgate:Clients:ci")]
     [InlineData("Hubgate:Clients:ci:Repositories:0", "just-a-name", "Hubgate:Clients:ci:Repositories")]
     [InlineData("Hubgate:Clients:admin:Key", "other", "Hubgate:Clients:admin")]
+    [InlineData("Hubgate:Clients:ci:App", "Staging", "Hubgate:Clients:ci:App")]
+    [InlineData("Hubgate:Clients:ci:App", "read", "Hubgate:Clients:ci:AppAccess")]
     public void InvalidClient_StopsTheStart_NamingTheKey(string key, string value, string named)
     {
         using var app = new HubgateApplication(new Dictionary<string, string?>

@@ -54,10 +54,10 @@ public sealed class ClientPolicyTests : IAsyncLifetime, IDisposable
         ["Hubgate:Clients:ci:Repositories:0"] = "acme/api",
         ["Hubgate:Clients:ci:Repositories:1"] = "102",
         ["Hubgate:Clients:reader:Key"] = ReaderKey,
-        ["Hubgate:Clients:reader:App"] = "read",
+        ["Hubgate:Clients:reader:AppAccess"] = "read",
         ["Hubgate:Clients:ops:KeySha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(OpsKey))),
         ["Hubgate:Clients:ops:Installations:0"] = "globex",
-        ["Hubgate:Clients:ops:App"] = "admin",
+        ["Hubgate:Clients:ops:AppAccess"] = "admin",
         ["Hubgate:Clients:dash:Key"] = DashKey,
         ["Hubgate:Clients:dash:Admin"] = "true",
     }.WithGitHub(_gitHub);
