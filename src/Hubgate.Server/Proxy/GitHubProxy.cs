@@ -46,7 +46,7 @@ internal sealed partial class GitHubProxy : IDisposable
     /// <summary>Forwards the request to the route's App's API base + the path the router matched, with the route's credential.</summary>
     public async Task ForwardAsync(HttpContext context, ProxyRoute route)
     {
-        if (!_apps.TryGet(route.App, out var app))
+        if (await _apps.FindAsync(route.App, context.RequestAborted) is not { } app)
         {
             await Problem(context, StatusCodes.Status404NotFound, GitHubApp.IsValidName(route.App)
                 ? new GitHubAppNotFoundException(route.App).Message

@@ -18,11 +18,13 @@ public sealed class GitHubApps : IDisposable
     private volatile FrozenDictionary<string, GitHubApp> _apps;
     private volatile IReadOnlyList<GitHubApp> _listed;
     private readonly GitHubApp _configuredDefault;
+    private readonly Func<GitHubAppStore?>? _storedApps;
 
-    internal GitHubApps(IOptionsMonitor<GitHubAppsOptions> options, GitHubAppServices services)
+    internal GitHubApps(IOptionsMonitor<GitHubAppsOptions> options, GitHubAppServices services, Func<GitHubAppStore?>? storedApps = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _services = services;
+        _storedApps = storedApps;
         var configured = options.CurrentValue.Apps;
         var apps = new Dictionary<string, GitHubApp>(StringComparer.Ordinal);
         foreach (var (name, app) in configured)
@@ -64,6 +66,20 @@ public sealed class GitHubApps : IDisposable
         }
 
         return _apps.TryGetValue(name, out app);
+    }
+
+    /// <summary>
+    /// The App named <paramref name="name"/>, looking in the database when this process does not have it yet (a stored App
+    /// another replica added a moment ago, before the periodic refresh), when stored Apps are in use; else null.
+    /// </summary>
+    public ValueTask<GitHubApp?> FindAsync(string name, CancellationToken cancellationToken)
+    {
+        if (TryGet(name, out var app))
+        {
+            return ValueTask.FromResult<GitHubApp?>(app);
+        }
+
+        return _storedApps?.Invoke() is { } store ? store.FindAsync(name, cancellationToken) : ValueTask.FromResult<GitHubApp?>(null);
     }
 
     /// <summary>The App named <paramref name="name"/>.</summary>

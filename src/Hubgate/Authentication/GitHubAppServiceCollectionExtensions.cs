@@ -39,7 +39,8 @@ public static class GitHubAppServiceCollectionExtensions
             configuration,
             sp.GetRequiredService<ILoggerFactory>()));
         services.TryAddSingleton(sp => new GitHubApps(
-            sp.GetRequiredService<IOptionsMonitor<GitHubAppsOptions>>(), sp.GetRequiredService<GitHubAppServices>()));
+            sp.GetRequiredService<IOptionsMonitor<GitHubAppsOptions>>(), sp.GetRequiredService<GitHubAppServices>(),
+            () => sp.GetService<GitHubAppStore>()));
 
         // The App of today's single-App keys, for code written before there were several Apps.
         services.TryAddSingleton(sp => sp.GetRequiredService<GitHubApps>().Default.Clock);

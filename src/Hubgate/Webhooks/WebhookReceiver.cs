@@ -67,7 +67,9 @@ public sealed partial class WebhookReceiver(
             return;
         }
 
-        if (!apps.TryGet(appName, out var app))
+        // A stored App another replica added a moment ago is looked up in the database (GitHub does not retry a 404).
+        var app = apps.TryGet(appName, out var known) ? known : await apps.FindAsync(appName, context.RequestAborted).ConfigureAwait(false);
+        if (app is null)
         {
             Refused("unknown_app");
             Log.UnknownApp(logger, Printable(appName));

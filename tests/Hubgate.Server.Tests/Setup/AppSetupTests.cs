@@ -307,6 +307,14 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         File.Delete(keyFile);
         Assert.True(exit == 0, error.ToString());
 
+        // Its first delivery is verified with its secret and stored, not refused as an unknown App (GitHub would not retry a 404).
+        using (var hooks = _app.CreateClient())
+        using (var delivery = FakeGitHub.WebhookFixtures.Delivery("/webhooks/github/elsewhere", "ping",
+                   System.Text.Encoding.UTF8.GetBytes("{\"zen\":\"Keep it logically awesome.\",\"hook_id\":1}"), other.WebhookSecret, "first-elsewhere", other.Id))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await hooks.SendAsync(delivery)).StatusCode);
+        }
+
         using var browser = Browser();
         var (status, html) = await GetAsync(browser, "/setup/installations/callback?installation_id=9&app=elsewhere");
         Assert.True(status == HttpStatusCode.OK, html);
