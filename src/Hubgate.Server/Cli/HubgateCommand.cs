@@ -263,7 +263,8 @@ internal static class HubgateCommand
         var state = new Option<string?>("--state") { Description = "pending, processing, processed, ignored, failed or dead." };
         var eventName = new Option<string?>("--event") { Description = "Only this event (push, pull_request, …)." };
         var limit = new Option<int>("--limit") { Description = "At most this many, newest first.", DefaultValueFactory = _ => 20 };
-        var list = new Command("list", "Lists stored deliveries, newest first.") { state, eventName, limit, json };
+        var onlyApp = new Option<string?>("--app") { Description = "Only this App's deliveries (default: every App's)." };
+        var list = new Command("list", "Lists stored deliveries, newest first.") { state, eventName, limit, onlyApp, json };
         list.SetAction(async (parse, cancellationToken) =>
         {
             DeliveryState? wanted = null;
@@ -279,8 +280,16 @@ internal static class HubgateCommand
             }
 
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
+            if (parse.GetValue(onlyApp) is { } named && !services.Get<Hubgate.Apps.GitHubApps>().TryGet(named, out _) &&
+                await services.Get<Hubgate.Apps.GitHubApps>().FindAsync(named, cancellationToken) is null)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(
+                    $"hubgate: --app {named}: no GitHub App of that name. Known Apps: {AppOption.Known(services.Get<Hubgate.Apps.GitHubApps>())}.");
+                return 2;
+            }
+
             var rows = await services.Get<WebhookInbox>().ListAsync(
-                app: null, wanted, parse.GetValue(eventName), before: null, Math.Clamp(parse.GetValue(limit), 1, 10_000), cancellationToken);
+                parse.GetValue(onlyApp), wanted, parse.GetValue(eventName), before: null, Math.Clamp(parse.GetValue(limit), 1, 10_000), cancellationToken);
             if (parse.GetValue(json))
             {
                 CliConsole.WriteJson(parse, rows);
@@ -288,11 +297,11 @@ internal static class HubgateCommand
             }
 
             var console = CliConsole.For(parse);
-            var table = new Table().AddColumns("#", "delivery", "event", "state", "attempts", "received (UTC)", "last error / reason");
+            var table = new Table().AddColumns("#", "app", "delivery", "event", "state", "attempts", "received (UTC)", "last error / reason");
             foreach (var r in rows)
             {
                 var why = (r.LastError ?? r.IgnoredReason)?.Split('\n')[0] ?? "";
-                table.AddRow(r.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(r.DeliveryId),
+                table.AddRow(r.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(r.App), Markup.Escape(r.DeliveryId),
                     Markup.Escape(r.Event + (r.Action is null ? "" : "." + r.Action)), StateMarkup(r.State), r.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     r.ReceivedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(why.Length > 80 ? why[..80] + "…" : why));
             }

@@ -196,4 +196,24 @@ public sealed class TwoAppsCommandsTests : IAsyncLifetime
         Assert.Equal(("deploy", "ghes", "read"),
             (deploy.GetProperty("name").GetString(), deploy.GetProperty("app").GetString(), deploy.GetProperty("appAccess").GetString()));
     }
+
+    [Fact]
+    public async Task DeliveriesList_WithApp_ShowsThatAppsDeliveriesOnly_AndNamesAnUnknownApp()
+    {
+        var settings = Settings();
+        await using var server = await ServerProcess.StartAsync(settings);
+        var fixture = Path.Combine(WebhookFixtures.Directory, "ping", "payload.json");
+        var hooks = new Uri(server.BaseAddress, "/webhooks/github").AbsoluteUri;
+        Assert.Equal(0, (await RunAsync(settings, "send", fixture, "--event", "ping", "--delivery-id", "same-id-both-apps", "--url", hooks)).Exit);
+        Assert.Equal(0, (await RunAsync(settings, "send", fixture, "--event", "ping", "--delivery-id", "same-id-both-apps", "--app", "ghes", "--url", hooks + "/ghes")).Exit);
+
+        var ghes = JsonDocument.Parse((await RunAsync(settings, "deliveries", "list", "--app", "ghes", "--json")).Output).RootElement;
+        var all = await RunAsync(settings, "deliveries", "list");
+        var unknown = await RunAsync(settings, "deliveries", "list", "--app", "nope");
+
+        Assert.Equal("ghes", Assert.Single(ghes.EnumerateArray()).GetProperty("app").GetString());
+        Assert.Contains("2 deliveries.", all.Output, StringComparison.Ordinal);
+        Assert.Equal(2, unknown.Exit);
+        Assert.Contains("Known Apps: default, ghes", unknown.Error, StringComparison.Ordinal);
+    }
 }
