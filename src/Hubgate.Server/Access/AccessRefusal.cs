@@ -1,9 +1,10 @@
+using Hubgate.Problems;
 using Hubgate.Telemetry;
 
 namespace Hubgate.Server.Access;
 
 /// <summary>
-/// A request outside its client's policy: 403 with <c>{"error": …, "rule": …}</c> naming the rule and the setting that
+/// A request outside its client's policy: 403 problem details (<see cref="HubgateProblems.AccessRefused"/>) with extension <c>rule</c> naming the rule and the setting that
 /// grants it (never the key), logged and counted by client and rule.
 /// </summary>
 internal sealed partial record AccessRefusal(string Client, string Rule, string Message)
@@ -19,7 +20,7 @@ internal sealed partial record AccessRefusal(string Client, string Rule, string 
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Hubgate.Server.Access");
         Log.Refused(logger, Client, context.Request.Method, Rule);
         Refusals.Add(1, new KeyValuePair<string, object?>("client", Client), new KeyValuePair<string, object?>("rule", Rule));
-        return Results.Json(new { error = Message, rule = Rule }, statusCode: StatusCodes.Status403Forbidden);
+        return HubgateProblems.Result(HubgateProblems.AccessRefused, Message, new KeyValuePair<string, object?>("rule", Rule));
     }
 
     private static partial class Log

@@ -1,3 +1,4 @@
+using Hubgate.Problems;
 using Hubgate.Server.Api;
 
 namespace Hubgate.Server.Access;
@@ -48,8 +49,8 @@ internal static class ClientsEndpoints
         };
         if (!policy.AppLooksLikeARight && !apps.TryGet(policy.AppName, out _))
         {
-            return TypedResults.BadRequest(new ApiError(
-                $"app: no GitHub App named '{policy.AppName}'. Known Apps: {string.Join(", ", apps.All.Select(a => a.Name))}."));
+            return HubgateProblems.Result(HubgateProblems.InvalidRequest,
+                $"app: no GitHub App named '{policy.AppName}'. Known Apps: {string.Join(", ", apps.All.Select(a => a.Name))}.");
         }
 
         var change = await store.AddAsync(body.Name ?? "", policy, context.GetClient().Name, cancellationToken);
@@ -58,9 +59,9 @@ internal static class ClientsEndpoints
 
     private static IResult Answer(ClientChange change) => change switch
     {
-        { Error: ClientChangeError.Invalid } => TypedResults.BadRequest(new ApiError(change.Message!)),
-        { Error: ClientChangeError.Conflict } => TypedResults.Conflict(new ApiError(change.Message!)),
-        { Error: ClientChangeError.NotFound } => TypedResults.NotFound(new ApiError(change.Message!)),
+        { Error: ClientChangeError.Invalid } => HubgateProblems.Result(HubgateProblems.InvalidRequest, change.Message!),
+        { Error: ClientChangeError.Conflict } => HubgateProblems.Result(HubgateProblems.Conflict, change.Message!),
+        { Error: ClientChangeError.NotFound } => HubgateProblems.Result(HubgateProblems.NotFound, change.Message!),
         { Key: { } key } => TypedResults.Ok(new IssuedKey(change.Client!, key)),
         _ => TypedResults.NoContent(),
     };

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Hubgate.Problems;
 using Hubgate.Server.Api;
 using Microsoft.Extensions.Options;
 
@@ -60,13 +61,14 @@ internal sealed partial class FailedKeyThrottle : IDisposable
 
     private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
-    private static IResult TooMany(HttpContext context, RateLimitLease lease)
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult TooMany(HttpContext context, RateLimitLease lease)
     {
         Throttled.Add(1);
         var seconds = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 60;
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        return Results.Json(new { error = $"too many failed key checks from this address; try again in {seconds} s (Hubgate:FailedKeyLimitPerMinute)" },
-            statusCode: StatusCodes.Status429TooManyRequests);
+        return HubgateProblems.Result(HubgateProblems.TooManyFailedKeys,
+            $"too many failed key checks from this address; try again in {seconds} s (Hubgate:FailedKeyLimitPerMinute)",
+            new KeyValuePair<string, object?>("retryAfter", seconds));
     }
 
     private static partial class Log

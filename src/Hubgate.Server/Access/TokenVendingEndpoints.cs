@@ -1,3 +1,4 @@
+using Hubgate.Problems;
 using System.Text.Json.Serialization;
 using Hubgate.Apps;
 using Hubgate.Authentication;
@@ -45,7 +46,7 @@ internal static class TokenVendingEndpoints
         var client = context.GetClient();
         if (!services.Apps.TryGet(appName, out var app))
         {
-            return Problem(StatusCodes.Status404NotFound, new GitHubAppNotFoundException(appName).Message);
+            return HubgateProblems.Result(HubgateProblems.UnknownApp, new GitHubAppNotFoundException(appName).Message);
         }
 
         if (ProxyAccess.AppNameRefusal(client, app.Name) is { } otherApp)
@@ -77,7 +78,7 @@ internal static class TokenVendingEndpoints
         }
         catch (ArgumentException e)
         {
-            return Problem(StatusCodes.Status400BadRequest, e.Message);
+            return HubgateProblems.Result(HubgateProblems.InvalidRequest, e.Message);
         }
 
         InstallationToken token;
@@ -87,23 +88,23 @@ internal static class TokenVendingEndpoints
         }
         catch (InstallationTokenScopeException e)
         {
-            return Problem(StatusCodes.Status422UnprocessableEntity, e.Message);
+            return HubgateProblems.Result(HubgateProblems.TokenScopeRefused, e.Message);
         }
         catch (InstallationNotFoundException e)
         {
-            return Problem(StatusCodes.Status404NotFound, e.Message);
+            return HubgateProblems.Result(HubgateProblems.InstallationNotFound, e.Message);
         }
         catch (InstallationSuspendedException e)
         {
-            return Problem(StatusCodes.Status403Forbidden, e.Message);
+            return HubgateProblems.Result(HubgateProblems.InstallationSuspended, e.Message);
         }
         catch (GitHubApiException e)
         {
-            return Problem(StatusCodes.Status502BadGateway, e.Message);
+            return HubgateProblems.Result(HubgateProblems.GitHubFailed, e.Message);
         }
         catch (GitHubAppNotConfiguredException e)
         {
-            return Problem(StatusCodes.Status503ServiceUnavailable, e.Message);
+            return HubgateProblems.Result(HubgateProblems.AppNotConfigured, e.Message);
         }
 
         await vends.RecordAsync(client.Name, app.Name, id, scope, token.ExpiresAt, cancellationToken);
@@ -181,7 +182,6 @@ internal static class TokenVendingEndpoints
     /// <summary>What a vend needs, resolved once per request.</summary>
     internal sealed record VendServices(GitHubApps Apps, ProxyAccess Access, ClientTokenScopes Scopes, TokenVendLog Vends, IDbContextFactory<HubgateDbContext> Databases);
 
-    private static JsonHttpResult<ApiError> Problem(int status, string message) => TypedResults.Json(new ApiError(message), statusCode: status);
 
     /// <summary>The body of a vend: repositories as <c>owner/name</c> (or bare names), ids, and permissions (name → level).</summary>
     internal sealed record VendRequest(

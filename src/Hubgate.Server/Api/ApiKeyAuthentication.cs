@@ -1,3 +1,4 @@
+using Hubgate.Problems;
 using System.Security.Cryptography;
 using System.Text;
 using Hubgate.Server.Access;
@@ -44,8 +45,8 @@ internal static class ApiKeyAuthentication
         {
             if (!await clients.IsConfiguredAsync(context.RequestAborted))
             {
-                return Results.Json(new { error = "Neither Hubgate:ApiKey nor Hubgate:Clients is configured, and no client is stored (hubgate clients add); set one to use the management API and the proxy." },
-                    statusCode: StatusCodes.Status503ServiceUnavailable);
+                return HubgateProblems.Result(HubgateProblems.ClientsNotConfigured,
+                    "Neither Hubgate:ApiKey nor Hubgate:Clients is configured, and no client is stored (hubgate clients add); set one to use the management API and the proxy.");
             }
 
             if (throttle.Failed(context) is { } throttled)
@@ -54,8 +55,8 @@ internal static class ApiKeyAuthentication
             }
 
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            return Results.Json(new { error = "missing or wrong API key (Authorization: Bearer <key of a Hubgate:Clients entry or Hubgate:ApiKey>)" },
-                statusCode: StatusCodes.Status401Unauthorized);
+            return HubgateProblems.Result(HubgateProblems.InvalidKey,
+                "missing or wrong API key (Authorization: Bearer <key of a Hubgate:Clients entry or Hubgate:ApiKey>)");
         }
 
         context.SetClient(client);

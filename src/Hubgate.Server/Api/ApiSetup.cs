@@ -8,6 +8,7 @@ internal static class ApiSetup
     public static WebApplicationBuilder AddApiKey(this WebApplicationBuilder builder)
     {
         builder.Services.AddAccess(builder.Configuration);
+        builder.Services.AddProblemDetails(); // errors are written by Hubgate.Problems.HubgateProblems through IProblemDetailsService
         builder.Services.ConfigureHttpJsonOptions(json =>
             json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower)));
         return builder;

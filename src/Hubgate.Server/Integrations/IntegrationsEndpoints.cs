@@ -1,3 +1,4 @@
+using Hubgate.Problems;
 using Hubgate.Authentication;
 using Hubgate.Integrations;
 using Hubgate.Server.Api;
@@ -42,7 +43,7 @@ internal static class IntegrationsEndpoints
     /// <c>GET /api/installations?app=default&amp;status=active&amp;limit=50&amp;after=123</c>, by id (then App: without
     /// <c>app</c>, every App's, and the cursor is <c>after</c> with <c>after_app</c>).
     /// </summary>
-    private static async Task<Results<Ok<InstallationPage>, BadRequest<ApiError>>> ListInstallationsAsync(
+    private static async Task<Results<Ok<InstallationPage>, ProblemHttpResult>> ListInstallationsAsync(
         IDbContextFactory<HubgateDbContext> databases, TimeProvider time, string? app, string? status, int? limit, long? after,
         [Microsoft.AspNetCore.Mvc.FromQuery(Name = "after_app")] string? afterApp, CancellationToken cancellationToken)
     {
@@ -75,7 +76,7 @@ internal static class IntegrationsEndpoints
             rows.Take(take).Select(i => InstallationDto.From(i, now)).ToList(), last?.Id, last?.App));
     }
 
-    private static async Task<Results<Ok<InstallationDto>, NotFound<ApiError>>> ShowInstallationAsync(
+    private static async Task<Results<Ok<InstallationDto>, ProblemHttpResult>> ShowInstallationAsync(
         IDbContextFactory<HubgateDbContext> databases, TimeProvider time, long id, string? app, CancellationToken cancellationToken)
     {
         app ??= StoredApp.Default;
@@ -83,7 +84,7 @@ internal static class IntegrationsEndpoints
         var row = await db.Installations.AsNoTracking().SingleOrDefaultAsync(i => i.App == app && i.Id == id, cancellationToken);
         if (row is null)
         {
-            return TypedResults.NotFound(new ApiError($"No installation {id} of App {app} is known."));
+            return HubgateProblems.Result(HubgateProblems.NotFound, $"No installation {id} of App {app} is known.");
         }
 
         var repositories = await db.Repositories.CountAsync(r => r.App == app && r.InstallationId == id && r.Status == RepositoryStatus.Active, cancellationToken);
@@ -91,7 +92,7 @@ internal static class IntegrationsEndpoints
     }
 
     /// <summary><c>GET /api/installations/{id}/repositories?app=default&amp;status=active&amp;limit&amp;after</c>, by id.</summary>
-    private static async Task<Results<Ok<RepositoryPage>, NotFound<ApiError>, BadRequest<ApiError>>> ListRepositoriesAsync(
+    private static async Task<Results<Ok<RepositoryPage>, ProblemHttpResult>> ListRepositoriesAsync(
         IDbContextFactory<HubgateDbContext> databases, long id, string? app, string? status, int? limit, long? after, CancellationToken cancellationToken)
     {
         app ??= StoredApp.Default;
@@ -103,7 +104,7 @@ internal static class IntegrationsEndpoints
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         if (!await db.Installations.AnyAsync(i => i.App == app && i.Id == id, cancellationToken))
         {
-            return TypedResults.NotFound(new ApiError($"No installation {id} of App {app} is known."));
+            return HubgateProblems.Result(HubgateProblems.NotFound, $"No installation {id} of App {app} is known.");
         }
 
         var take = Take(limit);
@@ -117,25 +118,25 @@ internal static class IntegrationsEndpoints
         return TypedResults.Ok(new RepositoryPage(rows.Take(take).ToList(), rows.Count > take ? rows[take - 1].Id : null));
     }
 
-    private static async Task<Results<Ok<RepositoryDto>, NotFound<ApiError>>> ShowRepositoryAsync(
+    private static async Task<Results<Ok<RepositoryDto>, ProblemHttpResult>> ShowRepositoryAsync(
         IDbContextFactory<HubgateDbContext> databases, long id, string? app, CancellationToken cancellationToken)
     {
         app ??= StoredApp.Default;
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var row = await db.Repositories.AsNoTracking().Where(r => r.App == app && r.Id == id).Select(RepositoryDto.Projection)
             .SingleOrDefaultAsync(cancellationToken);
-        return row is null ? TypedResults.NotFound(new ApiError($"No repository {id} of App {app} is known.")) : TypedResults.Ok(row);
+        return row is null ? HubgateProblems.Result(HubgateProblems.NotFound, $"No repository {id} of App {app} is known.") : TypedResults.Ok(row);
     }
 
     /// <summary><c>GET /api/repositories/{id}/commits?limit=50&amp;before=&lt;sequence&gt;</c>, most recently stored first, with file changes.</summary>
-    private static async Task<Results<Ok<CommitPage>, NotFound<ApiError>>> ListCommitsAsync(
+    private static async Task<Results<Ok<CommitPage>, ProblemHttpResult>> ListCommitsAsync(
         IDbContextFactory<HubgateDbContext> databases, long id, string? app, int? limit, long? before, CancellationToken cancellationToken)
     {
         app ??= StoredApp.Default;
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         if (!await db.Repositories.AnyAsync(r => r.App == app && r.Id == id, cancellationToken))
         {
-            return TypedResults.NotFound(new ApiError($"No repository {id} of App {app} is known."));
+            return HubgateProblems.Result(HubgateProblems.NotFound, $"No repository {id} of App {app} is known.");
         }
 
         var take = Take(limit);
@@ -150,7 +151,7 @@ internal static class IntegrationsEndpoints
     }
 
     /// <summary><c>GET /api/repositories/{id}/pulls?state=open|closed|merged|all&amp;limit&amp;before=&lt;number&gt;</c>, newest number first.</summary>
-    private static async Task<Results<Ok<PullRequestPage>, NotFound<ApiError>, BadRequest<ApiError>>> ListPullsAsync(
+    private static async Task<Results<Ok<PullRequestPage>, ProblemHttpResult>> ListPullsAsync(
         IDbContextFactory<HubgateDbContext> databases, long id, string? app, string? state, int? limit, int? before, CancellationToken cancellationToken)
     {
         app ??= StoredApp.Default;
@@ -162,7 +163,7 @@ internal static class IntegrationsEndpoints
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         if (!await db.Repositories.AnyAsync(r => r.App == app && r.Id == id, cancellationToken))
         {
-            return TypedResults.NotFound(new ApiError($"No repository {id} of App {app} is known."));
+            return HubgateProblems.Result(HubgateProblems.NotFound, $"No repository {id} of App {app} is known.");
         }
 
         var take = Take(limit);
@@ -180,7 +181,7 @@ internal static class IntegrationsEndpoints
     /// <c>POST /api/sync?app=ghes</c>: syncs that App's installations now (no <c>app</c>: <c>default</c>'s) and answers its
     /// report (404 for an unknown App, 502 when GitHub cannot be listed).
     /// </summary>
-    private static async Task<Results<Ok<SyncReport>, NotFound<ApiError>, JsonHttpResult<ApiError>>> SyncAsync(InstallationSync sync, string? app,
+    private static async Task<Results<Ok<SyncReport>, ProblemHttpResult>> SyncAsync(InstallationSync sync, string? app,
         CancellationToken cancellationToken)
     {
         try
@@ -189,16 +190,16 @@ internal static class IntegrationsEndpoints
         }
         catch (Hubgate.Apps.GitHubAppNotFoundException e)
         {
-            return TypedResults.NotFound(new ApiError(e.Message));
+            return HubgateProblems.Result(HubgateProblems.UnknownApp, e.Message);
         }
         catch (Exception e) when (e is GitHubApiException or GitHubAppNotConfiguredException or HttpRequestException)
         {
-            return TypedResults.Json(new ApiError($"Could not list GitHub's installations: {e.Message}"), statusCode: StatusCodes.Status502BadGateway);
+            return HubgateProblems.Result(HubgateProblems.GitHubFailed, $"Could not list GitHub's installations: {e.Message}");
         }
     }
 
     /// <summary>Parses an optional enum filter as operators type it (<c>active</c>, <c>Merged</c>); false with a 400 answer when unknown.</summary>
-    private static bool TryFilter<T>(string? text, string name, out T? value, out BadRequest<ApiError> bad)
+    private static bool TryFilter<T>(string? text, string name, out T? value, out ProblemHttpResult bad)
         where T : struct, Enum
     {
         value = null;
@@ -215,7 +216,7 @@ internal static class IntegrationsEndpoints
         }
 
         var names = string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
-        bad = TypedResults.BadRequest(new ApiError($"Unknown {name} '{text}': use one of {names}."));
+        bad = HubgateProblems.Result(HubgateProblems.InvalidRequest, $"Unknown {name} '{text}': use one of {names}.");
         return false;
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Hubgate.Apps;
 using Hubgate.Authentication;
+using Hubgate.Problems;
 using Hubgate.Server.Access;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
@@ -48,7 +49,7 @@ internal sealed partial class GitHubProxy : IDisposable
     {
         if (await _apps.FindAsync(route.App, context.RequestAborted) is not { } app)
         {
-            await Problem(context, StatusCodes.Status404NotFound, GitHubApp.IsValidName(route.App)
+            await HubgateProblems.WriteAsync(context, HubgateProblems.UnknownApp, GitHubApp.IsValidName(route.App)
                 ? new GitHubAppNotFoundException(route.App).Message
                 : $"'{route.App}' is not a GitHub App name (1 to 64 of a-z, 0-9 and '-').");
             return;
@@ -57,7 +58,7 @@ internal sealed partial class GitHubProxy : IDisposable
         var missing = app.Options.MissingCredentialKeys();
         if (missing.Count > 0)
         {
-            await Problem(context, StatusCodes.Status503ServiceUnavailable,
+            await HubgateProblems.WriteAsync(context, HubgateProblems.AppNotConfigured,
                 $"The proxy needs the credentials of the GitHub App '{app.Name}': set {string.Join(" and ", missing)}.");
             return;
         }
@@ -65,19 +66,19 @@ internal sealed partial class GitHubProxy : IDisposable
         if (!ProxyPath.TryGetTail(context, route.Prefix, out var tail, out var problem) ||
             !ProxyPath.TryResolve(tail, app.ApiBaseUrl, out var target, out problem))
         {
-            await Problem(context, StatusCodes.Status400BadRequest, $"Refused proxy path: {problem}.");
+            await HubgateProblems.WriteAsync(context, HubgateProblems.RefusedProxyPath, $"Refused proxy path: {problem}.");
             return;
         }
 
         if (!ProxyPath.MatchesRoutedPath(tail, route.Path))
         {
-            await Problem(context, StatusCodes.Status400BadRequest, "Refused proxy path: the path as sent is not the path as routed.");
+            await HubgateProblems.WriteAsync(context, HubgateProblems.RefusedProxyPath, "Refused proxy path: the path as sent is not the path as routed.");
             return;
         }
 
         if (RouteProblem(route, route.Root) is { } wrongRoute)
         {
-            await Problem(context, StatusCodes.Status400BadRequest, wrongRoute);
+            await HubgateProblems.WriteAsync(context, HubgateProblems.RefusedProxyPath, wrongRoute);
             return;
         }
 
@@ -110,7 +111,7 @@ internal sealed partial class GitHubProxy : IDisposable
         if (error != ForwarderError.None)
         {
             var exception = context.GetForwarderErrorFeature()?.Exception;
-            var (status, message) = Describe(exception);
+            var (kind, message, retryAfter) = Describe(exception);
             Log.ProxyFailed(_logger, app.Name, context.Request.Method, sentPath, error.ToString(), exception?.GetType().Name ?? "none");
             if (!context.Response.HasStarted && ScopeRefused(exception) is { } refused)
             {
@@ -122,7 +123,15 @@ internal sealed partial class GitHubProxy : IDisposable
             else if (!context.Response.HasStarted)
             {
                 context.Response.Clear();
-                await Problem(context, status, message);
+                if (retryAfter is { } seconds)
+                {
+                    context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    await HubgateProblems.WriteAsync(context, kind, message, new KeyValuePair<string, object?>("retryAfter", seconds));
+                }
+                else
+                {
+                    await HubgateProblems.WriteAsync(context, kind, message);
+                }
             }
         }
 
@@ -161,34 +170,29 @@ internal sealed partial class GitHubProxy : IDisposable
         return null;
     }
 
-    private static (int Status, string Message) Describe(Exception? exception)
+    private static (ProblemKind Kind, string Message, int? RetryAfter) Describe(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
             switch (e)
             {
                 case GitHubAppNotConfiguredException or AppPrivateKeyException:
-                    return (StatusCodes.Status503ServiceUnavailable, e.Message);
+                    return (HubgateProblems.AppNotConfigured, e.Message, null);
                 case InstallationNotFoundException:
-                    return (StatusCodes.Status404NotFound, e.Message);
+                    return (HubgateProblems.InstallationNotFound, e.Message, null);
                 case InstallationSuspendedException:
-                    return (StatusCodes.Status403Forbidden, e.Message);
-                case GitHubRateLimitException:
-                    return (StatusCodes.Status429TooManyRequests, e.Message);
+                    return (HubgateProblems.InstallationSuspended, e.Message, null);
+                case GitHubRateLimitException limited:
+                    return (HubgateProblems.GitHubRateLimited, e.Message,
+                        limited.RetryAfter is { } wait ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null);
                 case GitHubApiException:
-                    return (StatusCodes.Status502BadGateway, e.Message);
+                    return (HubgateProblems.GitHubFailed, e.Message, null);
                 case InvalidOperationException when e.Message.StartsWith("Refusing", StringComparison.Ordinal):
-                    return (StatusCodes.Status400BadRequest, e.Message);
+                    return (HubgateProblems.RefusedProxyPath, e.Message, null);
             }
         }
 
-        return (StatusCodes.Status502BadGateway, "GitHub could not be reached.");
-    }
-
-    private static Task Problem(HttpContext context, int status, string message)
-    {
-        context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(new { error = message });
+        return (HubgateProblems.GitHubFailed, "GitHub could not be reached.", null);
     }
 
     private sealed class Transformer(string app, Uri target, long? installationId, InstallationTokenScope scope, bool actAsApp, ProxyLinkRewriter links) : HttpTransformer

@@ -1,3 +1,4 @@
+using Hubgate.Problems;
 using Hubgate.Apps;
 using Hubgate.Server.Access;
 using Hubgate.Server.Api;
@@ -16,13 +17,13 @@ internal static class AppsEndpoints
         var apps = app.MapApiGroup().MapGroup("/apps").WithTags("Apps");
         apps.MapGet("/", async (GitHubAppStore store, CancellationToken cancellationToken) => TypedResults.Ok(await store.ListAsync(cancellationToken)));
         apps.MapGet("/{name}", async (GitHubAppStore store, string name, CancellationToken cancellationToken) =>
-            await store.ShowAsync(name, cancellationToken) is { } found ? Results.Ok(found) : Results.NotFound(new ApiError($"No App named '{name}'.")));
+            await store.ShowAsync(name, cancellationToken) is { } found ? Results.Ok(found) : HubgateProblems.Result(HubgateProblems.UnknownApp, $"No App named '{name}'."));
         apps.MapPost("/", AddAsync);
         apps.MapDelete("/{name}", async (HttpContext context, GitHubAppStore store, string name, CancellationToken cancellationToken) =>
             Answer(await store.RemoveAsync(name, context.GetClient().Name, cancellationToken)));
         apps.MapPost("/manifests", StartManifestAsync);
         apps.MapGet("/manifests/{state}", async (AppManifestFlow flow, string state, CancellationToken cancellationToken) =>
-            await flow.StatusAsync(state, cancellationToken) is { } status ? Results.Ok(status) : Results.NotFound(new ApiError("No such App manifest flow.")));
+            await flow.StatusAsync(state, cancellationToken) is { } status ? Results.Ok(status) : HubgateProblems.Result(HubgateProblems.NotFound, "No such App manifest flow."));
         return app;
     }
 
@@ -50,7 +51,7 @@ internal static class AppsEndpoints
     {
         if (string.IsNullOrWhiteSpace(body.PrivateKey) || body.AppId is null)
         {
-            return TypedResults.BadRequest(new ApiError("name, appId and privateKey (PEM) are required."));
+            return HubgateProblems.Result(HubgateProblems.InvalidRequest, "name, appId and privateKey (PEM) are required.");
         }
 
         var registration = new GitHubAppRegistration(body.Name ?? "", body.AppId.Value, body.ClientId, body.ClientSecret, body.PrivateKey,
@@ -63,20 +64,20 @@ internal static class AppsEndpoints
     {
         if (AppManifestFlow.TryTarget(body.Host, body.ApiBaseUrl, out var target) is { } error)
         {
-            return TypedResults.BadRequest(new ApiError(error));
+            return HubgateProblems.Result(HubgateProblems.InvalidRequest, error);
         }
 
         var started = await flow.StartAsync(body.Name ?? "", body.Organization, target, context.GetClient().Name, cancellationToken);
         return started.Error is null
             ? TypedResults.Ok(new StartedManifest(started.State!, started.StartUrl!, started.ExpiresAt!.Value))
-            : TypedResults.BadRequest(new ApiError(started.Error));
+            : HubgateProblems.Result(HubgateProblems.InvalidRequest, started.Error);
     }
 
     private static IResult Answer(AppChange change) => change switch
     {
-        { Error: AppChangeError.Invalid } => TypedResults.BadRequest(new ApiError(change.Message!)),
-        { Error: AppChangeError.Conflict } => TypedResults.Conflict(new ApiError(change.Message!)),
-        { Error: AppChangeError.NotFound } => TypedResults.NotFound(new ApiError(change.Message!)),
+        { Error: AppChangeError.Invalid } => HubgateProblems.Result(HubgateProblems.InvalidRequest, change.Message!),
+        { Error: AppChangeError.Conflict } => HubgateProblems.Result(HubgateProblems.Conflict, change.Message!),
+        { Error: AppChangeError.NotFound } => HubgateProblems.Result(HubgateProblems.NotFound, change.Message!),
         _ => TypedResults.NoContent(),
     };
 }

@@ -1,3 +1,4 @@
+using Hubgate.Problems;
 using System.Text.Json;
 using Hubgate.Server.Api;
 using Hubgate.Storage;
@@ -27,7 +28,7 @@ internal static class DeliveriesEndpoints
     /// <c>GET /api/deliveries?app=default&amp;state=dead&amp;event=push&amp;limit=50&amp;before=1234</c>, newest first (no
     /// <c>app</c>: every App's).
     /// </summary>
-    private static async Task<Results<Ok<DeliveryPage>, BadRequest<ApiError>>> ListAsync(
+    private static async Task<Results<Ok<DeliveryPage>, ProblemHttpResult>> ListAsync(
         WebhookInbox inbox,
         string? app,
         string? state,
@@ -41,7 +42,7 @@ internal static class DeliveriesEndpoints
         {
             if (!DeliverySummary.TryParseState(state, out var parsed))
             {
-                return TypedResults.BadRequest(new ApiError($"Unknown state '{state}': use one of {DeliverySummary.StateNames}."));
+                return HubgateProblems.Result(HubgateProblems.InvalidRequest, $"Unknown state '{state}': use one of {DeliverySummary.StateNames}.");
             }
 
             wanted = parsed;
@@ -54,14 +55,14 @@ internal static class DeliveriesEndpoints
     }
 
     /// <summary><c>GET /api/deliveries/{id}?app=ghes</c>: delivery ids are unique per App (no <c>app</c>: <c>default</c>'s).</summary>
-    private static async Task<Results<Ok<DeliveryDetail>, NotFound<ApiError>>> ShowAsync(
+    private static async Task<Results<Ok<DeliveryDetail>, ProblemHttpResult>> ShowAsync(
         IDbContextFactory<HubgateDbContext> databases, string deliveryId, string? app, CancellationToken cancellationToken) =>
         await DeliveryDetail.LoadAsync(databases, app ?? StoredApp.Default, deliveryId, cancellationToken) is { } detail
             ? TypedResults.Ok(detail)
-            : TypedResults.NotFound(new ApiError($"No delivery {deliveryId} of App {app ?? StoredApp.Default} is stored."));
+            : HubgateProblems.Result(HubgateProblems.NotFound, $"No delivery {deliveryId} of App {app ?? StoredApp.Default} is stored.");
 
     /// <summary><c>POST /api/deliveries/{id}/replay?app=ghes</c> (no <c>app</c>: <c>default</c>'s).</summary>
-    private static async Task<Results<Accepted<ReplayAnswer>, NotFound<ApiError>, Conflict<ApiError>>> ReplayAsync(
+    private static async Task<Results<Accepted<ReplayAnswer>, ProblemHttpResult>> ReplayAsync(
         WebhookInbox inbox, IDbContextFactory<HubgateDbContext> databases, string deliveryId, string? app, CancellationToken cancellationToken)
     {
         var appName = app ?? StoredApp.Default;
@@ -73,20 +74,20 @@ internal static class DeliveriesEndpoints
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         return await db.WebhookDeliveries.AnyAsync(d => d.App == appName && d.DeliveryId == deliveryId, cancellationToken)
-            ? TypedResults.Conflict(new ApiError($"Delivery {deliveryId} is being processed right now; replay it once it finishes."))
-            : TypedResults.NotFound(new ApiError($"No delivery {deliveryId} of App {appName} is stored."));
+            ? HubgateProblems.Result(HubgateProblems.Conflict, $"Delivery {deliveryId} is being processed right now; replay it once it finishes.")
+            : HubgateProblems.Result(HubgateProblems.NotFound, $"No delivery {deliveryId} of App {appName} is stored.");
     }
 
     /// <summary>
     /// <c>POST /api/deliveries/recover?app=ghes&amp;since=72h&amp;dryRun=true&amp;events=push,pull_request</c> (no <c>app</c>:
     /// <c>default</c>'s; no <c>events</c>: <c>Webhooks:RecoverEvents</c>).
     /// </summary>
-    private static async Task<Results<Ok<RecoveryReport>, BadRequest<ApiError>, NotFound<ApiError>, JsonHttpResult<ApiError>>> RecoverAsync(
+    private static async Task<Results<Ok<RecoveryReport>, ProblemHttpResult>> RecoverAsync(
         DeliveryRecovery recovery, string? app, string? since, bool? dryRun, string? events, CancellationToken cancellationToken)
     {
         if (!Durations.TryParse(since ?? "72h", out var lookback) || lookback <= TimeSpan.Zero)
         {
-            return TypedResults.BadRequest(new ApiError($"since='{since}' is not a duration: use e.g. 30m, 12h, 3d."));
+            return HubgateProblems.Result(HubgateProblems.InvalidRequest, $"since='{since}' is not a duration: use e.g. 30m, 12h, 3d.");
         }
 
         try
@@ -96,11 +97,11 @@ internal static class DeliveriesEndpoints
         }
         catch (Hubgate.Apps.GitHubAppNotFoundException e)
         {
-            return TypedResults.NotFound(new ApiError(e.Message));
+            return HubgateProblems.Result(HubgateProblems.UnknownApp, e.Message);
         }
         catch (Exception e) when (e is Hubgate.Authentication.GitHubApiException or Hubgate.Authentication.GitHubAppNotConfiguredException or HttpRequestException)
         {
-            return TypedResults.Json(new ApiError($"Could not list GitHub's deliveries: {e.Message}"), statusCode: StatusCodes.Status502BadGateway);
+            return HubgateProblems.Result(HubgateProblems.GitHubFailed, $"Could not list GitHub's deliveries: {e.Message}");
         }
     }
 

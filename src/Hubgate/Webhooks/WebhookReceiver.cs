@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Hubgate.Apps;
+using Hubgate.Problems;
 using Hubgate.Storage;
 using Hubgate.Telemetry;
 using Microsoft.AspNetCore.Http;
@@ -63,7 +64,7 @@ public sealed partial class WebhookReceiver(
         if (!HttpMethods.IsPost(request.Method))
         {
             context.Response.Headers.Allow = "POST";
-            await ErrorAsync(context, StatusCodes.Status405MethodNotAllowed, "Webhook deliveries are POST requests.").ConfigureAwait(false);
+            await ErrorAsync(context, HubgateProblems.WebhookMethodNotAllowed, "Webhook deliveries are POST requests.").ConfigureAwait(false);
             return;
         }
 
@@ -73,7 +74,7 @@ public sealed partial class WebhookReceiver(
         {
             Refused("unknown_app");
             Log.UnknownApp(logger, Printable(appName));
-            await ErrorAsync(context, StatusCodes.Status404NotFound,
+            await ErrorAsync(context, HubgateProblems.UnknownApp,
                 "No GitHub App of this name is configured or stored on this server (or it was removed): its deliveries are not accepted.")
                 .ConfigureAwait(false);
             return;
@@ -83,7 +84,7 @@ public sealed partial class WebhookReceiver(
         if (keys.Count == 0)
         {
             Log.NoSecret(logger, app.Name, WebhookSecretKeys.Primary(app), WebhookSecretKeys.Environment(app));
-            await ErrorAsync(context, StatusCodes.Status401Unauthorized,
+            await ErrorAsync(context, HubgateProblems.WebhookSecretNotConfigured,
                 $"No webhook secret is configured for the App '{app.Name}' on this server, so no delivery can be verified.").ConfigureAwait(false);
             return;
         }
@@ -124,7 +125,7 @@ public sealed partial class WebhookReceiver(
             Log.Busy(logger, settings.MaxUnverifiedBytesInFlight);
             context.Response.Headers.RetryAfter = "5";
             context.Response.Headers.Connection = "close"; // do not read (or drain) the rest of the body
-            await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
+            await ErrorAsync(context, HubgateProblems.WebhookNotStored,
                 "Too many request bodies are waiting to be verified (Webhooks:MaxUnverifiedBytesInFlight); retry later.").ConfigureAwait(false);
             return;
         }
@@ -137,7 +138,7 @@ public sealed partial class WebhookReceiver(
             var refusal = Check(request, unverified.Length, settings, app, out @event);
             if (refusal is not null)
             {
-                await ErrorAsync(context, StatusCodes.Status400BadRequest, refusal).ConfigureAwait(false);
+                await ErrorAsync(context, HubgateProblems.WebhookInvalid, refusal).ConfigureAwait(false);
                 return;
             }
 
@@ -149,23 +150,23 @@ public sealed partial class WebhookReceiver(
                     break;
                 case SignatureCheck.Missing:
                     SignatureFailed("missing");
-                    await ErrorAsync(context, StatusCodes.Status400BadRequest,
+                    await ErrorAsync(context, HubgateProblems.WebhookSignatureInvalid,
                         "The delivery is not signed: send X-Hub-Signature-256 (or X-Hub-Signature).").ConfigureAwait(false);
                     return;
                 case SignatureCheck.Malformed:
                     SignatureFailed("malformed");
-                    await ErrorAsync(context, StatusCodes.Status400BadRequest,
+                    await ErrorAsync(context, HubgateProblems.WebhookSignatureInvalid,
                         "The signature is malformed: expected sha256=<64 hex digits> (or sha1=<40 hex digits>).").ConfigureAwait(false);
                     return;
                 case SignatureCheck.UnsupportedAlgorithm:
                     SignatureFailed("unsupported_algorithm");
-                    await ErrorAsync(context, StatusCodes.Status400BadRequest,
+                    await ErrorAsync(context, HubgateProblems.WebhookSignatureInvalid,
                         "The signature uses an unsupported algorithm: expected sha256 (or sha1).").ConfigureAwait(false);
                     return;
                 default:
                     SignatureFailed("mismatch");
                     Log.SignatureMismatch(logger, Printable(deliveryHeader.ToString()), @event, context.Connection.RemoteIpAddress?.ToString());
-                    await ErrorAsync(context, StatusCodes.Status401Unauthorized,
+                    await ErrorAsync(context, HubgateProblems.WebhookSignatureMismatch,
                         "The signature does not match the body for any configured webhook secret.").ConfigureAwait(false);
                     return;
             }
@@ -179,7 +180,7 @@ public sealed partial class WebhookReceiver(
             Refused("wrong_app");
             var appIdKey = app.Options.ConfigurationPrefix + ":AppId";
             Log.WrongApp(logger, Printable(deliveryHeader.ToString()), @event, target, app.Name, app.Options.AppId!.Value, appIdKey);
-            await ErrorAsync(context, StatusCodes.Status403Forbidden,
+            await ErrorAsync(context, HubgateProblems.WebhookWrongApp,
                 $"This delivery is for GitHub App {target} (X-GitHub-Hook-Installation-Target-ID), not this server's App " +
                 $"'{app.Name}', {app.Options.AppId} ({appIdKey}). Give each App its own webhook secret.").ConfigureAwait(false);
             return;
@@ -189,14 +190,14 @@ public sealed partial class WebhookReceiver(
         var json = body;
         if (IsForm(request.ContentType) && (WebhookPayload.StartsAsJson(body) || !WebhookPayload.TryReadForm(body, out json)))
         {
-            await ErrorAsync(context, StatusCodes.Status400BadRequest,
+            await ErrorAsync(context, HubgateProblems.WebhookInvalid,
                 "The body is form-encoded (Content-Type: application/x-www-form-urlencoded) but has no single payload field.").ConfigureAwait(false);
             return;
         }
 
         if (!PayloadInspector.TryInspect(json, out var facts))
         {
-            await ErrorAsync(context, StatusCodes.Status400BadRequest,
+            await ErrorAsync(context, HubgateProblems.WebhookInvalid,
                 json == body ? "The body is not a JSON object." : "The form's payload field is not a JSON object.").ConfigureAwait(false);
             return;
         }
@@ -205,14 +206,14 @@ public sealed partial class WebhookReceiver(
         string deliveryId;
         if (deliveryHeader.Count > 1)
         {
-            await ErrorAsync(context, StatusCodes.Status400BadRequest, "X-GitHub-Delivery was sent more than once.").ConfigureAwait(false);
+            await ErrorAsync(context, HubgateProblems.WebhookInvalid, "X-GitHub-Delivery was sent more than once.").ConfigureAwait(false);
             return;
         }
         else if (deliveryHeader.ToString().Trim() is { Length: > 0 } id)
         {
             if (id.Length > MaxDeliveryIdLength || !IsPrintableAscii(id))
             {
-                await ErrorAsync(context, StatusCodes.Status400BadRequest,
+                await ErrorAsync(context, HubgateProblems.WebhookInvalid,
                     $"X-GitHub-Delivery must be at most {MaxDeliveryIdLength} printable ASCII characters.").ConfigureAwait(false);
                 return;
             }
@@ -261,7 +262,7 @@ public sealed partial class WebhookReceiver(
             // later, GitHub's redelivery under the same id is answered 200.
             Log.StoreTimedOut(logger, deliveryId, @event, options.CurrentValue.StoreTimeout);
             Received("unavailable");
-            await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
+            await ErrorAsync(context, HubgateProblems.WebhookNotStored,
                 "The database did not commit the delivery in time; it was not accepted. Redeliver it later.").ConfigureAwait(false);
             return;
         }
@@ -269,14 +270,14 @@ public sealed partial class WebhookReceiver(
         {
             // Logged by the inbox. 503 makes GitHub mark the delivery failed, so recovery can ask for it again.
             Received("unavailable");
-            await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
+            await ErrorAsync(context, HubgateProblems.WebhookNotStored,
                 "The delivery could not be stored; it was not accepted. Redeliver it later.").ConfigureAwait(false);
             return;
         }
         catch (ObjectDisposedException)
         {
             Received("unavailable");
-            await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "The server is shutting down; redeliver later.").ConfigureAwait(false);
+            await ErrorAsync(context, HubgateProblems.WebhookNotStored, "The server is shutting down; redeliver later.").ConfigureAwait(false);
             return;
         }
 
@@ -371,7 +372,7 @@ public sealed partial class WebhookReceiver(
     {
         Log.TooLarge(logger, context.Request.ContentLength);
         context.Response.Headers.Connection = "close"; // do not read (or drain) the rest of the body
-        return ErrorAsync(context, StatusCodes.Status413PayloadTooLarge, "The body is larger than GitHub's 25 MiB webhook limit.");
+        return ErrorAsync(context, HubgateProblems.WebhookTooLarge, "The body is larger than GitHub's 25 MiB webhook limit.");
     }
 
     private static bool IsEventName(string value)
@@ -449,16 +450,7 @@ public sealed partial class WebhookReceiver(
         return context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).AsTask();
     }
 
-    private static Task ErrorAsync(HttpContext context, int status, string error)
-    {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(new ErrorBody(error), WebhookJsonContext.Default.ErrorBody);
-        context.Response.ContentLength = bytes.Length;
-        return context.Response.Body.WriteAsync(bytes, context.RequestAborted).AsTask();
-    }
-
-    internal sealed record ErrorBody(string Error);
+    private static Task ErrorAsync(HttpContext context, ProblemKind kind, string detail) => HubgateProblems.WriteFastAsync(context, kind, detail);
 
     private static partial class Log
     {
@@ -496,7 +488,3 @@ public sealed partial class WebhookReceiver(
         public static partial void WrongApp(ILogger logger, string? deliveryId, string @event, long targetAppId, string app, long appId, string appIdKey);
     }
 }
-
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(WebhookReceiver.ErrorBody))]
-internal sealed partial class WebhookJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

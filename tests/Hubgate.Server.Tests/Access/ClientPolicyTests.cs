@@ -83,7 +83,7 @@ public sealed class ClientPolicyTests : IAsyncLifetime, IDisposable
         Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{(int)response.StatusCode}: {text}");
         var body = JsonSerializer.Deserialize<JsonElement>(text);
         Assert.Equal(rule, body.GetProperty("rule").GetString());
-        Assert.Contains($":{char.ToUpperInvariant(rule[0])}{rule[1..]}", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains($":{char.ToUpperInvariant(rule[0])}{rule[1..]}", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Empty(_gitHub.Requests);
     }
 

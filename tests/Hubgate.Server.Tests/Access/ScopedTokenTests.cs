@@ -216,7 +216,7 @@ public sealed class ScopedTokenTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Equal("scope", body.GetProperty("rule").GetString());
-        Assert.Contains(named, body.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains(named, body.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(422, Assert.Single(_gitHub.Mints).Status);
     }
 

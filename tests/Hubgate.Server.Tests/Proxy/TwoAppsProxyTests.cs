@@ -98,7 +98,7 @@ public sealed class TwoAppsProxyTests : IAsyncLifetime, IDisposable
         Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{(int)response.StatusCode}: {body}");
         var error = JsonDocument.Parse(body).RootElement;
         Assert.Equal(rule, error.GetProperty("rule").GetString());
-        Assert.Contains(mentions, error.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains(mentions, error.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     /// <summary>Every request a fake saw was made with credentials it accepted: none was another App's.</summary>
@@ -141,7 +141,7 @@ public sealed class TwoAppsProxyTests : IAsyncLifetime, IDisposable
         {
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
             var error = await response.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Contains("'staging'", error.GetProperty("error").GetString(), StringComparison.Ordinal);
+            Assert.Contains("'staging'", error.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
 
         Assert.Empty(_dotCom.Requests);

@@ -114,7 +114,7 @@ public sealed partial class DeliveriesApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(new Uri("/api/deliveries/nope", UriKind.Relative))).StatusCode);
         var bad = await client.GetAsync(new Uri("/api/deliveries?state=sleeping", UriKind.Relative));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
-        Assert.Contains("dead", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("dead", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
         var badSince = await client.PostAsync(new Uri("/api/deliveries/recover?since=forever", UriKind.Relative), null);
         Assert.Equal(HttpStatusCode.BadRequest, badSince.StatusCode);
     }

@@ -42,9 +42,10 @@ public sealed class WebhookEndpointTests : IDisposable
 
     private static async Task<string> ErrorOf(HttpResponseMessage response)
     {
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return json.RootElement.GetProperty("error").GetString()!;
+        Assert.Equal((int)response.StatusCode, json.RootElement.GetProperty("status").GetInt32());
+        return json.RootElement.GetProperty("detail").GetString()!;
     }
 
     private async Task<List<WebhookDeliveryEntity>> StoredAsync()
