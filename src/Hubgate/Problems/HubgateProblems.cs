@@ -106,6 +106,7 @@ public static class HubgateProblems
     private static readonly JsonEncodedText StatusMember = JsonEncodedText.Encode("status");
     private static readonly JsonEncodedText DetailMember = JsonEncodedText.Encode("detail");
     private static readonly JsonEncodedText ErrorMember = JsonEncodedText.Encode(LegacyErrorMember);
+    private static readonly JsonEncodedText TraceIdMember = JsonEncodedText.Encode("traceId");
 
     /// <summary>Every kind, in the order the README lists them.</summary>
     public static IReadOnlyList<ProblemKind> All { get; } =
@@ -149,7 +150,7 @@ public static class HubgateProblems
 
     /// <summary>
     /// The webhook receiver's errors, written without the serializer: the type and title are escaped once per kind, the
-    /// detail once per answer. The members are those of <see cref="Create"/>.
+    /// detail once per answer. The members are those of <see cref="Create"/> plus <c>traceId</c>, as the host's writer adds.
     /// </summary>
     internal static Task WriteFastAsync(HttpContext context, ProblemKind kind, string detail)
     {
@@ -162,6 +163,7 @@ public static class HubgateProblems
             writer.WriteNumber(StatusMember, kind.Status);
             writer.WriteString(DetailMember, detail);
             writer.WriteString(ErrorMember, detail);
+            writer.WriteString(TraceIdMember, System.Diagnostics.Activity.Current?.Id ?? context.TraceIdentifier); // as ASP.NET Core's writer does
             writer.WriteEndObject();
         }
 

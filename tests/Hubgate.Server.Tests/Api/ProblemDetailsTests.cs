@@ -142,6 +142,14 @@ public sealed class ProblemDetailsTests : IDisposable
         });
     }
 
+    [Fact]
+    public void TheReadme_ListsEveryKind_WithItsStatus()
+    {
+        var readme = File.ReadAllText(Path.Combine(WebhookFixtures.Directory, "..", "..", "..", "README.md"));
+        Assert.All(HubgateProblems.All, kind =>
+            Assert.Contains($"| `{kind.Name}` | {kind.Status} |", readme, StringComparison.Ordinal));
+    }
+
     private async Task<JsonElement> GetProblemAsync(string key, string path, ProblemKind kind)
     {
         using var client = _app.Client(key);
@@ -174,6 +182,7 @@ public sealed class ProblemDetailsTests : IDisposable
         var detail = problem.GetProperty("detail").GetString();
         Assert.False(string.IsNullOrWhiteSpace(detail));
         Assert.Equal(detail, problem.GetProperty("error").GetString()); // kept for one release for clients of {"error": …}
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
         return problem;
     }
 }
