@@ -50,24 +50,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, int port, CancellationToken cancellationToken = default)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{port}/");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = ServerDirectory,
-        };
-        start.ArgumentList.Add(Path.Combine(ServerDirectory, "Hubgate.Server.dll"));
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        start.Environment["Urls"] = baseAddress.AbsoluteUri.TrimEnd('/');
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        start.Environment["Logging__Console__FormatterName"] = "simple";
-        foreach (var (key, value) in settings)
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
+        var start = StartInfo(settings, [], baseAddress);
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server process.");
         var server = new ServerProcess(process, baseAddress);
         process.BeginOutputReadLine();
@@ -108,6 +91,61 @@ public sealed class ServerProcess : IAsyncDisposable
 
             await Task.Delay(100, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Runs <c>hubgate <paramref name="args"/></c> as its own process with <paramref name="settings"/> (configuration keys,
+    /// or plain environment variables such as <c>XDG_DATA_HOME</c>) and waits for it (60 s at most): its exit code, stdout and stderr.
+    /// </summary>
+    public static async Task<(int Exit, string Output, string Error)> RunCommandAsync(IReadOnlyDictionary<string, string?> settings, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(settings, args, baseAddress: null)) ?? throw new InvalidOperationException("Could not start hubgate.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"hubgate {string.Join(' ', args)} did not exit within 60 s.");
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string?> settings, string[] args, Uri? baseAddress)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = ServerDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(ServerDirectory, "Hubgate.Server.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        if (baseAddress is not null)
+        {
+            start.Environment["Urls"] = baseAddress.AbsoluteUri.TrimEnd('/');
+        }
+
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        return start;
     }
 
     /// <summary>An HTTP client for this server.</summary>

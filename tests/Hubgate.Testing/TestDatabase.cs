@@ -31,6 +31,21 @@ public static class TestDatabase
         return settings;
     }
 
+    /// <summary>
+    /// A guard, called once when a test assembly loads: points the user's application-data folder (XDG_DATA_HOME, which
+    /// the default <c>Hubgate:DataDirectory</c> is under) at a path that cannot be created, inherited by the server
+    /// processes tests start. A test that forgets to give its own database (<see cref="Settings"/>, or a
+    /// <c>Hubgate:DataDirectory</c> or XDG_DATA_HOME of its own) fails naming <c>Hubgate:DataDirectory</c>, rather
+    /// than writing into the real user's home or sharing one database with other tests.
+    /// </summary>
+    public static void KeepOutOfTheUsersHome()
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            Environment.SetEnvironmentVariable("XDG_DATA_HOME", "/dev/null/tests-give-each-hubgate-its-own-database");
+        }
+    }
+
     /// <summary>Drops the PostgreSQL database of <paramref name="directory"/> (SQLite's file goes with the folder).</summary>
     public static void Delete(string directory)
     {

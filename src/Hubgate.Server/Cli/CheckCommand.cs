@@ -12,7 +12,8 @@ namespace Hubgate.Server.Cli;
 /// <summary>
 /// <c>hubgate check</c>: the configuration end to end, each finding in words — per App (every App, or the one named by
 /// <c>--app</c>): App id, private key, webhook secret, GitHub reachable with that App's JWT and answering as that App
-/// (its name and installation count); and the database, reachable and migrated. Exit code 0 when everything passes,
+/// (its name and installation count); the data directory (<c>Hubgate:DataDirectory</c>, when the database is in it);
+/// and the database, reachable and migrated. Exit code 0 when everything passes,
 /// 1 otherwise. Nothing is changed (no migration).
 /// </summary>
 internal static class CheckCommand
@@ -100,6 +101,11 @@ internal static class CheckCommand
             }
         }
 
+        if (services.Get<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value.DataDirectory is { } directory)
+        {
+            checks.Add(CheckDataDirectory(directory));
+        }
+
         var migrator = services.Get<DatabaseMigrator>();
         var (reachable, migrated, error) = await migrator.CheckAsync(cancellationToken);
         checks.Add(new Check("Database", reachable && migrated, !reachable
@@ -114,6 +120,20 @@ internal static class CheckCommand
         }
 
         return checks;
+    }
+
+    /// <summary>The data directory the database is in: created owner-only when missing, refused when others may read or write it.</summary>
+    private static Check CheckDataDirectory(string directory)
+    {
+        try
+        {
+            DataDirectory.Prepare(directory);
+            return new Check("Data directory", true, DataDirectory.Describe(directory));
+        }
+        catch (DataDirectoryException e)
+        {
+            return new Check("Data directory", false, e.Message);
+        }
     }
 
     /// <summary>The App's id, key and webhook secret; true when GitHub can be asked (id and key check out).</summary>

@@ -18,14 +18,16 @@ internal static partial class StorageSetup
     /// Before anything starts — hosted services included, Data Protection's reads its key ring from the database:
     /// applies the migrations (<c>Database:MigrateOnStartup</c>, default true) or, when that is off, checks the database
     /// can be reached; then reads every key of the Data Protection key ring (a ring encrypted to another certificate fails
-    /// here, not at the first token). When it cannot, one critical line naming the provider and the host (never the password) instead
+    /// here, not at the first token); then one line saying where the database and Hubgate's state are (the data directory
+    /// <c>Hubgate:DataDirectory</c> when the database is in it). When it cannot, one critical line naming the provider and the host (never the password) instead
     /// of a host failure with stack traces, and false: the caller exits.
     /// </summary>
     public static async Task<bool> PrepareDatabaseAsync(this WebApplication app)
     {
         var migrator = app.Services.GetRequiredService<DatabaseMigrator>();
+        var options = app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         string? failure = null;
-        if (app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
+        if (options.MigrateOnStartup)
         {
             try
             {
@@ -46,8 +48,13 @@ internal static partial class StorageSetup
         if (failure is not null)
         {
             Log.DatabaseUnavailable(logger, failure);
+            return false;
         }
-        else if (app.Services.GetRequiredService<IOptions<KeyRingOptions>>().Value is { IsProtected: true } keyRing)
+
+        Log.DataLocation(logger, options.DataDirectory is { } directory
+            ? $"the data directory {DataDirectory.Describe(directory)}: {migrator.Describe()}"
+            : $"{migrator.Describe()} (ConnectionStrings:Hubgate)");
+        if (app.Services.GetRequiredService<IOptions<KeyRingOptions>>().Value is { IsProtected: true } keyRing)
         {
             var replaced = await keyRing.ReplaceUnencryptedKeysAsync(app.Services.GetRequiredService<IKeyManager>(),
                 app.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>(), app.Services.GetRequiredService<TimeProvider>(),
@@ -62,13 +69,16 @@ internal static partial class StorageSetup
             Log.KeyRingUnprotected(logger);
         }
 
-        return failure is null;
+        return true;
     }
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 101, Level = LogLevel.Critical, Message = "{Message}")]
         public static partial void DatabaseUnavailable(ILogger logger, string message);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Hubgate's database and state: {Location}")]
+        public static partial void DataLocation(ILogger logger, string location);
 
         [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "The Data Protection key ring (which encrypts stored tokens and signs dashboard sessions) " +
             "is stored unencrypted in the database: a copy of the database yields the tokens and forged sessions. Set DataProtection:CertificatePath " +

@@ -36,10 +36,7 @@ public sealed partial class DatabaseMigrator(
     {
         try
         {
-            if (options.Value.Provider == DatabaseProvider.Sqlite)
-            {
-                SqliteFileMode.RestrictToOwner(options.Value.ConnectionString);
-            }
+            PrepareSqliteFile();
 
             var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             await using (db.ConfigureAwait(false))
@@ -71,6 +68,10 @@ public sealed partial class DatabaseMigrator(
                 }
             }
         }
+        catch (DataDirectoryException ex)
+        {
+            throw new DatabaseUnavailableException(ex.Message, ex);
+        }
         catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
             throw new DatabaseUnavailableException(CannotOpen(ex.GetBaseException().Message), ex);
@@ -82,10 +83,7 @@ public sealed partial class DatabaseMigrator(
     {
         try
         {
-            if (options.Value.Provider == DatabaseProvider.Sqlite)
-            {
-                SqliteFileMode.RestrictToOwner(options.Value.ConnectionString);
-            }
+            PrepareSqliteFile();
 
             var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             await using (db.ConfigureAwait(false))
@@ -94,10 +92,31 @@ public sealed partial class DatabaseMigrator(
                 return (true, !pending.Any(), null);
             }
         }
+        catch (DataDirectoryException ex)
+        {
+            return (false, false, ex.Message);
+        }
         catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
             return (false, false, ex.GetBaseException().Message);
         }
+    }
+
+    /// <summary>The data directory (when the database is in it) created owner-only, then the SQLite file owner-only.</summary>
+    /// <exception cref="DataDirectoryException">The data directory cannot be used.</exception>
+    private void PrepareSqliteFile()
+    {
+        if (options.Value.Provider != DatabaseProvider.Sqlite)
+        {
+            return;
+        }
+
+        if (options.Value.DataDirectory is { } directory)
+        {
+            DataDirectory.Prepare(directory);
+        }
+
+        SqliteFileMode.RestrictToOwner(options.Value.ConnectionString);
     }
 
     private static string DescribePostgres(string? connectionString)

@@ -12,10 +12,17 @@ public sealed class DatabaseOptions
     public bool MigrateOnStartup { get; set; } = true;
 
     /// <summary>
-    /// <c>ConnectionStrings:Hubgate</c>. Defaults to <c>Data Source=hubgate.db</c> beside the app for SQLite;
-    /// required for PostgreSQL.
+    /// <c>ConnectionStrings:Hubgate</c>. Defaults for SQLite to <c>Data Source=&lt;DataDirectory&gt;/hubgate.db</c>
+    /// (<c>Hubgate:DataDirectory</c>); required for PostgreSQL.
     /// </summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// The data directory (<c>Hubgate:DataDirectory</c>, default the user's application-data folder + <c>hubgate</c>) when
+    /// the database is in it — SQLite without <c>ConnectionStrings:Hubgate</c> —, else null. Created owner-only before
+    /// the database is opened.
+    /// </summary>
+    public string? DataDirectory { get; internal set; }
 }
 
 public enum DatabaseProvider

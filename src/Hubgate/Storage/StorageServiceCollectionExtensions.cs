@@ -13,7 +13,8 @@ public static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <see cref="HubgateDbContext"/> for the provider named by <c>Database:Provider</c>, with the
-    /// connection string <c>ConnectionStrings:Hubgate</c>, and Data Protection keys persisted in the same database
+    /// connection string <c>ConnectionStrings:Hubgate</c> (for SQLite by default <c>hubgate.db</c> in the data directory
+    /// <c>Hubgate:DataDirectory</c>), and Data Protection keys persisted in the same database
     /// (encrypted to the certificate <c>DataProtection:CertificatePath</c> when one is set: see <see cref="KeyRingOptions"/>).
     /// </summary>
     public static IServiceCollection AddHubgateStorage(this IServiceCollection services, IConfiguration configuration)
@@ -63,9 +64,10 @@ public static class StorageServiceCollectionExtensions
                     ["ConnectionStrings:Hubgate is required when Database:Provider is Postgres (e.g. \"Host=127.0.0.1;Database=hubgate;Username=hubgate;Password=...\")."]);
             }
 
+            options.DataDirectory = DataDirectory.Resolve(configuration);
             options.ConnectionString = new SqliteConnectionStringBuilder
             {
-                DataSource = Path.Combine(AppContext.BaseDirectory, "hubgate.db"),
+                DataSource = Path.Combine(options.DataDirectory, "hubgate.db"),
             }.ToString();
         }
 
