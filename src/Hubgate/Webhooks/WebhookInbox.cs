@@ -21,7 +21,7 @@ public enum InboxOutcome
 }
 
 /// <summary>The database could not commit a delivery (unreachable, locked, full). Ingest answers 503.</summary>
-public sealed class DeliveryStoreException(string message, Exception inner) : Exception(message, inner);
+public sealed class DeliveryStoreException(string message, Exception inner) : HubgateStorageException(message, inner);
 
 /// <summary>
 /// The durable inbox. Every accepted delivery is committed before the endpoint answers. Concurrent deliveries are
