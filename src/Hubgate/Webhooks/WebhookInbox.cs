@@ -160,7 +160,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         {
             // Reset before reading: a delivery queued after this point sets the event again, so none waits unseen.
             _wake.Reset();
-            var max = Math.Max(1, _options.CurrentValue.MaxBatchSize);
+            var max = _options.CurrentValue.MaxBatchSize;
             while (batch.Count < max && _queue.Reader.TryRead(out var next))
             {
                 batch.Add(next);
