@@ -117,7 +117,7 @@ public sealed partial class GitHubApp : IDisposable
 
 /// <summary>The App named in a request, route or command is not one Hubgate knows (or it was removed).</summary>
 public sealed class GitHubAppNotFoundException(string name)
-    : KeyNotFoundException($"No GitHub App named '{name}' is configured or stored. Configure it under GitHub:Apps:{name}, or add it with 'hubgate apps add {name}' / 'hubgate apps create {name}'.")
+    : HubgateConfigurationException($"No GitHub App named '{name}' is configured or stored. Configure it under GitHub:Apps:{name}, or add it with 'hubgate apps add {name}' / 'hubgate apps create {name}'.")
 {
     /// <summary>The name asked for.</summary>
     public string Name { get; } = name;

@@ -250,10 +250,9 @@ public sealed partial class InstallationTokenProvider
             case HttpStatusCode.UnprocessableEntity when !scope.IsFull:
                 throw new InstallationTokenScopeException(installationId, scope, GitHubMessage(body));
             case HttpStatusCode.Unauthorized:
-                throw new GitHubApiException(
+                throw new GitHubAppCredentialsRejectedException(App, installationId,
                     $"GitHub rejected the App's JWT while minting a token for installation {installationId}: {GitHubMessage(body)}. " +
-                    "Check that GitHub:AppId / GitHub:ClientId and the private key belong to the same App.",
-                    response.StatusCode);
+                    "Check that GitHub:AppId / GitHub:ClientId and the private key belong to the same App.");
             default:
                 throw new GitHubApiException(
                     $"GitHub answered {(int)response.StatusCode} while minting a token for installation {installationId}: {GitHubMessage(body)}",

@@ -75,9 +75,10 @@ public sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrat
     private static string Describe(string @event, string? action) => action is null ? @event : $"{@event}.{action}";
 }
 
-/// <summary>A handler failed; <see cref="Exception.InnerException"/> is what it threw.</summary>
+/// <summary>A webhook handler failed; <see cref="Exception.InnerException"/> is what it threw. The delivery is retried.</summary>
 public sealed class WebhookHandlerException(string handler, Exception inner)
-    : Exception($"Handler {handler} failed: {inner.GetType().Name}: {inner.Message}", inner)
+    : HubgateException($"Handler {handler} failed: {inner.GetType().Name}: {inner.Message}", inner)
 {
+    /// <summary>The handler's registered name.</summary>
     public string Handler { get; } = handler;
 }

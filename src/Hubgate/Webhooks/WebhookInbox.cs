@@ -21,7 +21,7 @@ public enum InboxOutcome
 }
 
 /// <summary>The database could not commit a delivery (unreachable, locked, full). Ingest answers 503.</summary>
-public sealed class DeliveryStoreException(string message, Exception inner) : Exception(message, inner);
+public sealed class DeliveryStoreException(string message, Exception inner) : HubgateStorageException(message, inner);
 
 /// <summary>
 /// The durable inbox. Every accepted delivery is committed before the endpoint answers. Concurrent deliveries are
@@ -160,7 +160,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         {
             // Reset before reading: a delivery queued after this point sets the event again, so none waits unseen.
             _wake.Reset();
-            var max = Math.Max(1, _options.CurrentValue.MaxBatchSize);
+            var max = _options.CurrentValue.MaxBatchSize;
             while (batch.Count < max && _queue.Reader.TryRead(out var next))
             {
                 batch.Add(next);
