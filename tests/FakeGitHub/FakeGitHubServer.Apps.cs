@@ -103,7 +103,7 @@ public sealed partial class FakeGitHubServer
 
     private FakeApp CreatePrimaryApp(FakeGitHubOptions options)
     {
-        Hubgate.Testing.TestSecrets.Register(options.WebhookSecret, "the fake App's webhook secret");
+        Hubgate.TestSupport.TestSecrets.Register(options.WebhookSecret, "the fake App's webhook secret");
         var app = new FakeApp
         {
             Id = options.AppId,
@@ -129,8 +129,8 @@ public sealed partial class FakeGitHubServer
     {
         var clientSecret = RandomNumberGenerator.GetHexString(40, lowercase: true);
         var webhookSecret = RandomNumberGenerator.GetHexString(40, lowercase: true);
-        Hubgate.Testing.TestSecrets.Register(clientSecret, "a fake App's client secret");
-        Hubgate.Testing.TestSecrets.Register(webhookSecret, "a fake App's webhook secret");
+        Hubgate.TestSupport.TestSecrets.Register(clientSecret, "a fake App's client secret");
+        Hubgate.TestSupport.TestSecrets.Register(webhookSecret, "a fake App's webhook secret");
         return new FakeApp
         {
             Id = id ?? 0,
@@ -172,8 +172,8 @@ public sealed partial class FakeGitHubServer
     private static RSA NewKey()
     {
         var key = RSA.Create(2048);
-        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "a fake App's private key (PKCS#1)");
-        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportPkcs8PrivateKeyPem(), "a fake App's private key (PKCS#8)");
+        Hubgate.TestSupport.TestSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "a fake App's private key (PKCS#1)");
+        Hubgate.TestSupport.TestSecrets.RegisterPem(key.ExportPkcs8PrivateKeyPem(), "a fake App's private key (PKCS#8)");
         return key;
     }
 

@@ -205,7 +205,7 @@ public sealed partial class FakeGitHubServer
             {
                 caller.Credential = FakeCredential.Jwt;
                 caller.AppId = app.Id;
-                Hubgate.Testing.TestSecrets.Register(credential, "an App JWT");
+                Hubgate.TestSupport.TestSecrets.Register(credential, "an App JWT");
             }
 
             return;
@@ -275,7 +275,7 @@ public sealed partial class FakeGitHubServer
         }
 
         var token = NewToken();
-        Hubgate.Testing.TestSecrets.Register(token, "an installation token");
+        Hubgate.TestSupport.TestSecrets.Register(token, "an installation token");
         var expiresAt = now + TokenLifetime;
         lock (_lock)
         {

@@ -22,8 +22,8 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
     private static readonly Lazy<RSA> SharedKey = new(() =>
     {
         var key = RSA.Create(2048);
-        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "the App's private key (PKCS#1)");
-        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportPkcs8PrivateKeyPem(), "the App's private key (PKCS#8)");
+        Hubgate.TestSupport.TestSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "the App's private key (PKCS#1)");
+        Hubgate.TestSupport.TestSecrets.RegisterPem(key.ExportPkcs8PrivateKeyPem(), "the App's private key (PKCS#8)");
         return key;
     });
     private readonly Lock _lock = new();

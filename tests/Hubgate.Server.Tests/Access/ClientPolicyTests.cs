@@ -9,7 +9,7 @@ using System.Text.RegularExpressions;
 using FakeGitHub;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -6,7 +6,7 @@ using FakeGitHub;
 using Hubgate.Problems;
 using Hubgate.Server.Tests.Access;
 using Hubgate.Server.Tests.Infrastructure;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Api;
 

@@ -5,7 +5,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using FakeGitHub;
 using Hubgate.Server.Cli;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Cli;
 

@@ -5,7 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using FakeGitHub;
 using Hubgate.Server.Tests.Infrastructure;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Npgsql;
 
 namespace Hubgate.Server.Tests.Replicas;

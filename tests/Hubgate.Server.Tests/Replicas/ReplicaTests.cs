@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using FakeGitHub;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Npgsql;
 
 namespace Hubgate.Server.Tests.Replicas;

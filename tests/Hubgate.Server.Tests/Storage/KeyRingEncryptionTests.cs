@@ -3,7 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using FakeGitHub;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using static Hubgate.Server.Tests.Access.ClientHosts;

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using FakeGitHub;
 using Hubgate.Server.Tests.Infrastructure;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Telemetry;
 

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using FakeGitHub;
 using Hubgate.Server.Tests.Infrastructure;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Webhooks;
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Hubgate.Testing;
+namespace Hubgate.TestSupport;
 
 /// <summary>
 /// The built server (<c>src/Hubgate.Server</c>'s own output) as a separate operating-system process on 127.0.0.1,

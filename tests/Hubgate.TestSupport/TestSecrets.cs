@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 
-namespace Hubgate.Testing;
+namespace Hubgate.TestSupport;
 
 /// <summary>
 /// Every secret the test run hands out or configures — installation tokens minted and App JWTs accepted by the fake
