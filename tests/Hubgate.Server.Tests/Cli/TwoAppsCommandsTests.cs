@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Cli;
 using Hubgate.TestSupport;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Cli;
 using Hubgate.TestSupport;
 using Microsoft.Playwright;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.TestSupport;
 using Microsoft.Extensions.DependencyInjection;

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.TestSupport;
 using Npgsql;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.TestSupport;
 using Npgsql;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Cli;
 using Hubgate.TestSupport;
 using Microsoft.Playwright;

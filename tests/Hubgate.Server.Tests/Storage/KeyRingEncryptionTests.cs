@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
 using Hubgate.TestSupport;

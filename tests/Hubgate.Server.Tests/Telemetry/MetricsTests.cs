@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.TestSupport;
 

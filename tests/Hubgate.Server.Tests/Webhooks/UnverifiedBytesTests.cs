@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.TestSupport;
 

@@ -1,4 +1,4 @@
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Storage;
 using Hubgate.TestSupport;
 using Hubgate.Tests.Infrastructure;
