@@ -76,7 +76,7 @@ internal sealed class DemoCommand : IAsyncDisposable
             return (null, null);
         }
 
-        var parse = new RootCommand("hubgate demo") { NoBrowser, Port, Data }.Parse(args[1..]);
+        var parse = new RootCommand("hubgate") { Describe() }.Parse(args);
         if (parse.Errors.Count > 0)
         {
             foreach (var error in parse.Errors)
