@@ -167,7 +167,8 @@ internal sealed class DemoCommand : IAsyncDisposable
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is DemoException or HttpRequestException or Octokit.ApiException or TimeoutException)
+        catch (Exception e) when (e is DemoException or HttpRequestException or Octokit.ApiException or TimeoutException or
+                                       System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
         {
             _console.MarkupLine($"[red]The story stopped:[/] {Markup.Escape(e.Message)}");
             exit = 1;
@@ -204,9 +205,17 @@ internal sealed class DemoCommand : IAsyncDisposable
     {
         if (asked is { } chosen)
         {
+            if (chosen is < 1 or > 65535)
+            {
+                port = 0;
+                note = $"--port {chosen} is not a port (1 to 65535)";
+                return false;
+            }
+
             port = chosen;
-            note = IsFree(chosen) ? $"port {chosen} as asked" : $"port {chosen} is in use; choose another with --port, or leave it out";
-            return IsFree(chosen);
+            var free = IsFree(chosen);
+            note = free ? $"port {chosen} as asked" : $"port {chosen} is in use; choose another with --port, or leave it out";
+            return free;
         }
 
         if (IsFree(FriendlyPort))
