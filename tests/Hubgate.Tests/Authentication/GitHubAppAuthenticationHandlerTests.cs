@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Hubgate.Authentication;
 using Hubgate.Tests.Infrastructure;
-using FakeGitHub;
+using Hubgate.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hubgate.Tests.Authentication;

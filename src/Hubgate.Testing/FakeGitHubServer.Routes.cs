@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 public sealed partial class FakeGitHubServer
 {
@@ -80,6 +80,11 @@ public sealed partial class FakeGitHubServer
 
         Authenticate(context, now, caller);
         var s = path.Split('/');
+        if (PlannedAnswer(context, s, caller, now) is { } planned)
+        {
+            return planned;
+        }
+
         var method = context.Request.Method;
         var get = method == HttpMethods.Get;
         var post = method == HttpMethods.Post;
@@ -205,7 +210,7 @@ public sealed partial class FakeGitHubServer
             {
                 caller.Credential = FakeCredential.Jwt;
                 caller.AppId = app.Id;
-                Hubgate.Testing.TestSecrets.Register(credential, "an App JWT");
+                IssuedSecrets.Register(credential, "an App JWT");
             }
 
             return;
@@ -275,7 +280,7 @@ public sealed partial class FakeGitHubServer
         }
 
         var token = NewToken();
-        Hubgate.Testing.TestSecrets.Register(token, "an installation token");
+        IssuedSecrets.Register(token, "an installation token");
         var expiresAt = now + TokenLifetime;
         lock (_lock)
         {

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>
 /// Installing an App from its page in a browser, as GitHub does it minus the pages: <c>GET /apps/{slug}/installations/new</c>
@@ -16,10 +16,10 @@ namespace FakeGitHub;
 public sealed partial class FakeGitHubServer
 {
     /// <summary>The account a browser install goes to: login and <c>User</c> or <c>Organization</c> (default: <see cref="SignedInUser"/>).</summary>
-    public (string Login, string Type)? InstallTarget { get; set; }
+    internal (string Login, string Type)? InstallTarget { get; set; }
 
     /// <summary>The browser's install URL of an App (<c>{web}/apps/{slug}/installations/new</c>).</summary>
-    public Uri InstallUrl(long appId) => new(AppHtmlUrl(App(appId)) + "/installations/new");
+    internal Uri InstallUrl(long appId) => new(AppHtmlUrl(App(appId)) + "/installations/new");
 
     private Answer? RouteInstall(HttpContext context, string path)
     {

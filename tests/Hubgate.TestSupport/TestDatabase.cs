@@ -1,4 +1,4 @@
-namespace Hubgate.Testing;
+namespace Hubgate.TestSupport;
 
 /// <summary>
 /// Which database a test run uses: SQLite (default) or PostgreSQL when <c>HUBGATE_TEST_DATABASE=postgres</c> — test.sh

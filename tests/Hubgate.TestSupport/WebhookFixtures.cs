@@ -1,8 +1,8 @@
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text;
+using Hubgate.Testing;
 
-namespace FakeGitHub;
+namespace Hubgate.TestSupport;
 
 /// <summary>One real GitHub payload from tests/fixtures/github-webhooks (octokit/webhooks, MIT).</summary>
 public sealed record WebhookFixture(string Event, string Name, byte[] Body)
@@ -53,47 +53,17 @@ public static class WebhookFixtures
     }
 
     /// <summary><c>sha256=&lt;hex&gt;</c> of the exact bytes.</summary>
-    public static string SignSha256(byte[] body, string secret)
-    {
-        using var hmac = new HMACSHA256(Encoding.UTF8.GetBytes(secret));
-        return "sha256=" + Convert.ToHexStringLower(hmac.ComputeHash(body));
-    }
+    public static string SignSha256(byte[] body, string secret) => WebhookDelivery.SignSha256(body, secret);
 
     /// <summary><c>sha1=&lt;hex&gt;</c> (GitHub's legacy header).</summary>
-    public static string SignSha1(byte[] body, string secret)
-    {
-#pragma warning disable CA5350 // GitHub's legacy webhook signature
-        using var hmac = new HMACSHA1(Encoding.UTF8.GetBytes(secret));
-#pragma warning restore CA5350
-        return "sha1=" + Convert.ToHexStringLower(hmac.ComputeHash(body));
-    }
+    public static string SignSha1(byte[] body, string secret) => WebhookDelivery.SignSha1(body, secret);
 
     /// <summary>
-    /// A delivery as GitHub sends it for an App's webhook: JSON body, event, delivery id, hook headers naming the App
-    /// (<paramref name="appId"/>, else the fake's default App), both signatures.
+    /// A delivery as GitHub sends it for an App's webhook (<see cref="WebhookDelivery.CreateRequest"/>), to a path relative
+    /// to the test client's base address; the hook headers name <paramref name="appId"/>, else the fake's default App.
     /// </summary>
-    public static HttpRequestMessage Delivery(string path, string @event, byte[] body, string? secret, string? deliveryId = null, long? appId = null)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative))
-        {
-            Content = new ByteArrayContent(body),
-        };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Headers.TryAddWithoutValidation("User-Agent", "GitHub-Hookshot/044aadd");
-        request.Headers.TryAddWithoutValidation("X-GitHub-Event", @event);
-        request.Headers.TryAddWithoutValidation("X-GitHub-Delivery", deliveryId ?? Guid.NewGuid().ToString());
-        request.Headers.TryAddWithoutValidation("X-GitHub-Hook-ID", "292430182");
-        request.Headers.TryAddWithoutValidation("X-GitHub-Hook-Installation-Target-Type", "integration");
-        request.Headers.TryAddWithoutValidation("X-GitHub-Hook-Installation-Target-ID",
-            (appId ?? new FakeGitHubOptions().AppId).ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (secret is not null)
-        {
-            request.Headers.TryAddWithoutValidation("X-Hub-Signature", SignSha1(body, secret));
-            request.Headers.TryAddWithoutValidation("X-Hub-Signature-256", SignSha256(body, secret));
-        }
-
-        return request;
-    }
+    public static HttpRequestMessage Delivery(string path, string @event, byte[] body, string? secret, string? deliveryId = null, long? appId = null) =>
+        WebhookDelivery.CreateRequest(new Uri(path, UriKind.Relative), @event, body, secret, deliveryId, appId ?? WebhookDelivery.DefaultAppId);
 
     /// <summary>
     /// A delivery of a webhook configured with <c>content_type: form</c>: <paramref name="form"/> (<c>payload=</c> and the

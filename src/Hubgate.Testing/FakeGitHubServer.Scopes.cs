@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>
 /// Down-scoped installation tokens as GitHub mints and enforces them: <c>repositories</c> (bare names within the
@@ -23,7 +23,7 @@ public sealed partial class FakeGitHubServer
     private readonly List<RecordedMint> _mints = [];
 
     /// <summary>Every access-token request the fake answered, in order, with its request body.</summary>
-    public IReadOnlyList<RecordedMint> Mints
+    internal IReadOnlyList<RecordedMint> Mints
     {
         get
         {
@@ -35,7 +35,7 @@ public sealed partial class FakeGitHubServer
     }
 
     /// <summary>Grants the installation a permission (as its owner accepting the App's new permissions would).</summary>
-    public void GrantPermission(long installationId, string permission, string level)
+    internal void GrantPermission(long installationId, string permission, string level)
     {
         lock (_lock)
         {
@@ -227,4 +227,4 @@ public sealed partial class FakeGitHubServer
 }
 
 /// <summary>One access-token request: the installation and the request body as sent (empty when none), and the status answered.</summary>
-public sealed record RecordedMint(long InstallationId, string Body, int Status);
+internal sealed record RecordedMint(long InstallationId, string Body, int Status);

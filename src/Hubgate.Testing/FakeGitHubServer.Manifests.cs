@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>
 /// GitHub's App manifest flow. A browser POSTs a form with <c>manifest</c> (JSON) and an optional <c>state</c> (a form
@@ -20,10 +20,10 @@ namespace FakeGitHub;
 public sealed partial class FakeGitHubServer
 {
     /// <summary>How long a manifest code can be converted (GitHub: the three steps within one hour).</summary>
-    public static readonly TimeSpan ManifestCodeLifetime = TimeSpan.FromHours(1);
+    internal static readonly TimeSpan ManifestCodeLifetime = TimeSpan.FromHours(1);
 
     /// <summary>GitHub refuses longer App names.</summary>
-    public const int MaxAppNameLength = 34;
+    internal const int MaxAppNameLength = 34;
 
     /// <summary>Events GitHub delivers only to an App granted one of these permissions (metadata-only events need none).</summary>
     private static readonly Dictionary<string, string[]> EventPermissions = new(StringComparer.Ordinal)
@@ -53,10 +53,10 @@ public sealed partial class FakeGitHubServer
     private int _generatedNames;
 
     /// <summary>The person whose browser posts a manifest to <c>/settings/apps/new</c>: the owner of a personal App.</summary>
-    public string SignedInUser { get; set; } = "hubgate-admin";
+    internal string SignedInUser { get; set; } = "hubgate-admin";
 
     /// <summary>Every manifest POST, accepted or refused, in order.</summary>
-    public IReadOnlyList<FakeManifestRequest> ManifestRequests
+    internal IReadOnlyList<FakeManifestRequest> ManifestRequests
     {
         get
         {

@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>
 /// A fake GitHub REST API for a GitHub App, served by Kestrel on 127.0.0.1. It verifies App JWTs with the App's
@@ -22,8 +22,8 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
     private static readonly Lazy<RSA> SharedKey = new(() =>
     {
         var key = RSA.Create(2048);
-        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "the App's private key (PKCS#1)");
-        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportPkcs8PrivateKeyPem(), "the App's private key (PKCS#8)");
+        IssuedSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "the App's private key (PKCS#1)");
+        IssuedSecrets.RegisterPem(key.ExportPkcs8PrivateKeyPem(), "the App's private key (PKCS#8)");
         return key;
     });
     private readonly Lock _lock = new();
@@ -48,7 +48,10 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         _primary = CreatePrimaryApp(options);
     }
 
-    /// <summary>Starts a fake on a free loopback port.</summary>
+    /// <summary>
+    /// Starts a fake GitHub on a free port of 127.0.0.1, with one App (the primary App, <see cref="PrimaryApp"/>) as
+    /// <paramref name="options"/> describe it. Dispose it to stop it.
+    /// </summary>
     public static async Task<FakeGitHubServer> StartAsync(FakeGitHubOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new FakeGitHubOptions();
@@ -66,45 +69,48 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>The API root, always ending with '/'.</summary>
+    /// <summary>
+    /// The REST API root, always ending with '/' (e.g. <c>http://127.0.0.1:41234/</c>, or <c>…/api/v3/</c> with a
+    /// <see cref="FakeGitHubOptions.PathPrefix"/>): what a client's <c>GitHub:ApiBaseUrl</c> points at.
+    /// </summary>
     public Uri ApiBaseUrl { get; private set; } = null!;
 
-    public long AppId => _options.AppId;
-    public string ClientId => _options.ClientId;
-    public string AppSlug => _primary.Slug;
-    public string AppName => _primary.Name;
+    internal long AppId => _options.AppId;
+    internal string ClientId => _options.ClientId;
+    internal string AppSlug => _primary.Slug;
+    internal string AppName => _primary.Name;
 
     /// <summary>The primary App's slug (the same as <see cref="AppSlug"/>).</summary>
-    public string Slug => _primary.Slug;
+    internal string Slug => _primary.Slug;
 
     /// <summary>The primary App's webhook secret (<see cref="FakeGitHubOptions.WebhookSecret"/>).</summary>
-    public string WebhookSecret => _primary.WebhookSecret;
+    internal string WebhookSecret => _primary.WebhookSecret;
 
     /// <summary>The primary App's private key as GitHub hands it out (PKCS#1): the shared key, or the fake's own with <see cref="FakeGitHubOptions.OwnKey"/>.</summary>
-    public string PrivateKeyPkcs1Pem => _primary.Key.ExportRSAPrivateKeyPem();
+    internal string PrivateKeyPkcs1Pem => _primary.Key.ExportRSAPrivateKeyPem();
 
     /// <summary>The same key in PKCS#8.</summary>
-    public string PrivateKeyPkcs8Pem => _primary.Key.ExportPkcs8PrivateKeyPem();
+    internal string PrivateKeyPkcs8Pem => _primary.Key.ExportPkcs8PrivateKeyPem();
 
-    public FakeClock Clock { get; } = new();
+    internal FakeClock Clock { get; } = new();
 
     /// <summary>Lifetime of minted tokens (default one hour).</summary>
-    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
+    internal TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Length of minted tokens, <c>ghs_</c> included (default 40; GitHub's newer format is ~520).</summary>
-    public int TokenLength { get; set; } = 40;
+    internal int TokenLength { get; set; } = 40;
 
-    public ExpiresAtMode ExpiresAtMode { get; set; } = ExpiresAtMode.Normal;
+    internal ExpiresAtMode ExpiresAtMode { get; set; } = ExpiresAtMode.Normal;
 
     /// <summary>Replication lag: a fresh token answers 401 until this long after its mint.</summary>
-    public TimeSpan TokenActivationDelay { get; set; } = TimeSpan.Zero;
+    internal TimeSpan TokenActivationDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>Latency of each successful mint.</summary>
-    public TimeSpan MintDelay { get; set; } = TimeSpan.Zero;
+    internal TimeSpan MintDelay { get; set; } = TimeSpan.Zero;
 
-    public int MintCount => Volatile.Read(ref _mintCount);
+    internal int MintCount => Volatile.Read(ref _mintCount);
 
-    public int MintCountFor(long installationId)
+    internal int MintCountFor(long installationId)
     {
         lock (_lock)
         {
@@ -112,6 +118,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Every request the API received so far (since <see cref="ResetRequests"/>), oldest first.</summary>
     public IReadOnlyList<RecordedRequest> Requests
     {
         get
@@ -123,7 +130,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         }
     }
 
-    public IReadOnlyList<long> RedeliveryRequests
+    internal IReadOnlyList<long> RedeliveryRequests
     {
         get
         {
@@ -134,6 +141,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Forgets the requests recorded so far.</summary>
     public void ResetRequests()
     {
         lock (_lock)
@@ -181,6 +189,11 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         return installation;
     }
 
+    /// <summary>
+    /// Gives installation <paramref name="installationId"/> access to a repository: it is listed by
+    /// <c>GET /installation/repositories</c>, readable with the installation's tokens, and tokens can be scoped to it.
+    /// </summary>
+    /// <returns>The repository, to pass to <see cref="Push"/> and <see cref="PullRequestPayload"/>.</returns>
     public FakeRepository AddRepository(long installationId, long repositoryId, string owner, string name, bool isPrivate = false, string defaultBranch = "main")
     {
         var repository = new FakeRepository(repositoryId, owner, name, isPrivate, defaultBranch);
@@ -192,7 +205,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         return repository;
     }
 
-    public void RemoveRepository(long installationId, long repositoryId)
+    internal void RemoveRepository(long installationId, long repositoryId)
     {
         lock (_lock)
         {
@@ -201,7 +214,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
     }
 
     /// <summary>GitHub forgets the installation (uninstalled): 404 from now on.</summary>
-    public void RemoveInstallation(long id)
+    internal void RemoveInstallation(long id)
     {
         lock (_lock)
         {
@@ -209,7 +222,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         }
     }
 
-    public void SuspendInstallation(long id)
+    internal void SuspendInstallation(long id)
     {
         lock (_lock)
         {
@@ -217,7 +230,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         }
     }
 
-    public void UnsuspendInstallation(long id)
+    internal void UnsuspendInstallation(long id)
     {
         lock (_lock)
         {
@@ -226,7 +239,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
     }
 
     /// <summary>Every installation token minted so far (for tests that look for them where they must not be).</summary>
-    public IReadOnlyList<string> IssuedTokens
+    internal IReadOnlyList<string> IssuedTokens
     {
         get
         {
@@ -237,7 +250,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         }
     }
 
-    public void RevokeToken(string token)
+    internal void RevokeToken(string token)
     {
         lock (_lock)
         {
@@ -245,7 +258,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         }
     }
 
-    public void RevokeAllTokens(long installationId)
+    internal void RevokeAllTokens(long installationId)
     {
         lock (_lock)
         {
@@ -257,7 +270,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
     }
 
     /// <summary>The next <paramref name="times"/> access-token requests get <paramref name="fault"/>.</summary>
-    public void EnqueueAccessTokenFault(FakeFault fault, int times = 1)
+    internal void EnqueueAccessTokenFault(FakeFault fault, int times = 1)
     {
         lock (_lock)
         {
@@ -269,7 +282,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
     }
 
     /// <summary>Sets the primary rate limit of an installation's tokens (0 for the App's JWT).</summary>
-    public void SetRateLimit(long installationId, int limit, int remaining, DateTimeOffset reset)
+    internal void SetRateLimit(long installationId, int limit, int remaining, DateTimeOffset reset)
     {
         lock (_lock)
         {
@@ -278,7 +291,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
     }
 
     /// <summary>An attempt in the delivery log of <paramref name="appId"/> (the primary App when null).</summary>
-    public FakeHookDelivery AddHookDelivery(string guid, string @event, string? action, string status, int statusCode, DateTimeOffset deliveredAt,
+    internal FakeHookDelivery AddHookDelivery(string guid, string @event, string? action, string status, int statusCode, DateTimeOffset deliveredAt,
         long? installationId = null, long? repositoryId = null, long? appId = null)
     {
         var owner = App(appId ?? AppId);
@@ -293,6 +306,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the server; requests in flight are cancelled.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
@@ -300,6 +314,7 @@ public sealed partial class FakeGitHubServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
         await DisposeCodeloadAsync().ConfigureAwait(false);
         DisposeAppKeys();
+        _deliveryClient.Dispose();
         _stopping.Dispose();
     }
 

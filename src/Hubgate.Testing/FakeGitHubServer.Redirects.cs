@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>
 /// What GitHub does beside plain REST answers: 301 (GET, HEAD) or 307 (other methods) for a renamed or transferred
@@ -29,7 +29,7 @@ public sealed partial class FakeGitHubServer
     private Uri? _codeloadBase;
 
     /// <summary>Every request the codeload host received.</summary>
-    public IReadOnlyList<CodeloadRequest> CodeloadRequests
+    internal IReadOnlyList<CodeloadRequest> CodeloadRequests
     {
         get
         {
@@ -41,17 +41,17 @@ public sealed partial class FakeGitHubServer
     }
 
     /// <summary>The root of the codeload host once an archive was asked for.</summary>
-    public Uri? CodeloadBaseUrl => _codeloadBase;
+    internal Uri? CodeloadBaseUrl => _codeloadBase;
 
     /// <summary>Where GraphQL is served: <c>/graphql</c>, or <c>/api/graphql</c> when the prefix is GHES's <c>/api/v3</c>.</summary>
-    public string GraphQLPath => IsEnterprisePrefix ? _options.PathPrefix.TrimEnd('/')[..^"v3".Length] + "graphql" : _options.PathPrefix.TrimEnd('/') + "/graphql";
+    internal string GraphQLPath => IsEnterprisePrefix ? _options.PathPrefix.TrimEnd('/')[..^"v3".Length] + "graphql" : _options.PathPrefix.TrimEnd('/') + "/graphql";
 
     private bool IsEnterprisePrefix => _options.PathPrefix.TrimEnd('/').EndsWith("/api/v3", StringComparison.Ordinal);
 
     private string? UploadsPrefix => IsEnterprisePrefix ? _options.PathPrefix.TrimEnd('/')[..^"v3".Length] + "uploads/" : null;
 
     /// <summary>Renames or transfers a repository: its old full name answers with a redirect to <c>/repositories/{id}</c> from now on.</summary>
-    public FakeRepository MoveRepository(long installationId, long repositoryId, string newOwner, string newName)
+    internal FakeRepository MoveRepository(long installationId, long repositoryId, string newOwner, string newName)
     {
         lock (_lock)
         {
@@ -70,7 +70,7 @@ public sealed partial class FakeGitHubServer
     /// <paramref name="status"/> with <paramref name="location"/> (relative to the API base, or absolute) to a caller
     /// with a valid installation token, as GitHub does for any route it moved.
     /// </summary>
-    public void AddRedirect(string path, int status, string location)
+    internal void AddRedirect(string path, int status, string location)
     {
         lock (_lock)
         {
@@ -284,7 +284,7 @@ public sealed partial class FakeGitHubServer
     }
 
     /// <summary>The bytes codeload serves for <paramref name="repository"/>'s archive (deterministic, so tests can compare).</summary>
-    public static byte[] ArchiveBytes(FakeRepository repository)
+    internal static byte[] ArchiveBytes(FakeRepository repository)
     {
         ArgumentNullException.ThrowIfNull(repository);
         return System.Text.Encoding.UTF8.GetBytes("fake archive of " + repository.FullName);
@@ -389,4 +389,4 @@ public sealed partial class FakeGitHubServer
 }
 
 /// <summary>One request the fake codeload host received.</summary>
-public sealed record CodeloadRequest(string Path, bool HadAuthorization, string AuthorizationScheme);
+internal sealed record CodeloadRequest(string Path, bool HadAuthorization, string AuthorizationScheme);

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>
 /// A GitHub App registered on the fake host: the primary App of <see cref="FakeGitHubOptions"/>, one added with
@@ -9,41 +9,62 @@ namespace FakeGitHub;
 /// </summary>
 public sealed record FakeApp
 {
+    /// <summary>The App id (a JWT's <c>iss</c>, the <c>GitHub:AppId</c> setting).</summary>
     public required long Id { get; init; }
+
+    /// <summary>The App's slug, as in <c>https://github.com/apps/{slug}</c>.</summary>
     public required string Slug { get; init; }
+
+    /// <summary>The App's display name.</summary>
     public required string Name { get; init; }
-    public string NodeId => "A_kwDO" + Convert.ToBase64String(BitConverter.GetBytes(Id)).TrimEnd('=');
+
+    internal string NodeId => "A_kwDO" + Convert.ToBase64String(BitConverter.GetBytes(Id)).TrimEnd('=');
+
+    /// <summary>The App's client id (also accepted as a JWT's <c>iss</c>).</summary>
     public required string ClientId { get; init; }
 
     /// <summary>The OAuth client secret (null for the primary App, whose secret the tests never needed).</summary>
     public string? ClientSecret { get; init; }
 
+    /// <summary>The secret GitHub signs this App's webhook deliveries with.</summary>
     public required string WebhookSecret { get; init; }
 
     /// <summary>The App's private key as GitHub hands it out (PKCS#1 PEM).</summary>
     public string PrivateKeyPem => Key.ExportRSAPrivateKeyPem();
 
+    /// <summary>The account that owns the App.</summary>
     public required string OwnerLogin { get; init; }
+
+    /// <summary>The owner's account id.</summary>
     public long OwnerId { get; init; }
 
     /// <summary><c>User</c> or <c>Organization</c>.</summary>
     public string OwnerType { get; init; } = "Organization";
 
+    /// <summary>The App's description.</summary>
     public string? Description { get; init; }
 
     /// <summary>The App's homepage (the manifest's <c>url</c>).</summary>
     public string? ExternalUrl { get; init; }
 
+    /// <summary>Where GitHub sends the App's webhooks.</summary>
     public string? HookUrl { get; init; }
-    public bool HookActive { get; init; } = true;
-    public string? RedirectUrl { get; init; }
-    public string? SetupUrl { get; init; }
-    public bool SetupOnUpdate { get; init; }
-    public bool RequestOAuthOnInstall { get; init; }
-    public IReadOnlyList<string> CallbackUrls { get; init; } = [];
-    public bool Public { get; init; }
+
+    internal bool HookActive { get; init; } = true;
+    internal string? RedirectUrl { get; init; }
+    internal string? SetupUrl { get; init; }
+    internal bool SetupOnUpdate { get; init; }
+    internal bool RequestOAuthOnInstall { get; init; }
+    internal IReadOnlyList<string> CallbackUrls { get; init; } = [];
+    internal bool Public { get; init; }
+
+    /// <summary>The permissions the App asks for; an installation made with <see cref="FakeGitHubServer.InstallApp"/> is granted them.</summary>
     public IReadOnlyDictionary<string, string> Permissions { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The events the App subscribes to.</summary>
     public IReadOnlyList<string> Events { get; init; } = [];
+
+    /// <summary>When the App was registered.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 
     internal RSA Key { get; init; } = null!;
@@ -56,7 +77,7 @@ public sealed record FakeApp
 }
 
 /// <summary>One POST of a manifest to the fake's web form (<c>/settings/apps/new</c>), accepted or refused.</summary>
-public sealed record FakeManifestRequest(
+internal sealed record FakeManifestRequest(
     string Path,
     string? Organization,
     string? Manifest,

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>
 /// Rate limits as GitHub applies them: a primary bucket per credential and resource (<c>core</c>, <c>search</c>,
@@ -13,7 +13,7 @@ namespace FakeGitHub;
 public sealed partial class FakeGitHubServer
 {
     /// <summary>GitHub's documented message for a secondary rate limit.</summary>
-    public const string SecondaryRateLimitMessage =
+    internal const string SecondaryRateLimitMessage =
         "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. " +
         "If you reach out to GitHub Support for help, please include the request ID ";
 
@@ -22,10 +22,10 @@ public sealed partial class FakeGitHubServer
     private int _requestsWhileBlocked;
 
     /// <summary>Requests that arrived while their credential was under a secondary limit (each would prolong a real block).</summary>
-    public int RequestsWhileSecondaryLimited => Volatile.Read(ref _requestsWhileBlocked);
+    internal int RequestsWhileSecondaryLimited => Volatile.Read(ref _requestsWhileBlocked);
 
     /// <summary>Sets the primary limit of a resource (<c>core</c>, <c>search</c>, <c>code_search</c>, <c>graphql</c>) for an installation (0: the App).</summary>
-    public void SetRateLimit(long installationId, string resource, int limit, int remaining, DateTimeOffset reset)
+    internal void SetRateLimit(long installationId, string resource, int limit, int remaining, DateTimeOffset reset)
     {
         if (resource == "core")
         {
@@ -43,7 +43,7 @@ public sealed partial class FakeGitHubServer
     /// Every request of the installation (0: the App) is refused with a secondary limit until
     /// <paramref name="duration"/> has passed on the fake's clock.
     /// </summary>
-    public void BlockSecondary(long installationId, TimeSpan duration, FakeSecondaryLimit style = FakeSecondaryLimit.Forbidden)
+    internal void BlockSecondary(long installationId, TimeSpan duration, FakeSecondaryLimit style = FakeSecondaryLimit.Forbidden)
     {
         lock (_lock)
         {
@@ -185,7 +185,7 @@ public sealed partial class FakeGitHubServer
 }
 
 /// <summary>How the fake answers during a secondary rate limit.</summary>
-public enum FakeSecondaryLimit
+internal enum FakeSecondaryLimit
 {
     /// <summary>403, GitHub's "secondary rate limit" message, no <c>Retry-After</c> (GitHub's usual answer).</summary>
     Forbidden,

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>
 /// A GitHub host holds many Apps. The primary App (the options' id, client id and key) is always there; more are added
@@ -13,7 +13,7 @@ namespace FakeGitHub;
 public sealed partial class FakeGitHubServer
 {
     /// <summary>The primary App's webhook secret unless <see cref="FakeGitHubOptions.WebhookSecret"/> says otherwise.</summary>
-    public const string DefaultWebhookSecret = "fake-github-webhook-secret-0001";
+    internal const string DefaultWebhookSecret = "fake-github-webhook-secret-0001";
 
     private readonly List<FakeApp> _apps = [];
     private readonly Dictionary<long, (HttpClient Client, string Path, string Secret)> _appWebhooks = [];
@@ -24,7 +24,7 @@ public sealed partial class FakeGitHubServer
     /// github.com-style fake it is the same origin as the API and stands in for https://github.com; for GHES it is the
     /// host root, the API being below <c>/api/v3</c>.
     /// </summary>
-    public Uri WebBaseUrl { get; private set; } = null!;
+    internal Uri WebBaseUrl { get; private set; } = null!;
 
     /// <summary>Every App on this host, the primary App first, then in order of registration.</summary>
     public IReadOnlyList<FakeApp> Apps
@@ -86,7 +86,7 @@ public sealed partial class FakeGitHubServer
     }
 
     /// <summary>Where redeliveries of App <paramref name="appId"/>'s log go, signed with that App's webhook secret.</summary>
-    public void SendWebhooksTo(long appId, HttpClient client, string path)
+    internal void SendWebhooksTo(long appId, HttpClient client, string path)
     {
         var app = App(appId);
         if (app.Id == AppId)
@@ -103,7 +103,7 @@ public sealed partial class FakeGitHubServer
 
     private FakeApp CreatePrimaryApp(FakeGitHubOptions options)
     {
-        Hubgate.Testing.TestSecrets.Register(options.WebhookSecret, "the fake App's webhook secret");
+        IssuedSecrets.Register(options.WebhookSecret, "the fake App's webhook secret");
         var app = new FakeApp
         {
             Id = options.AppId,
@@ -129,8 +129,8 @@ public sealed partial class FakeGitHubServer
     {
         var clientSecret = RandomNumberGenerator.GetHexString(40, lowercase: true);
         var webhookSecret = RandomNumberGenerator.GetHexString(40, lowercase: true);
-        Hubgate.Testing.TestSecrets.Register(clientSecret, "a fake App's client secret");
-        Hubgate.Testing.TestSecrets.Register(webhookSecret, "a fake App's webhook secret");
+        IssuedSecrets.Register(clientSecret, "a fake App's client secret");
+        IssuedSecrets.Register(webhookSecret, "a fake App's webhook secret");
         return new FakeApp
         {
             Id = id ?? 0,
@@ -172,8 +172,8 @@ public sealed partial class FakeGitHubServer
     private static RSA NewKey()
     {
         var key = RSA.Create(2048);
-        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "a fake App's private key (PKCS#1)");
-        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportPkcs8PrivateKeyPem(), "a fake App's private key (PKCS#8)");
+        IssuedSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "a fake App's private key (PKCS#1)");
+        IssuedSecrets.RegisterPem(key.ExportPkcs8PrivateKeyPem(), "a fake App's private key (PKCS#8)");
         return key;
     }
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Hubgate.Testing;
+namespace Hubgate.TestSupport;
 
 /// <summary>
 /// The built server (<c>src/Hubgate.Server</c>'s own output) as a separate operating-system process on 127.0.0.1,
@@ -91,6 +91,65 @@ public sealed class ServerProcess : IAsyncDisposable
 
             await Task.Delay(100, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Starts <c>hubgate <paramref name="args"/></c> (a command that serves, such as <c>demo</c>) as its own process
+    /// listening at <paramref name="baseAddress"/>, without waiting for it: follow it with <see cref="WaitForOutputAsync"/>.
+    /// </summary>
+    public static ServerProcess StartCommand(IReadOnlyDictionary<string, string?> settings, Uri baseAddress, params string[] args)
+    {
+        var process = Process.Start(StartInfo(settings, args, baseAddress: null)) ?? throw new InvalidOperationException("Could not start hubgate.");
+        var server = new ServerProcess(process, baseAddress);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return server;
+    }
+
+    /// <summary>Waits until the process has written <paramref name="text"/>; throws with its output when it exits first or <paramref name="bound"/> passes.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan bound)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (_process.HasExited)
+            {
+                await _process.WaitForExitAsync();
+                throw new InvalidOperationException($"The process exited with {_process.ExitCode} before writing '{text}':\n{Output}");
+            }
+
+            if (waited.Elapsed > bound)
+            {
+                throw new TimeoutException($"The process did not write '{text}' within {bound.TotalSeconds} s:\n{Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>
+    /// SIGINT, as Ctrl-C in a terminal sends it (by <c>kill -INT</c> and the PID), then waits for the exit within
+    /// <paramref name="bound"/>: the exit code; throws with the output when the process does not stop.
+    /// </summary>
+    public async Task<int> InterruptAsync(TimeSpan bound)
+    {
+        using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-INT", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })
+                          ?? throw new InvalidOperationException("Could not run kill."))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(bound);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The process did not stop within {bound.TotalSeconds} s of SIGINT:\n{Output}");
+        }
+
+        return _process.ExitCode;
     }
 
     /// <summary>

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>
 /// GitHub's delivery log and redelivery (<c>GET /app/hook/deliveries</c>, <c>POST /app/hook/deliveries/{id}/attempts</c>)
@@ -23,7 +23,7 @@ public sealed partial class FakeGitHubServer
     /// The App's webhook: where redeliveries go (<paramref name="client"/>'s base address + <paramref name="path"/>)
     /// and the secret they are signed with.
     /// </summary>
-    public void SendWebhooksTo(HttpClient client, string path, string secret)
+    internal void SendWebhooksTo(HttpClient client, string path, string secret)
     {
         lock (_lock)
         {
@@ -32,7 +32,7 @@ public sealed partial class FakeGitHubServer
     }
 
     /// <summary>A delivery in the log whose body GitHub keeps, so a redelivery of it sends <paramref name="payload"/> again.</summary>
-    public FakeHookDelivery AddHookDelivery(string guid, string @event, string? action, string status, int statusCode, DateTimeOffset deliveredAt,
+    internal FakeHookDelivery AddHookDelivery(string guid, string @event, string? action, string status, int statusCode, DateTimeOffset deliveredAt,
         byte[] payload, long? installationId = null, long? repositoryId = null, long? appId = null)
     {
         lock (_lock)
@@ -44,7 +44,7 @@ public sealed partial class FakeGitHubServer
     }
 
     /// <summary>Every attempt in the log, oldest first.</summary>
-    public IReadOnlyList<FakeHookDelivery> HookDeliveryLog
+    internal IReadOnlyList<FakeHookDelivery> HookDeliveryLog
     {
         get
         {
@@ -56,7 +56,7 @@ public sealed partial class FakeGitHubServer
     }
 
     /// <summary>Waits until every redelivery asked for so far has been sent and logged.</summary>
-    public Task RedeliveriesSentAsync()
+    internal Task RedeliveriesSentAsync()
     {
         lock (_lock)
         {
@@ -65,7 +65,7 @@ public sealed partial class FakeGitHubServer
     }
 
     /// <summary>Every request whose path (below the API base) starts with <paramref name="pathPrefix"/> is answered <paramref name="delay"/> later.</summary>
-    public void AddLatency(string pathPrefix, TimeSpan delay)
+    internal void AddLatency(string pathPrefix, TimeSpan delay)
     {
         lock (_lock)
         {
@@ -160,7 +160,7 @@ public sealed partial class FakeGitHubServer
         var (status, code) = ("failed to connect to host", 0);
         if (webhook is { } target)
         {
-            using var request = WebhookFixtures.Delivery(target.Path, original.Event, payload ?? "{}"u8.ToArray(), target.Secret, original.Guid);
+            using var request = WebhookDelivery.CreateRequest(new Uri(target.Path, UriKind.Relative), original.Event, payload ?? "{}"u8.ToArray(), target.Secret, original.Guid);
             request.Headers.Remove("X-GitHub-Hook-Installation-Target-ID");
             request.Headers.TryAddWithoutValidation("X-GitHub-Hook-Installation-Target-ID", original.AppId.ToString(CultureInfo.InvariantCulture));
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);

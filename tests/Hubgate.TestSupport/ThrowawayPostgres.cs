@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Npgsql;
 
-namespace Hubgate.Testing;
+namespace Hubgate.TestSupport;
 
 /// <summary>
 /// A PostgreSQL 15 server of the test run's own: <c>initdb</c> into a temporary folder, <c>pg_ctl start</c> on

@@ -2,10 +2,10 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>A commit in a fake repository's history.</summary>
-public sealed record FakeCommit(string Sha, string Message, string AuthorName, string AuthorEmail, string? AuthorLogin, DateTimeOffset Date);
+internal sealed record FakeCommit(string Sha, string Message, string AuthorName, string AuthorEmail, string? AuthorLogin, DateTimeOffset Date);
 
 /// <summary>
 /// Repository histories, the compare API over them
@@ -15,10 +15,10 @@ public sealed record FakeCommit(string Sha, string Message, string AuthorName, s
 public sealed partial class FakeGitHubServer
 {
     /// <summary>The most commits GitHub lists in a push payload.</summary>
-    public const int PushPayloadCommitLimit = 2048;
+    internal const int PushPayloadCommitLimit = 2048;
 
     /// <summary>What the compare API answers without paging parameters: the last 250 commits of the comparison.</summary>
-    public const int CompareUnpagedLimit = 250;
+    internal const int CompareUnpagedLimit = 250;
 
     private readonly Dictionary<long, List<FakeCommit>> _histories = [];
     private readonly Dictionary<(long Repository, string Branch), string> _branches = [];
@@ -53,7 +53,7 @@ public sealed partial class FakeGitHubServer
             _branches[(repository.Id, branch)] = added[^1].Sha;
         }
 
-        var json = JsonNode.Parse(WebhookFixtures.Load("push", "with-new-branch.payload.json"))!.AsObject();
+        var json = PayloadTemplates.Load("push");
         json["ref"] = "refs/heads/" + branch;
         json["before"] = before;
         json["after"] = added[^1].Sha;
@@ -62,14 +62,8 @@ public sealed partial class FakeGitHubServer
         json["commits"] = new JsonArray([.. added.Take(PushPayloadCommitLimit).Select(c => PayloadCommit(repository, c))]);
         json["head_commit"] = PayloadCommit(repository, added[^1]);
         json["installation"] = new JsonObject { ["id"] = installationId };
-        var repositoryJson = json["repository"]!.AsObject();
-        repositoryJson["id"] = repository.Id;
-        repositoryJson["name"] = repository.Name;
-        repositoryJson["full_name"] = repository.FullName;
-        repositoryJson["private"] = repository.Private;
-        repositoryJson["default_branch"] = repository.DefaultBranch;
+        var repositoryJson = PayloadTemplates.SetRepository(json, repository);
         repositoryJson["master_branch"] = repository.DefaultBranch;
-        repositoryJson["owner"]!["login"] = repository.Owner;
         repositoryJson["owner"]!["name"] = repository.Owner;
         repositoryJson["pushed_at"] = pushedAt.ToUnixTimeSeconds();
         return Encoding.UTF8.GetBytes(json.ToJsonString());
@@ -190,7 +184,7 @@ public sealed partial class FakeGitHubServer
     }
 
     /// <summary>The compare requests the fake answered for the repository (any status), to show paging.</summary>
-    public IReadOnlyList<RecordedRequest> CompareRequests(FakeRepository repository)
+    internal IReadOnlyList<RecordedRequest> CompareRequests(FakeRepository repository)
     {
         ArgumentNullException.ThrowIfNull(repository);
         return [.. Requests.Where(r => r.Path.StartsWith($"/repos/{repository.FullName}/compare/", StringComparison.OrdinalIgnoreCase))];

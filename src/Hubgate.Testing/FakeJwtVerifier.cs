@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
-namespace FakeGitHub;
+namespace Hubgate.Testing;
 
 /// <summary>Checks an App JWT the way GitHub does, with GitHub's error messages.</summary>
 internal static class FakeJwtVerifier

@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Text;
 
-namespace Hubgate.Testing;
+namespace Hubgate.TestSupport;
 
 /// <summary>
 /// Every secret the test run hands out or configures — installation tokens minted and App JWTs accepted by the fake
-/// GitHub, the App's private key, webhook secrets, API keys — and a scan that fails when one of them turns up where it
+/// GitHub, the App's private key, webhook secrets (the fake's own list, <c>IssuedSecrets</c>), API keys — and a scan that fails when one of them turns up where it
 /// must never be: captured logs, error bodies, database files. Test hosts scan what they captured when disposed, so the
 /// whole suite is scanned as it runs.
 /// </summary>
@@ -16,8 +16,8 @@ public static class TestSecrets
 
     private static readonly ConcurrentDictionary<string, string> Known = new(StringComparer.Ordinal);
 
-    /// <summary>How many distinct secrets have been registered so far (for the reliability report).</summary>
-    public static int Count => Known.Count;
+    /// <summary>How many distinct secrets have been registered so far, the fake GitHub's included (for the reliability report).</summary>
+    public static int Count => Known.Count + Hubgate.Testing.IssuedSecrets.All.Count;
 
     /// <summary>Registers <paramref name="secret"/> as <paramref name="what"/> (for messages: the secret itself is never printed).</summary>
     public static void Register(string? secret, string what)
@@ -29,21 +29,7 @@ public static class TestSecrets
     }
 
     /// <summary>A PEM private key: each line of its base64 body is a secret of its own (a partial leak is a leak).</summary>
-    public static void RegisterPem(string? pem, string what)
-    {
-        if (pem is null)
-        {
-            return;
-        }
-
-        foreach (var line in pem.Replace("\\n", "\n", StringComparison.Ordinal).Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!line.StartsWith("-----", StringComparison.Ordinal) && line.Length >= 40)
-            {
-                Register(line, what);
-            }
-        }
-    }
+    public static void RegisterPem(string? pem, string what) => Hubgate.Testing.IssuedSecrets.RegisterPem(pem, what);
 
     /// <summary>
     /// A key Hubgate generates for a client (<c>hg_</c> + 32 random bytes, base64url): found by its shape, so that a key
@@ -56,7 +42,7 @@ public static class TestSecrets
 
     /// <summary>The descriptions of the registered secrets, and of generated client keys, found in <paramref name="text"/>.</summary>
     public static List<string> FindIn(string text) =>
-        [.. Known.Where(k => text.Contains(k.Key, StringComparison.Ordinal)).Select(k => k.Value)
+        [.. Known.Concat(Hubgate.Testing.IssuedSecrets.All).Where(k => text.Contains(k.Key, StringComparison.Ordinal)).Select(k => k.Value)
             .Concat(GeneratedClientKey.IsMatch(text) ? ["a generated client key"] : []).Distinct()];
 
     /// <summary>
