@@ -1,4 +1,4 @@
-using FakeGitHub;
+using Hubgate.Testing;
 
 namespace Hubgate.Server.Tests.Docs;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Authentication;
 using Hubgate.Storage;
 using Hubgate.Webhooks;
