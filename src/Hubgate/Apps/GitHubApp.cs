@@ -70,7 +70,7 @@ public sealed partial class GitHubApp : IDisposable
     public AppJwtFactory Jwts { get; }
 
     /// <summary>GitHub's clock as this App's host sees it (offset learned from rejected JWTs).</summary>
-    public GitHubClock Clock { get; }
+    internal GitHubClock Clock { get; }
 
     /// <summary>The last rate-limit figures GitHub reported for this App and its installations.</summary>
     public GitHubRateLimits RateLimits { get; }

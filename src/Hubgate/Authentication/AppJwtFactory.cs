@@ -27,7 +27,7 @@ public sealed class AppJwtFactory : IDisposable
     private RSA? _key;
     private volatile CachedJwt? _current;
 
-    public AppJwtFactory(IOptions<GitHubAppOptions> options, GitHubClock clock)
+    internal AppJwtFactory(IOptions<GitHubAppOptions> options, GitHubClock clock)
         : this((options ?? throw new ArgumentNullException(nameof(options))).Value, clock)
     {
     }

@@ -92,7 +92,7 @@ public sealed class KeyRingOptions
     /// revoked and deleted from the database. What they protected is lost by design: stored
     /// tokens are minted again, dashboard sessions sign in again. The number of keys replaced.
     /// </summary>
-    public async Task<int> ReplaceUnencryptedKeysAsync(IKeyManager keys, IDbContextFactory<HubgateDbContext> databases, TimeProvider time,
+    internal async Task<int> ReplaceUnencryptedKeysAsync(IKeyManager keys, IDbContextFactory<HubgateDbContext> databases, TimeProvider time,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);

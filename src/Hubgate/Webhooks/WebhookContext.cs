@@ -115,7 +115,7 @@ public interface IWebhookHandler
 }
 
 /// <summary>A handler registered for an event name (or <c>*</c>) and optionally one action.</summary>
-public sealed class WebhookRegistration
+internal sealed class WebhookRegistration
 {
     public WebhookRegistration(string @event, string? action, Func<WebhookContext, CancellationToken, Task> handle, string name)
     {
