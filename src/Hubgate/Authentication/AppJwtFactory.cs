@@ -68,6 +68,7 @@ public sealed class AppJwtFactory : IDisposable
     /// <summary>Forgets the cached JWT, so the next call signs a new one (after a clock-offset change).</summary>
     public void Invalidate() => _current = null;
 
+    /// <summary>Clears the private key from memory.</summary>
     public void Dispose()
     {
         lock (_signLock)

@@ -5,18 +5,22 @@ namespace Hubgate.Authentication;
 /// <summary>GitHub answered a request Hubgate made on the App's behalf with an error.</summary>
 public class GitHubApiException : Exception
 {
+    /// <summary>GitHub's answer described by <paramref name="message"/>, with its status code when GitHub answered.</summary>
     public GitHubApiException(string message, HttpStatusCode? statusCode = null, Exception? inner = null)
         : base(message, inner) => StatusCode = statusCode;
 
+    /// <summary>Without details.</summary>
     public GitHubApiException()
     {
     }
 
+    /// <summary>With a message and no status code.</summary>
     public GitHubApiException(string message)
         : base(message)
     {
     }
 
+    /// <summary>With a message and the exception that caused it.</summary>
     public GitHubApiException(string message, Exception innerException)
         : base(message, innerException)
     {
@@ -33,6 +37,7 @@ public sealed class InstallationNotFoundException(long installationId)
         "It is marked deleted; reinstall the App (a new installation id) or run `hubgate sync`.",
         HttpStatusCode.NotFound)
 {
+    /// <summary>The installation GitHub answered about.</summary>
     public long InstallationId { get; } = installationId;
 }
 
@@ -42,6 +47,7 @@ public sealed class InstallationSuspendedException(long installationId)
         $"GitHub installation {installationId} is suspended; an owner of the account must unsuspend the App before it can act there.",
         HttpStatusCode.Forbidden)
 {
+    /// <summary>The installation GitHub answered about.</summary>
     public long InstallationId { get; } = installationId;
 }
 
@@ -76,6 +82,7 @@ public sealed class InstallationTokenScopeException(long installationId, Install
         $"GitHub refused a token for installation {installationId} limited to {scope}: {gitHubMessage}",
         HttpStatusCode.UnprocessableEntity)
 {
+    /// <summary>The installation GitHub answered about.</summary>
     public long InstallationId { get; } = installationId;
 
     /// <summary>The scope GitHub refused.</summary>

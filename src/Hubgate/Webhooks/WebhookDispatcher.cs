@@ -79,5 +79,6 @@ internal sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registr
 public sealed class WebhookHandlerException(string handler, Exception inner)
     : Exception($"Handler {handler} failed: {inner.GetType().Name}: {inner.Message}", inner)
 {
+    /// <summary>The name of the handler that failed.</summary>
     public string Handler { get; } = handler;
 }
