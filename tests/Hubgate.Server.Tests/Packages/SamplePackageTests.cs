@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Xml.Linq;
 using FakeGitHub;
 using Hubgate.Testing;
 
@@ -93,6 +95,22 @@ public sealed class SamplePackageTests : IAsyncLifetime
         Assert.Equal(2, listings.Count);
         Assert.All(listings, r => Assert.Equal((FakeCredential.InstallationToken, Installation, 200), (r.Credential, r.InstallationId, r.Status)));
         Assert.Contains(_gitHub.Requests, r => r.Method == "POST" && r.Path == $"/app/installations/{Installation}/access_tokens" && r.Credential == FakeCredential.Jwt);
+    }
+
+    [Fact]
+    public async Task HubgatePackage_CarriesItsReadme_XmlDocs_AndMetadata()
+    {
+        using var package = ZipFile.OpenRead(Path.Combine(_packages.Feed, $"Hubgate.{_packages.Version}.nupkg"));
+        var entries = package.Entries.Select(e => e.FullName).ToList();
+        Assert.Contains("README.md", entries);
+        Assert.Contains("lib/net10.0/Hubgate.dll", entries);
+        Assert.Contains("lib/net10.0/Hubgate.xml", entries);
+        using var reader = new StreamReader(package.GetEntry("Hubgate.nuspec")!.Open());
+        var nuspec = XDocument.Parse(await reader.ReadToEndAsync()).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+        string? Field(string name) => nuspec.Elements().SingleOrDefault(e => e.Name.LocalName == name)?.Value;
+        Assert.Equal((_packages.Version, "Hubgate contributors", "README.md"), (Field("version"), Field("authors"), Field("readme")));
+        Assert.False(string.IsNullOrWhiteSpace(Field("description")));
+        Assert.Contains("github", Field("tags") ?? "", StringComparison.Ordinal);
     }
 
     /// <summary>The sample's own files (not a developer's bin/obj) in a folder of their own, outside the repository.</summary>
