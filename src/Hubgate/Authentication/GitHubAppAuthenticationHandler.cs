@@ -13,7 +13,7 @@ namespace Hubgate.Authentication;
 /// (<see cref="GitHubEndpoints"/>). Recovers from 401s (replication lag, revoked token, clock skew) with at most one
 /// new token or JWT per request. Rate limits are <see cref="GitHubRateLimitGate"/>'s, outside it.
 /// </summary>
-public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
+internal sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
 {
     internal const string ApiVersion = "2022-11-28";
     internal static readonly string UserAgent = "Hubgate/" + (typeof(GitHubAppAuthenticationHandler).Assembly

@@ -5,6 +5,7 @@ namespace Hubgate.Integrations;
 /// <summary>How webhooks become the model (<c>Integrations:*</c>).</summary>
 public sealed class IntegrationOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Integrations";
 
     /// <summary>

@@ -8,7 +8,7 @@ using Npgsql;
 namespace Hubgate.Storage;
 
 /// <summary>Applies migrations and turns connection failures into a message that names the provider and host.</summary>
-public sealed partial class DatabaseMigrator(
+internal sealed partial class DatabaseMigrator(
     IDbContextFactory<HubgateDbContext> contexts,
     IOptions<DatabaseOptions> options,
     ILogger<DatabaseMigrator> logger)

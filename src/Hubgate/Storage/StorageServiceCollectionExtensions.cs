@@ -85,6 +85,19 @@ public static class StorageServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Creates Hubgate's tables, or brings them up to this version's schema, in the database <c>AddHubgateStorage</c>
+    /// configured: call it once at start-up, before the host runs (the inbox, the token store and the key ring live there).
+    /// On PostgreSQL, replicas starting together migrate once (an advisory lock).
+    /// </summary>
+    /// <exception cref="DatabaseUnavailableException">The database could not be reached or migrated; the message names
+    /// the provider and host, never the password.</exception>
+    public static Task MigrateHubgateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+    }
+
     internal static DatabaseOptions ReadOptions(IConfiguration configuration)
     {
         var options = new DatabaseOptions();

@@ -16,7 +16,7 @@ namespace Hubgate.Webhooks;
 /// died is claimed again by another replica within a lease (or at the next start on SQLite, where only one host uses
 /// the file); how long handlers may run is <c>Webhooks:HandlerTimeout</c>, apart from the lease.
 /// </summary>
-public sealed partial class DeliveryWorker(
+internal sealed partial class DeliveryWorker(
     IDbContextFactory<HubgateDbContext> databases,
     WebhookDispatcher dispatcher,
     DeliverySignal signal,

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hubgate.Webhooks;
 
 /// <summary>What processing a delivery came to.</summary>
-public enum DispatchOutcome
+internal enum DispatchOutcome
 {
     /// <summary>At least one handler ran and all succeeded.</summary>
     Processed,
@@ -13,13 +13,13 @@ public enum DispatchOutcome
 }
 
 /// <summary>The outcome and, for an ignored delivery, why.</summary>
-public readonly record struct DispatchResult(DispatchOutcome Outcome, string? Reason = null);
+internal readonly record struct DispatchResult(DispatchOutcome Outcome, string? Reason = null);
 
 /// <summary>
 /// Runs the handlers registered for a delivery's event (and action) in a fresh DI scope, in registration order.
 /// An exception from any handler fails the delivery; the worker retries it.
 /// </summary>
-public sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrations, IServiceScopeFactory scopes)
+internal sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrations, IServiceScopeFactory scopes)
 {
     private readonly WebhookRegistration[] _registrations = registrations.ToArray();
 

@@ -3,6 +3,7 @@ namespace Hubgate.Webhooks;
 /// <summary>The inbox and the worker, from the <c>Webhooks</c> section.</summary>
 public sealed class WebhookOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Webhooks";
 
     /// <summary>GitHub's cap on a webhook body: 25 MiB. Larger bodies are refused with 413 while reading.</summary>
