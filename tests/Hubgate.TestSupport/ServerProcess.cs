@@ -47,10 +47,20 @@ public sealed class ServerProcess : IAsyncDisposable
         StartAsync(settings, FreePort(), cancellationToken);
 
     /// <summary>As <see cref="StartAsync(IReadOnlyDictionary{string, string?}, CancellationToken)"/>, on a port chosen first (settings that name the server's own address).</summary>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, int port, CancellationToken cancellationToken = default)
+    public static Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, int port, CancellationToken cancellationToken = default) =>
+        StartAsync(BuiltServer, settings, port, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(IReadOnlyDictionary{string, string?}, CancellationToken)"/>, but the server is
+    /// <paramref name="executable"/> (a published <c>hubgate</c>), run from its own folder as an operator would.
+    /// </summary>
+    public static Task<ServerProcess> StartExecutableAsync(string executable, IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken = default) =>
+        StartAsync(PublishedServer(executable), settings, FreePort(), cancellationToken);
+
+    private static async Task<ServerProcess> StartAsync(ServerCommand command, IReadOnlyDictionary<string, string?> settings, int port, CancellationToken cancellationToken)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{port}/");
-        var start = StartInfo(settings, [], baseAddress);
+        var start = StartInfo(command, settings, [], baseAddress);
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server process.");
         var server = new ServerProcess(process, baseAddress);
         process.BeginOutputReadLine();
@@ -156,9 +166,16 @@ public sealed class ServerProcess : IAsyncDisposable
     /// Runs <c>hubgate <paramref name="args"/></c> as its own process with <paramref name="settings"/> (configuration keys,
     /// or plain environment variables such as <c>XDG_DATA_HOME</c>) and waits for it (60 s at most): its exit code, stdout and stderr.
     /// </summary>
-    public static async Task<(int Exit, string Output, string Error)> RunCommandAsync(IReadOnlyDictionary<string, string?> settings, params string[] args)
+    public static Task<(int Exit, string Output, string Error)> RunCommandAsync(IReadOnlyDictionary<string, string?> settings, params string[] args) =>
+        RunCommandAsync(BuiltServer, settings, args);
+
+    /// <summary>As <see cref="RunCommandAsync(IReadOnlyDictionary{string, string?}, string[])"/> with <paramref name="executable"/> (a published <c>hubgate</c>).</summary>
+    public static Task<(int Exit, string Output, string Error)> RunExecutableAsync(string executable, IReadOnlyDictionary<string, string?> settings, params string[] args) =>
+        RunCommandAsync(PublishedServer(executable), settings, args);
+
+    private static async Task<(int Exit, string Output, string Error)> RunCommandAsync(ServerCommand command, IReadOnlyDictionary<string, string?> settings, string[] args)
     {
-        using var process = Process.Start(StartInfo(settings, args, baseAddress: null)) ?? throw new InvalidOperationException("Could not start hubgate.");
+        using var process = Process.Start(StartInfo(command, settings, args, baseAddress: null)) ?? throw new InvalidOperationException("Could not start hubgate.");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -175,17 +192,25 @@ public sealed class ServerProcess : IAsyncDisposable
         return (process.ExitCode, await output, await error);
     }
 
-    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string?> settings, string[] args, Uri? baseAddress)
+    /// <summary>How the server is started: a program, the arguments before hubgate's own, and the folder it runs in.</summary>
+    private sealed record ServerCommand(string FileName, string[] Prefix, string WorkingDirectory);
+
+    /// <summary>The build output, through <c>dotnet</c>.</summary>
+    private static ServerCommand BuiltServer => new("dotnet", [Path.Combine(ServerDirectory, "Hubgate.Server.dll")], ServerDirectory);
+
+    private static ServerCommand PublishedServer(string executable) =>
+        new(Path.GetFullPath(executable), [], Path.GetDirectoryName(Path.GetFullPath(executable))!);
+
+    private static ProcessStartInfo StartInfo(ServerCommand command, IReadOnlyDictionary<string, string?> settings, string[] args, Uri? baseAddress)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(command.FileName)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = ServerDirectory,
+            WorkingDirectory = command.WorkingDirectory,
         };
-        start.ArgumentList.Add(Path.Combine(ServerDirectory, "Hubgate.Server.dll"));
-        foreach (var arg in args)
+        foreach (var arg in command.Prefix.Concat(args))
         {
             start.ArgumentList.Add(arg);
         }
@@ -242,21 +267,25 @@ public sealed class ServerProcess : IAsyncDisposable
             var testBin = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
             var framework = Path.GetFileName(testBin);
             var configuration = Path.GetFileName(Path.GetDirectoryName(testBin)!);
-            var root = new DirectoryInfo(testBin);
+            var directory = Path.Combine(RepositoryRoot, "src", "Hubgate.Server", "bin", configuration, framework);
+            return File.Exists(Path.Combine(directory, "Hubgate.Server.dll"))
+                ? directory
+                : throw new InvalidOperationException($"The server is not built at {directory}.");
+        }
+    }
+
+    /// <summary>The checkout the tests were built from (the folder holding Hubgate.slnx).</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            var root = new DirectoryInfo(AppContext.BaseDirectory);
             while (root is not null && !File.Exists(Path.Combine(root.FullName, "Hubgate.slnx")))
             {
                 root = root.Parent;
             }
 
-            if (root is null)
-            {
-                throw new InvalidOperationException($"Cannot find the repository root above {testBin}.");
-            }
-
-            var directory = Path.Combine(root.FullName, "src", "Hubgate.Server", "bin", configuration, framework);
-            return File.Exists(Path.Combine(directory, "Hubgate.Server.dll"))
-                ? directory
-                : throw new InvalidOperationException($"The server is not built at {directory}.");
+            return root?.FullName ?? throw new InvalidOperationException($"Cannot find the repository root above {AppContext.BaseDirectory}.");
         }
     }
 
