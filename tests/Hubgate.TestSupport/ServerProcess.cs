@@ -109,7 +109,7 @@ public sealed class ServerProcess : IAsyncDisposable
     /// </summary>
     public static ServerProcess StartCommand(IReadOnlyDictionary<string, string?> settings, Uri baseAddress, params string[] args)
     {
-        var process = Process.Start(StartInfo(settings, args, baseAddress: null)) ?? throw new InvalidOperationException("Could not start hubgate.");
+        var process = Process.Start(StartInfo(BuiltServer, settings, args, baseAddress: null)) ?? throw new InvalidOperationException("Could not start hubgate.");
         var server = new ServerProcess(process, baseAddress);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

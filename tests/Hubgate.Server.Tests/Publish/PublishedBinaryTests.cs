@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using FakeGitHub;
 using Hubgate.Testing;
 using Xunit.Abstractions;
 
