@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite twice — on SQLite, then on a throwaway PostgreSQL 15 that the tests start themselves from
-# /usr/lib/postgresql/15/bin — against the fake GitHub in tests/FakeGitHub.
+# /usr/lib/postgresql/15/bin — against the fake GitHub in src/Hubgate.Testing.
 set -euo pipefail
 cd "$(dirname "$0")"
 

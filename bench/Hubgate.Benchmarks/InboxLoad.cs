@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using Hubgate.Storage;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Hubgate.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;

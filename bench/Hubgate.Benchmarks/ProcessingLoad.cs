@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using Hubgate.Authentication;
 using Hubgate.Integrations;
 using Hubgate.Storage;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Hubgate.Webhooks;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;

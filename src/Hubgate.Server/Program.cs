@@ -16,7 +16,16 @@ if (Hubgate.Server.Cli.HubgateCommand.TryGetCommand(args, out var command))
     return await command;
 }
 
-var builder = WebApplication.CreateBuilder(Hubgate.Server.Cli.HubgateCommand.ServeArguments(args));
+// `hubgate demo`: the same service against an embedded fake GitHub, with a story played through it.
+var (demo, demoExit) = await Hubgate.Server.Demo.DemoCommand.StartIfAskedAsync(args);
+if (demoExit is { } exit)
+{
+    return exit;
+}
+
+await using var demoDisposal = demo;
+var builder = WebApplication.CreateBuilder(demo is null ? Hubgate.Server.Cli.HubgateCommand.ServeArguments(args) : []);
+demo?.Configure(builder);
 
 builder.AddStorage();
 builder.AddApiKey();
@@ -45,6 +54,11 @@ app.MapAppSetup();
 app.MapTokenVending();
 app.MapApiDocs();
 app.MapTelemetry();
+
+if (demo is not null)
+{
+    return await demo.RunAsync(app);
+}
 
 await app.RunAsync();
 return 0;

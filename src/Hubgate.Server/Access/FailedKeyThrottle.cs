@@ -23,7 +23,7 @@ internal sealed partial class FailedKeyThrottle : IDisposable
     public FailedKeyThrottle(IOptions<ApiKeyOptions> options, ILogger<FailedKeyThrottle> logger)
     {
         _logger = logger;
-        var limit = Math.Max(1, options.Value.FailedKeyLimitPerMinute);
+        var limit = options.Value.FailedKeyLimitPerMinute; // at least 1: ClientOptionsValidator refuses less at start-up
         _limiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetFixedWindowLimiter(address,
             _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = TimeSpan.FromMinutes(1), QueueLimit = 0, AutoReplenishment = true }));
     }

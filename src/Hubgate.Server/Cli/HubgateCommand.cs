@@ -63,6 +63,7 @@ internal static class HubgateCommand
         var serve = new Command("serve", "Runs the service (the same as no command): webhooks, proxy, API, dashboard, worker.");
         serve.SetAction(_ => 0); // never reached: `serve` starts the web host in Program before commands are parsed
         root.Subcommands.Add(serve);
+        root.Subcommands.Add(Hubgate.Server.Demo.DemoCommand.Describe());
         root.Subcommands.Add(Migrate(settings));
         root.Subcommands.Add(CheckCommand.Create(settings));
         root.Subcommands.Add(Sync(settings));

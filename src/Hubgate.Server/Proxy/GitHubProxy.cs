@@ -170,7 +170,11 @@ internal sealed partial class GitHubProxy : IDisposable
         return null;
     }
 
-    private static (ProblemKind Kind, string Message, int? RetryAfter) Describe(Exception? exception)
+    /// <summary>
+    /// The problem a failed forward answers, chosen by the type of the exception (or of one it wraps), never by its
+    /// message's words.
+    /// </summary>
+    internal static (ProblemKind Kind, string Message, int? RetryAfter) Describe(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
@@ -187,7 +191,7 @@ internal sealed partial class GitHubProxy : IDisposable
                         limited.RetryAfter is { } wait ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null);
                 case GitHubApiException:
                     return (HubgateProblems.GitHubFailed, e.Message, null);
-                case InvalidOperationException when e.Message.StartsWith("Refusing", StringComparison.Ordinal):
+                case GitHubCredentialsRefusedException:
                     return (HubgateProblems.RefusedProxyPath, e.Message, null);
             }
         }

@@ -46,6 +46,7 @@ public sealed partial class GitHubApp : IDisposable
     /// <summary>The App's settings (identity, key, host, webhook secrets, timeouts).</summary>
     public GitHubAppOptions Options { get; }
 
+    /// <summary>Where the App was registered: configuration or the database.</summary>
     public GitHubAppSource Source { get; }
 
     /// <summary>The slug GitHub gave the App (its URL name), when known.</summary>
@@ -64,13 +65,13 @@ public sealed partial class GitHubApp : IDisposable
     public Uri WebBaseUrl => Options.WebBaseUrl ?? DeriveWebBaseUrl(ApiBaseUrl);
 
     /// <summary>The webhook secrets as UTF-8 bytes, primary first (rotation: all are accepted). Empty when none is set.</summary>
-    public IReadOnlyList<byte[]> WebhookSecrets => _webhookSecrets;
+    internal IReadOnlyList<byte[]> WebhookSecrets => _webhookSecrets;
 
     /// <summary>Signs and caches the App's JWTs.</summary>
     public AppJwtFactory Jwts { get; }
 
     /// <summary>GitHub's clock as this App's host sees it (offset learned from rejected JWTs).</summary>
-    public GitHubClock Clock { get; }
+    internal GitHubClock Clock { get; }
 
     /// <summary>The last rate-limit figures GitHub reported for this App and its installations.</summary>
     public GitHubRateLimits RateLimits { get; }
@@ -81,10 +82,10 @@ public sealed partial class GitHubApp : IDisposable
     internal GitHubEndpoints Endpoints { get; }
 
     /// <summary>True when <paramref name="name"/> is a valid App name: 1 to 64 of <c>a-z</c>, <c>0-9</c> and <c>-</c>.</summary>
-    public static bool IsValidName(string? name) => name is not null && NamePattern().IsMatch(name);
+    internal static bool IsValidName(string? name) => name is not null && NamePattern().IsMatch(name);
 
     /// <summary>The web root of the host whose REST API is at <paramref name="apiBase"/>.</summary>
-    public static Uri DeriveWebBaseUrl(Uri apiBase)
+    internal static Uri DeriveWebBaseUrl(Uri apiBase)
     {
         ArgumentNullException.ThrowIfNull(apiBase);
         if (apiBase.IdnHost.Equals("api.github.com", StringComparison.OrdinalIgnoreCase))
@@ -103,6 +104,7 @@ public sealed partial class GitHubApp : IDisposable
     /// <summary>Takes new webhook secrets (configuration reloaded): no restart needed to rotate them.</summary>
     internal void UpdateWebhookSecrets(GitHubAppOptions options) => _webhookSecrets = EncodeSecrets(options);
 
+    /// <summary>Releases the App's signing key and its token cache.</summary>
     public void Dispose()
     {
         Jwts.Dispose();
@@ -117,7 +119,7 @@ public sealed partial class GitHubApp : IDisposable
 
 /// <summary>The App named in a request, route or command is not one Hubgate knows (or it was removed).</summary>
 public sealed class GitHubAppNotFoundException(string name)
-    : KeyNotFoundException($"No GitHub App named '{name}' is configured or stored. Configure it under GitHub:Apps:{name}, or add it with 'hubgate apps add {name}' / 'hubgate apps create {name}'.")
+    : HubgateConfigurationException($"No GitHub App named '{name}' is configured or stored. Configure it under GitHub:Apps:{name}, or add it with 'hubgate apps add {name}' / 'hubgate apps create {name}'.")
 {
     /// <summary>The name asked for.</summary>
     public string Name { get; } = name;

@@ -1,8 +1,8 @@
 using Hubgate.Authentication;
 using Hubgate.Storage;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Hubgate.Apps;
 
@@ -12,7 +12,7 @@ internal sealed class GitHubAppServices(
     IDbContextFactory<HubgateDbContext> contexts,
     IHttpClientFactory httpClients,
     InstallationTokenStore tokenStore,
-    IConfiguration configuration,
+    IOptionsMonitor<GitHubAppsOptions> apps,
     ILoggerFactory loggers)
 {
     /// <summary>GitHub's clock for one App; <c>default</c> keeps the offset under today's state key.</summary>
@@ -25,7 +25,9 @@ internal sealed class GitHubAppServices(
     /// <summary>A stored App's settings: its identity, key, host and secrets, with the deployment's general settings.</summary>
     public GitHubAppOptions OptionsFor(GitHubAppRegistration registration)
     {
-        var options = GitHubAppsOptions.WithGeneralSettings(configuration.GetSection(GitHubAppOptions.SectionName));
+        var options = apps.CurrentValue.Apps.TryGetValue(GitHubApp.DefaultName, out var general)
+            ? GitHubAppsOptions.WithGeneralSettings(general)
+            : new GitHubAppOptions();
         options.AppId = registration.AppId;
         options.ClientId = registration.ClientId;
         options.PrivateKey = registration.PrivateKeyPem;

@@ -17,7 +17,7 @@ namespace Hubgate.Apps;
 /// soft: the row stays, so that what was recorded under the App's name stays explained, but the App stops acting and
 /// accepting deliveries everywhere.
 /// </summary>
-public sealed partial class GitHubAppStore(
+internal sealed partial class GitHubAppStore(
     IDbContextFactory<HubgateDbContext> databases,
     IDataProtectionProvider dataProtection,
     GitHubApps apps,
@@ -327,7 +327,7 @@ public sealed partial class GitHubAppStore(
 }
 
 /// <summary>An App as listed by <c>hubgate apps list</c> and <c>/api/apps</c>: never a key or a secret.</summary>
-public sealed record AppSummary(
+internal sealed record AppSummary(
     string Name,
     GitHubAppSource Source,
     long AppId,
@@ -343,7 +343,7 @@ public sealed record AppSummary(
     bool HasWebhookSecret);
 
 /// <summary>Why a change to the stored Apps was refused.</summary>
-public enum AppChangeError
+internal enum AppChangeError
 {
     Invalid,
     Conflict,
@@ -351,7 +351,7 @@ public enum AppChangeError
 }
 
 /// <summary>The outcome of adding or removing an App.</summary>
-public sealed record AppChange(AppSummary? App, AppChangeError? Error, string? Message)
+internal sealed record AppChange(AppSummary? App, AppChangeError? Error, string? Message)
 {
     public static AppChange Fail(AppChangeError error, string message) => new(null, error, message);
 }

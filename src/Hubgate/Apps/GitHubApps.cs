@@ -157,6 +157,7 @@ public sealed class GitHubApps : IDisposable
         }
     }
 
+    /// <summary>Disposes every App in the registry.</summary>
     public void Dispose()
     {
         _reload?.Dispose();

@@ -20,11 +20,17 @@ public sealed class GitHubAppsOptions
     /// <summary>Names under <c>GitHub:Apps</c> that are not valid App names (reported by validation).</summary>
     internal List<string> InvalidNames { get; } = [];
 
-    /// <summary>Reads <paramref name="configuration"/> into <paramref name="options"/>.</summary>
-    internal static void Read(GitHubAppsOptions options, IConfiguration configuration)
+    /// <summary>Reads <paramref name="configuration"/>'s <c>GitHub</c> section into <paramref name="options"/>.</summary>
+    internal static void Read(GitHubAppsOptions options, IConfiguration configuration) =>
+        Read(options, configuration.GetSection(GitHubAppOptions.SectionName));
+
+    /// <summary>
+    /// Reads <paramref name="gitHub"/> (a section shaped like <c>GitHub</c>) into <paramref name="options"/>; messages
+    /// name the keys under the section's own path.
+    /// </summary>
+    internal static void Read(GitHubAppsOptions options, IConfigurationSection gitHub)
     {
-        var gitHub = configuration.GetSection(GitHubAppOptions.SectionName);
-        var defaults = new GitHubAppOptions();
+        var defaults = new GitHubAppOptions { ConfigurationPrefix = gitHub.Path };
         gitHub.Bind(defaults);
         options.Apps[GitHubApp.DefaultName] = defaults;
 
@@ -45,7 +51,7 @@ public sealed class GitHubAppsOptions
     {
         var options = WithGeneralSettings(gitHub);
         section.Bind(options);
-        options.ConfigurationPrefix = $"{GitHubAppOptions.SectionName}:{AppsSectionName}:{section.Key}";
+        options.ConfigurationPrefix = $"{gitHub.Path}:{AppsSectionName}:{section.Key}";
         return options;
     }
 
@@ -54,7 +60,12 @@ public sealed class GitHubAppsOptions
     {
         var general = new GitHubAppOptions();
         gitHub.Bind(general);
-        return new GitHubAppOptions
+        return WithGeneralSettings(general);
+    }
+
+    /// <summary>A fresh App's settings holding only the deployment-wide ones (timeouts, waits) of <paramref name="general"/>.</summary>
+    internal static GitHubAppOptions WithGeneralSettings(GitHubAppOptions general) =>
+        new()
         {
             JwtIssuer = general.JwtIssuer,
             TokenRefreshAhead = general.TokenRefreshAhead,
@@ -62,5 +73,4 @@ public sealed class GitHubAppsOptions
             RequestTimeout = general.RequestTimeout,
             RetryDelay = general.RetryDelay,
         };
-    }
 }

@@ -9,7 +9,7 @@ namespace Hubgate.Apps;
 /// or removed on other replicas (a request naming an App this replica does not know looks it up at once instead:
 /// <see cref="GitHubAppStore.FindAsync"/>).
 /// </summary>
-public sealed partial class StoredAppsRefresher(GitHubAppStore store, TimeProvider time, ILogger<StoredAppsRefresher> logger) : BackgroundService
+internal sealed partial class StoredAppsRefresher(GitHubAppStore store, TimeProvider time, ILogger<StoredAppsRefresher> logger) : BackgroundService
 {
     /// <summary>How often the table is read again.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);

@@ -27,7 +27,7 @@ public sealed class AppJwtFactory : IDisposable
     private RSA? _key;
     private volatile CachedJwt? _current;
 
-    public AppJwtFactory(IOptions<GitHubAppOptions> options, GitHubClock clock)
+    internal AppJwtFactory(IOptions<GitHubAppOptions> options, GitHubClock clock)
         : this((options ?? throw new ArgumentNullException(nameof(options))).Value, clock)
     {
     }
@@ -68,6 +68,7 @@ public sealed class AppJwtFactory : IDisposable
     /// <summary>Forgets the cached JWT, so the next call signs a new one (after a clock-offset change).</summary>
     public void Invalidate() => _current = null;
 
+    /// <summary>Clears the private key from memory.</summary>
     public void Dispose()
     {
         lock (_signLock)

@@ -66,5 +66,8 @@ internal static class AppPrivateKey
     }
 }
 
-/// <summary>The App private key could not be loaded; the message names the configuration key.</summary>
-public sealed class AppPrivateKeyException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>
+/// The App private key could not be loaded (no such file, not a PEM RSA key, too short); the message names the
+/// configuration key (<c>GitHub:PrivateKeyPath</c> / <c>GitHub:PrivateKey</c>, or the named App's).
+/// </summary>
+public sealed class AppPrivateKeyException(string message, Exception? inner = null) : HubgateConfigurationException(message, inner);

@@ -13,7 +13,7 @@ namespace Hubgate.Authentication;
 /// (<see cref="GitHubEndpoints"/>). Recovers from 401s (replication lag, revoked token, clock skew) with at most one
 /// new token or JWT per request. Rate limits are <see cref="GitHubRateLimitGate"/>'s, outside it.
 /// </summary>
-public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
+internal sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
 {
     internal const string ApiVersion = "2022-11-28";
     internal static readonly string UserAgent = "Hubgate/" + (typeof(GitHubAppAuthenticationHandler).Assembly
@@ -44,9 +44,11 @@ public sealed partial class GitHubAppAuthenticationHandler : DelegatingHandler
         var app = _settings.ResolveApp(_apps, request);
         if (!app.Endpoints.TryGetRoutePath(uri, out var relativePath))
         {
-            throw new InvalidOperationException(
-                $"Refusing to send GitHub App credentials to {uri.GetLeftPart(UriPartial.Authority)}: it is not under {app.Options.ConfigurationPrefix}:ApiBaseUrl ({app.ApiBaseUrl}) " +
-                $"nor its GraphQL ({app.Endpoints.GraphQL}) or uploads ({app.Endpoints.UploadsBase}) endpoint.");
+            var destination = new Uri(uri.GetLeftPart(UriPartial.Authority));
+            throw new GitHubCredentialsRefusedException(
+                $"Refusing to send GitHub App credentials to {destination.GetLeftPart(UriPartial.Authority)}: it is not under {app.Options.ConfigurationPrefix}:ApiBaseUrl ({app.ApiBaseUrl}) " +
+                $"nor its GraphQL ({app.Endpoints.GraphQL}) or uploads ({app.Endpoints.UploadsBase}) endpoint.",
+                destination);
         }
 
         var headers = request.Headers;

@@ -6,6 +6,7 @@ namespace Hubgate.Authentication;
 /// </summary>
 public sealed class GitHubAppOptions
 {
+    /// <summary>The configuration section of the default App.</summary>
     public const string SectionName = "GitHub";
 
     /// <summary><c>GitHub:AppId</c>: the App's numeric id (the JWT issuer when no client id is set).</summary>

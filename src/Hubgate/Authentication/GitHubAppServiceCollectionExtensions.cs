@@ -20,24 +20,56 @@ public static class GitHubAppServiceCollectionExtensions
     public static IServiceCollection AddGitHubApp(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        return services.AddGitHubApp(configuration.GetSection(GitHubAppOptions.SectionName));
+    }
+
+    /// <summary>
+    /// As <see cref="AddGitHubApp(IServiceCollection, IConfiguration)"/>, with the Apps read from
+    /// <paramref name="section"/>, a section shaped like <c>GitHub</c> (e.g. <c>configuration.GetSection("GitHub")</c>):
+    /// App <c>default</c> from its keys, named Apps from its <c>Apps</c> section; reloaded with it, validated at start-up,
+    /// and failures name the keys under the section's path.
+    /// </summary>
+    public static IServiceCollection AddGitHubApp(this IServiceCollection services, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
         services.AddOptions<GitHubAppOptions>()
-            .Bind(configuration.GetSection(GitHubAppOptions.SectionName))
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppOptions>, GitHubAppOptionsValidator>());
+            .Configure(options => options.ConfigurationPrefix = section.Path)
+            .Bind(section);
         services.AddOptions<GitHubAppsOptions>()
-            .Configure(options => GitHubAppsOptions.Read(options, configuration))
-            .ValidateOnStart();
-        services.TryAddSingleton<IOptionsChangeTokenSource<GitHubAppsOptions>>(new ConfigurationChangeTokenSource<GitHubAppsOptions>(configuration));
+            .Configure(options => GitHubAppsOptions.Read(options, section));
+        services.TryAddSingleton<IOptionsChangeTokenSource<GitHubAppsOptions>>(new ConfigurationChangeTokenSource<GitHubAppsOptions>(section));
+        return AddGitHubAppServices(services);
+    }
+
+    /// <summary>
+    /// As <see cref="AddGitHubApp(IServiceCollection, IConfiguration)"/>, with App <c>default</c> set by
+    /// <paramref name="configure"/> (from the defaults of <see cref="GitHubAppOptions"/>; no configuration is read) and
+    /// validated at start-up: the host does not start with a key that cannot be loaded or a setting out of range, and the
+    /// failure names the setting (<c>GitHub:RequestTimeout</c>). Further Apps can be stored at run time
+    /// (<c>AddStoredGitHubApps</c>). <paramref name="configure"/> may run more than once; it should only set values.
+    /// </summary>
+    public static IServiceCollection AddGitHubApp(this IServiceCollection services, Action<GitHubAppOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<GitHubAppOptions>().Configure(configure);
+        services.AddOptions<GitHubAppsOptions>().Configure(options =>
+        {
+            var defaults = new GitHubAppOptions();
+            configure(defaults);
+            options.Apps[GitHubApp.DefaultName] = defaults;
+        });
+        return AddGitHubAppServices(services);
+    }
+
+    private static IServiceCollection AddGitHubAppServices(IServiceCollection services)
+    {
+        services.AddOptions<GitHubAppOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppOptions>, GitHubAppOptionsValidator>());
+        services.AddOptions<GitHubAppsOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GitHubAppsOptions>, GitHubAppsOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<InstallationTokenStore>();
-        services.TryAddSingleton(sp => new GitHubAppServices(
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Storage.HubgateDbContext>>(),
-            sp.GetRequiredService<IHttpClientFactory>(),
-            sp.GetRequiredService<InstallationTokenStore>(),
-            configuration,
-            sp.GetRequiredService<ILoggerFactory>()));
+        services.TryAddSingleton<GitHubAppServices>();
         services.TryAddSingleton(sp => new GitHubApps(
             sp.GetRequiredService<IOptionsMonitor<GitHubAppsOptions>>(), sp.GetRequiredService<GitHubAppServices>(),
             () => sp.GetService<GitHubAppStore>()));

@@ -9,7 +9,7 @@ namespace Hubgate.Authentication;
 /// <c>Date</c> header when GitHub rejected a JWT for its <c>iat</c>/<c>exp</c>. The offset is persisted so a
 /// restarted process on a skewed machine does not have to fail once to learn it again.
 /// </summary>
-public sealed partial class GitHubClock(
+internal sealed partial class GitHubClock(
     TimeProvider time,
     IDbContextFactory<HubgateDbContext> contexts,
     ILogger<GitHubClock> logger)

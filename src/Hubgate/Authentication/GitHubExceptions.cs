@@ -2,21 +2,31 @@ using System.Net;
 
 namespace Hubgate.Authentication;
 
-/// <summary>GitHub answered a request Hubgate made on the App's behalf with an error.</summary>
-public class GitHubApiException : Exception
+/// <summary>
+/// GitHub answered a request Hubgate made on the App's behalf with an error, or could not be reached
+/// (<see cref="StatusCode"/> is then null). The subclasses are the answers a caller may act on: the installation gone
+/// (<see cref="InstallationNotFoundException"/>) or suspended (<see cref="InstallationSuspendedException"/>), the App's
+/// JWT rejected (<see cref="GitHubAppCredentialsRejectedException"/>), a token scope refused
+/// (<see cref="InstallationTokenScopeException"/>), a rate limit (<see cref="GitHubRateLimitException"/>).
+/// </summary>
+public class GitHubApiException : HubgateException
 {
+    /// <summary>GitHub's answer <paramref name="statusCode"/> (null: no answer), described by <paramref name="message"/>.</summary>
     public GitHubApiException(string message, HttpStatusCode? statusCode = null, Exception? inner = null)
         : base(message, inner) => StatusCode = statusCode;
 
+    /// <summary>An exception with the default message and no status code.</summary>
     public GitHubApiException()
     {
     }
 
+    /// <summary>An exception with <paramref name="message"/> and no status code.</summary>
     public GitHubApiException(string message)
         : base(message)
     {
     }
 
+    /// <summary>An exception with <paramref name="message"/>, caused by <paramref name="innerException"/>, and no status code.</summary>
     public GitHubApiException(string message, Exception innerException)
         : base(message, innerException)
     {
@@ -33,6 +43,7 @@ public sealed class InstallationNotFoundException(long installationId)
         "It is marked deleted; reinstall the App (a new installation id) or run `hubgate sync`.",
         HttpStatusCode.NotFound)
 {
+    /// <summary>The installation GitHub does not know.</summary>
     public long InstallationId { get; } = installationId;
 }
 
@@ -42,6 +53,7 @@ public sealed class InstallationSuspendedException(long installationId)
         $"GitHub installation {installationId} is suspended; an owner of the account must unsuspend the App before it can act there.",
         HttpStatusCode.Forbidden)
 {
+    /// <summary>The suspended installation.</summary>
     public long InstallationId { get; } = installationId;
 }
 
@@ -76,8 +88,24 @@ public sealed class InstallationTokenScopeException(long installationId, Install
         $"GitHub refused a token for installation {installationId} limited to {scope}: {gitHubMessage}",
         HttpStatusCode.UnprocessableEntity)
 {
+    /// <summary>The installation the token was asked for.</summary>
     public long InstallationId { get; } = installationId;
 
     /// <summary>The scope GitHub refused.</summary>
     public InstallationTokenScope Scope { get; } = scope;
+}
+
+/// <summary>
+/// GitHub rejected the App's JWT (401) while Hubgate minted an installation token: the App id or client id and the
+/// private key do not belong to the same App, the key was revoked, or the clocks disagree beyond what Hubgate corrects.
+/// The message names the keys to check.
+/// </summary>
+public sealed class GitHubAppCredentialsRejectedException(string app, long installationId, string message)
+    : GitHubApiException(message, HttpStatusCode.Unauthorized)
+{
+    /// <summary>The App whose JWT GitHub rejected (<c>default</c> for the <c>GitHub:*</c> keys).</summary>
+    public string App { get; } = app;
+
+    /// <summary>The installation the token was being minted for.</summary>
+    public long InstallationId { get; } = installationId;
 }

@@ -17,13 +17,13 @@ public sealed class GitHubRateLimits : IDisposable
     private readonly ConcurrentDictionary<GitHubRateLimitKey, RateLimitSnapshot> _snapshots = new();
     private readonly ConcurrentDictionary<long, SecondaryLimit> _secondary = new();
 
-    public GitHubRateLimits()
+    internal GitHubRateLimits()
         : this(Apps.GitHubApp.DefaultName)
     {
     }
 
     /// <summary>The figures of the App named <paramref name="app"/> (the <c>app</c> tag of the rate-limit gauge).</summary>
-    public GitHubRateLimits(string app)
+    internal GitHubRateLimits(string app)
     {
         App = app;
         Telemetry.HubgateTelemetry.Observe(this);

@@ -5,7 +5,7 @@ namespace Hubgate.Authentication;
 /// Matching is by whole path segments relative to <c>GitHub:ApiBaseUrl</c>, never by substring:
 /// a repository named <c>access_tokens</c> or an owner named <c>app</c> gets an installation token.
 /// </summary>
-public static class GitHubRoutes
+internal static class GitHubRoutes
 {
     /// <summary>
     /// True for <c>/app</c>, <c>/app/…</c>, <c>/marketplace_listing/…</c>, <c>/orgs/{org}/installation</c>,

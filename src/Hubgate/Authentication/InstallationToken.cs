@@ -16,5 +16,6 @@ public sealed record InstallationToken(
     /// <summary>The <c>Authorization</c> header value, built once per token rather than once per request.</summary>
     internal string AuthorizationHeader { get; } = "Bearer " + Token;
 
+    /// <summary>The expiry and mint times only: the token itself never reaches a log.</summary>
     public override string ToString() => $"InstallationToken {{ ExpiresAt = {ExpiresAt:O}, MintedAt = {MintedAt:O} }}";
 }

@@ -101,7 +101,7 @@ public sealed partial class InstallationTokenProvider
     }
 
     /// <summary>Forgets every token of the installation, of every scope (uninstalled, suspended, permissions changed).</summary>
-    public async Task DropAsync(long installationId, CancellationToken cancellationToken = default)
+    internal async Task DropAsync(long installationId, CancellationToken cancellationToken = default)
     {
         ForgetInstallation(installationId);
         await _store.ClearAsync(App, installationId, scope: null, mintedAt: null, cancellationToken).ConfigureAwait(false);
@@ -114,7 +114,7 @@ public sealed partial class InstallationTokenProvider
     internal void Seed(long installationId, InstallationTokenScope scope, InstallationToken token) => _cache[new TokenKey(installationId, scope)] = token;
 
     /// <summary>The cached token's expiry without minting, for status pages.</summary>
-    public DateTimeOffset? CachedExpiry(long installationId) =>
+    internal DateTimeOffset? CachedExpiry(long installationId) =>
         _cache.TryGetValue(new TokenKey(installationId, InstallationTokenScope.Full), out var t) ? t.ExpiresAt : null;
 
     private void ForgetInstallation(long installationId)
@@ -250,10 +250,9 @@ public sealed partial class InstallationTokenProvider
             case HttpStatusCode.UnprocessableEntity when !scope.IsFull:
                 throw new InstallationTokenScopeException(installationId, scope, GitHubMessage(body));
             case HttpStatusCode.Unauthorized:
-                throw new GitHubApiException(
+                throw new GitHubAppCredentialsRejectedException(App, installationId,
                     $"GitHub rejected the App's JWT while minting a token for installation {installationId}: {GitHubMessage(body)}. " +
-                    "Check that GitHub:AppId / GitHub:ClientId and the private key belong to the same App.",
-                    response.StatusCode);
+                    "Check that GitHub:AppId / GitHub:ClientId and the private key belong to the same App.");
             default:
                 throw new GitHubApiException(
                     $"GitHub answered {(int)response.StatusCode} while minting a token for installation {installationId}: {GitHubMessage(body)}",

@@ -39,7 +39,7 @@ public sealed class InstallationTokenScope : IEquatable<InstallationTokenScope>
     public IReadOnlyList<KeyValuePair<string, string>> Permissions { get; }
 
     /// <summary>The canonical text of the scope (empty for <see cref="Full"/>); stored with persisted tokens.</summary>
-    public string Key { get; }
+    internal string Key { get; }
 
     /// <summary>True for the installation's own scope.</summary>
     public bool IsFull => Key.Length == 0;
@@ -84,7 +84,7 @@ public sealed class InstallationTokenScope : IEquatable<InstallationTokenScope>
     /// <summary>
     /// The rank of a permission level (read 1, write 2, admin 3; 0 when unknown), to hold a request to a ceiling.
     /// </summary>
-    public static int Rank(string level) => Array.IndexOf(Levels, level.ToLowerInvariant()) + 1;
+    internal static int Rank(string level) => Array.IndexOf(Levels, level.ToLowerInvariant()) + 1;
 
     /// <summary>The JSON body of the mint request, null for <see cref="Full"/> (GitHub then grants the installation's scope).</summary>
     internal byte[]? MintRequestBody()
@@ -137,11 +137,14 @@ public sealed class InstallationTokenScope : IEquatable<InstallationTokenScope>
         return buffer.ToArray();
     }
 
+    /// <summary>Same repositories and permissions, in any order.</summary>
     public bool Equals(InstallationTokenScope? other) =>
         ReferenceEquals(this, other) || (other is not null && _hash == other._hash && string.Equals(Key, other.Key, StringComparison.Ordinal));
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as InstallationTokenScope);
 
+    /// <inheritdoc/>
     public override int GetHashCode() => _hash;
 
     /// <summary>The scope as a reader would say it, for messages and logs (holds no secret).</summary>

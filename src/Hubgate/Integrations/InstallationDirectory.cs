@@ -14,7 +14,7 @@ namespace Hubgate.Integrations;
 /// Token state on an installation row is never touched here. Every row is the given App's: installation and repository
 /// ids are unique only within one App's GitHub instance.
 /// </summary>
-public sealed class InstallationDirectory(GitHubClientFactory clients, GitHubApps apps, TimeProvider time)
+internal sealed class InstallationDirectory(GitHubClientFactory clients, GitHubApps apps, TimeProvider time)
 {
     /// <summary>The tracked row for the App's <paramref name="installationId"/>, created (not yet saved) when absent.</summary>
     public static async Task<InstallationEntity> TrackInstallationAsync(HubgateDbContext db, string app, long installationId, DateTimeOffset now,

@@ -7,9 +7,9 @@ using Hubgate.Authentication;
 namespace Hubgate.Integrations;
 
 /// <summary>One installation refreshed from GitHub (the setup callback): its account and how many repositories it has.</summary>
-public sealed record InstallationRefresh(long InstallationId, string? Account, int Repositories, string? Error);
+internal sealed record InstallationRefresh(long InstallationId, string? Account, int Repositories, string? Error);
 
-public sealed partial class InstallationSync
+internal sealed partial class InstallationSync
 {
     /// <summary>
     /// Registers or refreshes one installation of <paramref name="app"/> at once, as sync would: GitHub describes it

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Hubgate.Integrations;
 
 /// <summary>What one sync found and changed.</summary>
-public sealed record SyncReport(
+internal sealed record SyncReport(
     DateTimeOffset StartedAt,
     TimeSpan Duration,
     int InstallationsSeen,
@@ -30,7 +30,7 @@ public sealed record SyncReport(
 }
 
 /// <summary>One step of a running sync, for a terminal.</summary>
-public sealed record SyncProgress(long InstallationId, string? Account, int Index, int Total, int Repositories, string? Error);
+internal sealed record SyncProgress(long InstallationId, string? Account, int Index, int Total, int Repositories, string? Error);
 
 /// <summary>
 /// Repairs what webhooks missed, one App at a time: lists every installation of the App (<c>GET /app/installations</c> on
@@ -39,7 +39,7 @@ public sealed record SyncProgress(long InstallationId, string? Account, int Inde
 /// installations and repositories GitHub no longer returns as deleted / disabled (kept, never removed). Nothing is
 /// marked missing unless its list was read to the end.
 /// </summary>
-public sealed partial class InstallationSync(
+internal sealed partial class InstallationSync(
     GitHubClientFactory clients,
     IDbContextFactory<HubgateDbContext> databases,
     GitHubApps apps,

@@ -2,6 +2,7 @@ using Hubgate.Webhooks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Hubgate.Integrations;
 
@@ -19,8 +20,38 @@ public static class IntegrationServiceCollectionExtensions
     public static IServiceCollection AddGitHubIntegrationModel(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<IntegrationOptions>().Bind(configuration.GetSection(IntegrationOptions.SectionName));
         services.AddOptions<SyncOptions>().Bind(configuration.GetSection("GitHub"));
+        return services.AddGitHubIntegrationModel(configuration.GetSection(IntegrationOptions.SectionName));
+    }
+
+    /// <summary>
+    /// As <see cref="AddGitHubIntegrationModel(IServiceCollection, IConfiguration)"/>, with <see cref="IntegrationOptions"/>
+    /// bound from <paramref name="section"/> (the section itself, e.g. <c>configuration.GetSection("Integrations")</c>).
+    /// The sync interval keeps its default (6 h) unless set with <c>services.Configure&lt;SyncOptions&gt;(…)</c>.
+    /// </summary>
+    public static IServiceCollection AddGitHubIntegrationModel(this IServiceCollection services, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        services.AddOptions<IntegrationOptions>().Bind(section);
+        return AddModel(services);
+    }
+
+    /// <summary>
+    /// As <see cref="AddGitHubIntegrationModel(IServiceCollection, IConfiguration)"/>, with <see cref="IntegrationOptions"/>
+    /// set by <paramref name="configure"/> (from their defaults; no configuration is read). The sync interval keeps its
+    /// default (6 h) unless set with <c>services.Configure&lt;SyncOptions&gt;(…)</c>; either is validated at start-up.
+    /// </summary>
+    public static IServiceCollection AddGitHubIntegrationModel(this IServiceCollection services, Action<IntegrationOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<IntegrationOptions>().Configure(configure);
+        return AddModel(services);
+    }
+
+    private static IServiceCollection AddModel(IServiceCollection services)
+    {
+        services.AddOptions<SyncOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SyncOptions>, SyncOptionsValidator>());
         services.TryAddSingleton<InstallationDirectory>();
         services.TryAddSingleton<InstallationSync>();
         services.TryAddSingleton<PushCommits>();

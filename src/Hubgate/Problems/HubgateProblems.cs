@@ -15,7 +15,7 @@ namespace Hubgate.Problems;
 /// </summary>
 public static class HubgateProblems
 {
-    /// <summary>The base of every <c>type</c> URI; the README lists the kinds.</summary>
+    /// <summary>The base of every <c>type</c> URI; docs/api.md lists the kinds.</summary>
     public const string BaseUri = "https://hubgate.dev/problems/";
 
     /// <summary>The media type of every error Hubgate answers.</summary>
@@ -108,7 +108,7 @@ public static class HubgateProblems
     private static readonly JsonEncodedText ErrorMember = JsonEncodedText.Encode(LegacyErrorMember);
     private static readonly JsonEncodedText TraceIdMember = JsonEncodedText.Encode("traceId");
 
-    /// <summary>Every kind, in the order the README lists them.</summary>
+    /// <summary>Every kind, in the order docs/api.md lists them.</summary>
     public static IReadOnlyList<ProblemKind> All { get; } =
     [
         InvalidRequest, NotFound, Conflict, ClientsNotConfigured, InvalidKey, AccessRefused, TooManyFailedKeys, UnknownApp, AppNotConfigured,

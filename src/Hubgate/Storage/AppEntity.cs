@@ -5,7 +5,7 @@ namespace Hubgate.Storage;
 /// secrets are stored encrypted with Data Protection (purpose <c>Hubgate.App.v1</c>); a removed App keeps its row
 /// (<see cref="RemovedAt"/>) so that the history recorded under its name stays explained.
 /// </summary>
-public class AppEntity
+internal class AppEntity
 {
     /// <summary>Hubgate's name for the App (<c>[a-z0-9-]{1,64}</c>), unique across configuration and the database.</summary>
     public required string Name { get; set; }
@@ -50,7 +50,7 @@ public class AppEntity
 /// App it will create, until it is used once or expires. Kept in the database so that any replica can answer GitHub's
 /// return, and the command that started it can see its outcome.
 /// </summary>
-public class AppManifestStateEntity
+internal class AppManifestStateEntity
 {
     /// <summary>Lower-case hex of the SHA-256 of the state's UTF-8 bytes.</summary>
     public required string StateSha256 { get; set; }

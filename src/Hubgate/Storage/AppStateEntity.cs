@@ -1,7 +1,7 @@
 namespace Hubgate.Storage;
 
 /// <summary>Small key/value facts the process keeps across restarts (clock offset to GitHub, hook id).</summary>
-public class AppStateEntity
+internal class AppStateEntity
 {
     /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
     public string App { get; set; } = StoredApp.Default;

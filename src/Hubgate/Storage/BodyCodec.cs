@@ -20,7 +20,7 @@ namespace Hubgate.Storage;
 /// as they are.
 /// </para>
 /// </summary>
-public static class BodyCodec
+internal static class BodyCodec
 {
     /// <summary>Smaller bodies are stored as they are: the saving would not pay for the work.</summary>
     public const int CompressFrom = 1024;

@@ -4,7 +4,7 @@ namespace Hubgate.Storage;
 /// A client managed at run time (<c>hubgate clients</c>, <c>/api/clients</c>): its name, the SHA-256 of its key (never
 /// the key) and its policy, in the same shape as <c>Hubgate:Clients:{name}</c> in configuration.
 /// </summary>
-public class ClientEntity
+internal class ClientEntity
 {
     /// <summary>Lower-case name, unique across configuration and the database.</summary>
     public required string Name { get; set; }

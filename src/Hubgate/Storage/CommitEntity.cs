@@ -1,7 +1,7 @@
 namespace Hubgate.Storage;
 
 /// <summary>A commit seen in a push. Inserted once per (App, repository, sha) and never overwritten.</summary>
-public class CommitEntity
+internal class CommitEntity
 {
     public long Id { get; set; }
     /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
@@ -22,7 +22,7 @@ public class CommitEntity
     public List<CommitFileChangeEntity> FileChanges { get; set; } = [];
 }
 
-public class CommitFileChangeEntity
+internal class CommitFileChangeEntity
 {
     public long Id { get; set; }
     public long CommitId { get; set; }
@@ -30,7 +30,7 @@ public class CommitFileChangeEntity
     public FileChangeKind Kind { get; set; }
 }
 
-public enum FileChangeKind
+internal enum FileChangeKind
 {
     Added,
     Modified,

@@ -85,4 +85,4 @@ internal static class DataDirectory
 }
 
 /// <summary>The data directory (<c>Hubgate:DataDirectory</c>) cannot be used; the message names the key and the path.</summary>
-public sealed class DataDirectoryException(string message, Exception? inner = null) : IOException(message, inner);
+public sealed class DataDirectoryException(string message, Exception? inner = null) : HubgateConfigurationException(message, inner);

@@ -4,7 +4,7 @@ using Npgsql;
 namespace Hubgate.Storage;
 
 /// <summary>Provider-neutral readings of database exceptions.</summary>
-public static class DatabaseErrors
+internal static class DatabaseErrors
 {
     /// <summary>
     /// Whether <paramref name="exception"/> (or one it wraps) is a unique or primary-key violation: the sign that

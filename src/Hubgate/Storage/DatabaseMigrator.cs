@@ -8,7 +8,7 @@ using Npgsql;
 namespace Hubgate.Storage;
 
 /// <summary>Applies migrations and turns connection failures into a message that names the provider and host.</summary>
-public sealed partial class DatabaseMigrator(
+internal sealed partial class DatabaseMigrator(
     IDbContextFactory<HubgateDbContext> contexts,
     IOptions<DatabaseOptions> options,
     ILogger<DatabaseMigrator> logger)
@@ -139,5 +139,5 @@ public sealed partial class DatabaseMigrator(
     }
 }
 
-/// <summary>The database could not be reached; the message names the provider and host.</summary>
-public sealed class DatabaseUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>The database could not be reached or migrated; the message names the provider and host.</summary>
+public sealed class DatabaseUnavailableException(string message, Exception? inner = null) : HubgateStorageException(message, inner);

@@ -3,6 +3,7 @@ namespace Hubgate.Storage;
 /// <summary>Configuration section <c>Database</c>.</summary>
 public sealed class DatabaseOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Database";
 
     /// <summary><c>Database:Provider</c>: <c>Sqlite</c> (default) or <c>Postgres</c>.</summary>
@@ -25,8 +26,12 @@ public sealed class DatabaseOptions
     public string? DataDirectory { get; internal set; }
 }
 
+/// <summary>The database Hubgate stores its state in (<c>Database:Provider</c>).</summary>
 public enum DatabaseProvider
 {
+    /// <summary>An embedded SQLite file (the default).</summary>
     Sqlite,
+
+    /// <summary>PostgreSQL: required for several replicas.</summary>
     Postgres,
 }

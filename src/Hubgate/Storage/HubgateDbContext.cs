@@ -9,7 +9,7 @@ namespace Hubgate.Storage;
 /// the webhook inbox and the Data Protection key ring. Each database provider has a subclass that
 /// owns its migrations (<see cref="SqliteHubgateDbContext"/>, <see cref="PostgresHubgateDbContext"/>).
 /// </summary>
-public abstract class HubgateDbContext(DbContextOptions options) : DbContext(options), IDataProtectionKeyContext
+internal abstract class HubgateDbContext(DbContextOptions options) : DbContext(options), IDataProtectionKeyContext
 {
     public DbSet<InstallationEntity> Installations => Set<InstallationEntity>();
     public DbSet<RepositoryEntity> Repositories => Set<RepositoryEntity>();
@@ -185,13 +185,13 @@ public abstract class HubgateDbContext(DbContextOptions options) : DbContext(opt
 }
 
 /// <summary>The SQLite flavour of the store (the embedded default).</summary>
-public sealed class SqliteHubgateDbContext(DbContextOptions<SqliteHubgateDbContext> options) : HubgateDbContext(options)
+internal sealed class SqliteHubgateDbContext(DbContextOptions<SqliteHubgateDbContext> options) : HubgateDbContext(options)
 {
     public override bool IsPostgres => false;
 }
 
 /// <summary>The PostgreSQL flavour of the store (several replicas on one database).</summary>
-public sealed class PostgresHubgateDbContext(DbContextOptions<PostgresHubgateDbContext> options) : HubgateDbContext(options)
+internal sealed class PostgresHubgateDbContext(DbContextOptions<PostgresHubgateDbContext> options) : HubgateDbContext(options)
 {
     public override bool IsPostgres => true;
 }

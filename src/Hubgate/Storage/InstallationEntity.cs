@@ -1,7 +1,7 @@
 namespace Hubgate.Storage;
 
 /// <summary>A GitHub App installation and the cached state of its installation token.</summary>
-public class InstallationEntity
+internal class InstallationEntity
 {
     /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
     public string App { get; set; } = StoredApp.Default;
@@ -43,7 +43,7 @@ public class InstallationEntity
     public string? TokenRepositorySelection { get; set; }
 }
 
-public enum InstallationStatus
+internal enum InstallationStatus
 {
     Active,
     Suspended,

@@ -17,6 +17,7 @@ namespace Hubgate.Storage;
 /// </summary>
 public sealed class KeyRingOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "DataProtection";
 
     /// <summary><c>DataProtection:CertificatePath</c>: a PKCS#12 (.pfx) file with the certificate and its private key.</summary>
@@ -66,7 +67,7 @@ public sealed class KeyRingOptions
     /// Null when every key of the ring can be read; otherwise why not (a key ring encrypted to another certificate, or
     /// encrypted while no certificate is configured). Reading keys decrypts them: this runs once at start-up.
     /// </summary>
-    public static string? CheckKeyRing(IKeyManager keys)
+    internal static string? CheckKeyRing(IKeyManager keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
         foreach (var key in keys.GetAllKeys().Where(k => !k.IsRevoked))
@@ -92,7 +93,7 @@ public sealed class KeyRingOptions
     /// revoked and deleted from the database. What they protected is lost by design: stored
     /// tokens are minted again, dashboard sessions sign in again. The number of keys replaced.
     /// </summary>
-    public async Task<int> ReplaceUnencryptedKeysAsync(IKeyManager keys, IDbContextFactory<HubgateDbContext> databases, TimeProvider time,
+    internal async Task<int> ReplaceUnencryptedKeysAsync(IKeyManager keys, IDbContextFactory<HubgateDbContext> databases, TimeProvider time,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);

@@ -1,7 +1,7 @@
 namespace Hubgate.Storage;
 
 /// <summary>A pull request, upserted by (App, repository, number) on every action.</summary>
-public class PullRequestEntity
+internal class PullRequestEntity
 {
     public long Id { get; set; }
     /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
@@ -26,7 +26,7 @@ public class PullRequestEntity
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
-public enum PullRequestState
+internal enum PullRequestState
 {
     Open,
     Closed,

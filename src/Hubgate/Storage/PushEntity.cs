@@ -1,7 +1,7 @@
 namespace Hubgate.Storage;
 
 /// <summary>A push to a repository: the ref, what it moved from and to, and its head commit. One per delivery.</summary>
-public class PushEntity
+internal class PushEntity
 {
     public long Id { get; set; }
     /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>

@@ -4,7 +4,7 @@ namespace Hubgate.Storage;
 /// A delivery Hubgate asked GitHub to redeliver (<c>POST /app/hook/deliveries/{id}/attempts</c>), kept so that
 /// recovery runs on every replica know what was asked, when, and how it came back.
 /// </summary>
-public class RecoveryRequestEntity
+internal class RecoveryRequestEntity
 {
     /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
     public string App { get; set; } = StoredApp.Default;
@@ -26,7 +26,7 @@ public class RecoveryRequestEntity
 }
 
 /// <summary>Where a redelivery request stands.</summary>
-public enum RecoveryOutcome
+internal enum RecoveryOutcome
 {
     /// <summary>GitHub accepted the request; the redelivery has not come back failed.</summary>
     Requested,

@@ -1,7 +1,7 @@
 namespace Hubgate.Storage;
 
 /// <summary>A repository an installation can access. Never deleted: disabled repositories keep their history.</summary>
-public class RepositoryEntity
+internal class RepositoryEntity
 {
     /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
     public string App { get; set; } = StoredApp.Default;
@@ -28,7 +28,7 @@ public class RepositoryEntity
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
-public enum RepositoryStatus
+internal enum RepositoryStatus
 {
     Active,
     Disabled,

@@ -5,7 +5,7 @@ namespace Hubgate.Storage;
 /// permissions): one row per (App, installation, canonical scope). The installation's own token stays on
 /// <see cref="InstallationEntity"/>.
 /// </summary>
-public class ScopedTokenEntity
+internal class ScopedTokenEntity
 {
     /// <summary>The App the row belongs to (<see cref="StoredApp"/>).</summary>
     public string App { get; set; } = StoredApp.Default;

@@ -5,7 +5,7 @@ namespace Hubgate.Storage;
 /// unique only within one GitHub instance and delivery ids only per App, so rows are keyed by App. Rows from before
 /// several Apps were supported belong to <see cref="Default"/>.
 /// </summary>
-public static class StoredApp
+internal static class StoredApp
 {
     /// <summary>
     /// The App named <c>default</c> (today's <c>GitHub:*</c> settings): the App of migrated rows, and the one callers not

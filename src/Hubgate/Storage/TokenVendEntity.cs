@@ -1,7 +1,7 @@
 namespace Hubgate.Storage;
 
 /// <summary>One installation token handed to a caller (the audit of token vending). Never holds the token.</summary>
-public class TokenVendEntity
+internal class TokenVendEntity
 {
     public long Id { get; set; }
     /// <summary>The client it was vended to (<c>cli</c> for <c>hubgate token</c>).</summary>

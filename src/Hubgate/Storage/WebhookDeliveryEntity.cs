@@ -1,7 +1,7 @@
 namespace Hubgate.Storage;
 
 /// <summary>A webhook delivery as received, stored before it is acknowledged.</summary>
-public class WebhookDeliveryEntity
+internal class WebhookDeliveryEntity
 {
     /// <summary>Local sequence number: the order of receipt.</summary>
     public long Id { get; set; }
@@ -40,7 +40,7 @@ public class WebhookDeliveryEntity
     public string? PossibleReplayOf { get; set; }
 }
 
-public enum DeliveryState
+internal enum DeliveryState
 {
     Pending,
     Processing,

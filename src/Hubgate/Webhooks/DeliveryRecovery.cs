@@ -23,7 +23,7 @@ namespace Hubgate.Webhooks;
 /// a guid is not asked again while GitHub has not sent the redelivery, and never again once Hubgate refused the
 /// redelivery with a 4xx (it would be the same bytes, signature and answer) — it is reported instead.
 /// </summary>
-public sealed partial class DeliveryRecovery(
+internal sealed partial class DeliveryRecovery(
     GitHubClientFactory clients,
     IDbContextFactory<HubgateDbContext> databases,
     IOptionsMonitor<WebhookOptions> options,

@@ -4,7 +4,7 @@ using Hubgate.Storage;
 namespace Hubgate.Webhooks;
 
 /// <summary>A stored delivery without its body: what listings show.</summary>
-public sealed record DeliverySummary(
+internal sealed record DeliverySummary(
     string App, long Sequence, string DeliveryId, string Event, string? Action, long? InstallationId, long? RepositoryId, DeliveryState State,
     int Attempts, DateTimeOffset ReceivedAt, DateTimeOffset NextAttemptAt, DateTimeOffset? ProcessedAt, string? LastError, string? IgnoredReason)
 {

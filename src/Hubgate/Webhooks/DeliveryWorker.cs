@@ -16,7 +16,7 @@ namespace Hubgate.Webhooks;
 /// died is claimed again by another replica within a lease (or at the next start on SQLite, where only one host uses
 /// the file); how long handlers may run is <c>Webhooks:HandlerTimeout</c>, apart from the lease.
 /// </summary>
-public sealed partial class DeliveryWorker(
+internal sealed partial class DeliveryWorker(
     IDbContextFactory<HubgateDbContext> databases,
     WebhookDispatcher dispatcher,
     DeliverySignal signal,
@@ -179,7 +179,7 @@ public sealed partial class DeliveryWorker(
         var now = time.GetUtcNow();
         var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
-        var batchSize = Math.Max(1, settings.ClaimBatchSize);
+        var batchSize = settings.ClaimBatchSize;
         if (!db.IsPostgres)
         {
             var due = await DueAsync(db, now, batchSize, cancellationToken).ConfigureAwait(false);
@@ -202,7 +202,7 @@ public sealed partial class DeliveryWorker(
     private async Task<List<long>> ClaimAsync(HubgateDbContext db, List<DueRow> due, DateTimeOffset now,
         WebhookOptions settings, CancellationToken cancellationToken)
     {
-        var maxAttempts = Math.Max(1, settings.MaxAttempts);
+        var maxAttempts = settings.MaxAttempts;
         // A delivery whose worker vanished on its last allowed attempt is not tried again: it may be what kills workers.
         var orphaned = due.Where(d => d.State == DeliveryState.Processing && d.Attempts >= maxAttempts).Select(d => d.Id).ToList();
         if (orphaned.Count > 0)
@@ -408,7 +408,7 @@ public sealed partial class DeliveryWorker(
                 : Describe(e);
             var failedAt = time.GetUtcNow();
             var sinceReplay = delivery.Attempts - delivery.AttemptsAtReplay;
-            var dead = sinceReplay >= Math.Max(1, settings.MaxAttempts);
+            var dead = sinceReplay >= settings.MaxAttempts;
             var delay = RetryDelay(sinceReplay, settings);
             Finished(dead ? DeliveryState.Dead : DeliveryState.Failed);
             activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);

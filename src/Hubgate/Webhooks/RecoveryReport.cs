@@ -1,17 +1,17 @@
 namespace Hubgate.Webhooks;
 
 /// <summary>One redelivery Hubgate asked GitHub for (or, in a dry run, would ask for).</summary>
-public sealed record RedeliveryRequest(long HookDeliveryId, string DeliveryGuid, string Event, string? Action, DateTimeOffset DeliveredAt, string Status, bool Accepted, string? Error);
+internal sealed record RedeliveryRequest(long HookDeliveryId, string DeliveryGuid, string Event, string? Action, DateTimeOffset DeliveredAt, string Status, bool Accepted, string? Error);
 
 /// <summary>
 /// A delivery whose redelivery Hubgate refused again with a 4xx (a bad signature, an old secret, too large, malformed):
 /// it is not asked for again, since GitHub would send the same bytes with the same signature.
 /// </summary>
-public sealed record RefusedRedelivery(string DeliveryGuid, string Event, string? Action, int StatusCode, string Status, int Requests,
+internal sealed record RefusedRedelivery(string DeliveryGuid, string Event, string? Action, int StatusCode, string Status, int Requests,
     DateTimeOffset LastRequestedAt);
 
 /// <summary>What a recovery run found and did.</summary>
-public sealed record RecoveryReport(
+internal sealed record RecoveryReport(
     DateTimeOffset Since,
     int Scanned,
     int Failed,

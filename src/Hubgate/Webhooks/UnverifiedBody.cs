@@ -9,7 +9,7 @@ namespace Hubgate.Webhooks;
 /// <c>Webhooks:MaxUnverifiedBytesInFlight</c>. A body is held in pooled chunks that are counted as they are taken, so
 /// memory follows the bytes a client has actually sent, never the length it declared.
 /// </summary>
-public sealed class UnverifiedBodyBudget
+internal sealed class UnverifiedBodyBudget
 {
     private long _inFlight;
 

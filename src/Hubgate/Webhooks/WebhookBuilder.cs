@@ -8,6 +8,7 @@ namespace Hubgate.Webhooks;
 /// <summary>Registers webhook handlers: <c>services.AddGitHubWebhooks(config).On&lt;PushEvent&gt;("push", …)</c>.</summary>
 public sealed partial class WebhookBuilder(IServiceCollection services)
 {
+    /// <summary>The service collection the handlers are registered in.</summary>
     public IServiceCollection Services { get; } = services;
 
     /// <summary>Handles <paramref name="event"/> (or <c>*</c> for every event), every action or only <paramref name="action"/>.</summary>

@@ -51,10 +51,13 @@ public sealed class WebhookContext
     /// <summary>The payload's <c>action</c>, when it has one.</summary>
     public string? Action { get; }
 
+    /// <summary>The payload's <c>installation.id</c>, when it has one.</summary>
     public long? InstallationId { get; }
 
+    /// <summary>The payload's <c>repository.id</c>, when it has one.</summary>
     public long? RepositoryId { get; }
 
+    /// <summary>When Hubgate stored the delivery.</summary>
     public DateTimeOffset ReceivedAt { get; }
 
     /// <summary>1 on the first attempt, 2 on the first retry, …</summary>
@@ -111,11 +114,15 @@ public sealed class WebhookContext
 /// <summary>A handler class for one or more events; resolved from the delivery's scope.</summary>
 public interface IWebhookHandler
 {
+    /// <summary>
+    /// Handles one delivery. Throwing fails the attempt and the delivery is retried; call
+    /// <see cref="WebhookContext.Ignore"/> to mark it ignored instead.
+    /// </summary>
     Task HandleAsync(WebhookContext context, CancellationToken cancellationToken);
 }
 
 /// <summary>A handler registered for an event name (or <c>*</c>) and optionally one action.</summary>
-public sealed class WebhookRegistration
+internal sealed class WebhookRegistration
 {
     public WebhookRegistration(string @event, string? action, Func<WebhookContext, CancellationToken, Task> handle, string name)
     {

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hubgate.Webhooks;
 
 /// <summary>What processing a delivery came to.</summary>
-public enum DispatchOutcome
+internal enum DispatchOutcome
 {
     /// <summary>At least one handler ran and all succeeded.</summary>
     Processed,
@@ -13,13 +13,13 @@ public enum DispatchOutcome
 }
 
 /// <summary>The outcome and, for an ignored delivery, why.</summary>
-public readonly record struct DispatchResult(DispatchOutcome Outcome, string? Reason = null);
+internal readonly record struct DispatchResult(DispatchOutcome Outcome, string? Reason = null);
 
 /// <summary>
 /// Runs the handlers registered for a delivery's event (and action) in a fresh DI scope, in registration order.
 /// An exception from any handler fails the delivery; the worker retries it.
 /// </summary>
-public sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrations, IServiceScopeFactory scopes)
+internal sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrations, IServiceScopeFactory scopes)
 {
     private readonly WebhookRegistration[] _registrations = registrations.ToArray();
 
@@ -75,9 +75,10 @@ public sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrat
     private static string Describe(string @event, string? action) => action is null ? @event : $"{@event}.{action}";
 }
 
-/// <summary>A handler failed; <see cref="Exception.InnerException"/> is what it threw.</summary>
+/// <summary>A webhook handler failed; <see cref="Exception.InnerException"/> is what it threw. The delivery is retried.</summary>
 public sealed class WebhookHandlerException(string handler, Exception inner)
-    : Exception($"Handler {handler} failed: {inner.GetType().Name}: {inner.Message}", inner)
+    : HubgateException($"Handler {handler} failed: {inner.GetType().Name}: {inner.Message}", inner)
 {
+    /// <summary>The handler's registered name.</summary>
     public string Handler { get; } = handler;
 }

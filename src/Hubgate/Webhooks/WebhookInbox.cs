@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Hubgate.Webhooks;
 
 /// <summary>What storing a delivery came to.</summary>
-public enum InboxOutcome
+internal enum InboxOutcome
 {
     /// <summary>Committed; the worker will process it.</summary>
     Stored,
@@ -21,7 +21,7 @@ public enum InboxOutcome
 }
 
 /// <summary>The database could not commit a delivery (unreachable, locked, full). Ingest answers 503.</summary>
-public sealed class DeliveryStoreException(string message, Exception inner) : Exception(message, inner);
+public sealed class DeliveryStoreException(string message, Exception inner) : HubgateStorageException(message, inner);
 
 /// <summary>
 /// The durable inbox. Every accepted delivery is committed before the endpoint answers. Concurrent deliveries are
@@ -31,7 +31,7 @@ public sealed class DeliveryStoreException(string message, Exception inner) : Ex
 /// unique per App: the same id sent to two Apps is two deliveries). The writer is a thread of its own
 /// (<see cref="DedicatedThread"/>): a batch's database calls block.
 /// </summary>
-public sealed partial class WebhookInbox : IAsyncDisposable
+internal sealed partial class WebhookInbox : IAsyncDisposable
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IDbContextFactory<HubgateDbContext> _databases;
@@ -160,7 +160,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
         {
             // Reset before reading: a delivery queued after this point sets the event again, so none waits unseen.
             _wake.Reset();
-            var max = Math.Max(1, _options.CurrentValue.MaxBatchSize);
+            var max = _options.CurrentValue.MaxBatchSize;
             while (batch.Count < max && _queue.Reader.TryRead(out var next))
             {
                 batch.Add(next);
@@ -273,7 +273,7 @@ public sealed partial class WebhookInbox : IAsyncDisposable
 }
 
 /// <summary>Wakes the worker when a delivery was stored or queued again, so it need not wait for its next poll.</summary>
-public sealed class DeliverySignal : IDisposable
+internal sealed class DeliverySignal : IDisposable
 {
     private readonly SemaphoreSlim _semaphore = new(0, 1);
 

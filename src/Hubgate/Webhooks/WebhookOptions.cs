@@ -3,18 +3,22 @@ namespace Hubgate.Webhooks;
 /// <summary>The inbox and the worker, from the <c>Webhooks</c> section.</summary>
 public sealed class WebhookOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "Webhooks";
 
     /// <summary>GitHub's cap on a webhook body: 25 MiB. Larger bodies are refused with 413 while reading.</summary>
     public const long GitHubMaxBodyBytes = 25L * 1024 * 1024;
 
     /// <summary>Attempts before a delivery is <c>dead</c> (8).</summary>
+    [ConfigurationRange("Webhooks:MaxAttempts", 1, 1000)]
     public int MaxAttempts { get; set; } = 8;
 
     /// <summary>The first retry delay; each further attempt doubles it, up to <see cref="MaxRetryDelay"/> (10 s).</summary>
+    [ConfigurationRange("Webhooks:RetryDelay", typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The longest retry delay (1 h).</summary>
+    [ConfigurationRange("Webhooks:MaxRetryDelay", typeof(TimeSpan), "00:00:00", "7.00:00:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
@@ -34,24 +38,29 @@ public sealed class WebhookOptions
     public TimeSpan HandlerTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often the worker looks for due work when nothing new arrived (1 s). New deliveries wake it at once.</summary>
+    [ConfigurationRange("Webhooks:PollInterval", typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How many due deliveries a worker claims at once; they are processed one after another, in order (16).</summary>
+    [ConfigurationRange("Webhooks:ClaimBatchSize", 1, 1000)]
     public int ClaimBatchSize { get; set; } = 16;
 
     /// <summary>Whether this process runs the background worker (true). Ingest-only replicas can turn it off.</summary>
     public bool RunWorker { get; set; } = true;
 
     /// <summary>How far back to compare body hashes to flag a possible replay under a new delivery id (24 h).</summary>
+    [ConfigurationRange("Webhooks:ReplayWindow", typeof(TimeSpan), "00:00:00", "30.00:00:00")]
     public TimeSpan ReplayWindow { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>
     /// How long ingest waits for a delivery's commit before answering 503 (8 s: inside GitHub's 10 s, so GitHub sees a
     /// failure it can redeliver rather than a timeout).
     /// </summary>
+    [ConfigurationRange("Webhooks:StoreTimeout", typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(8);
 
     /// <summary>The most deliveries committed in one transaction by the ingest writer (256).</summary>
+    [ConfigurationRange("Webhooks:MaxBatchSize", 1, 10000)]
     public int MaxBatchSize { get; set; } = 256;
 
     /// <summary>

@@ -2,7 +2,10 @@ using Microsoft.Extensions.Options;
 
 namespace Hubgate.Webhooks;
 
-/// <summary>Start-up validation of <see cref="WebhookOptions"/>, with messages that name the key.</summary>
+/// <summary>
+/// Start-up validation of <see cref="WebhookOptions"/>, with messages that name the key: the rules that span fields or
+/// need words of their own; each setting's range is <see cref="WebhookOptionsRangeValidator"/>'s.
+/// </summary>
 internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
 {
     public ValidateOptionsResult Validate(string? name, WebhookOptions options)
@@ -17,6 +20,11 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         {
             failures.Add($"Webhooks:HeartbeatInterval must be more than zero and less than Webhooks:LeaseDuration ({options.LeaseDuration}), " +
                          $"or unset for a third of it (got {beat}).");
+        }
+
+        if (options.RetryDelay > options.MaxRetryDelay)
+        {
+            failures.Add($"Webhooks:RetryDelay ({options.RetryDelay}) must not be longer than Webhooks:MaxRetryDelay ({options.MaxRetryDelay}).");
         }
 
         if (options.HandlerTimeout <= TimeSpan.Zero || options.HandlerTimeout > TimeSpan.FromDays(1))
@@ -47,3 +55,7 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
+
+/// <summary>The ranges of <see cref="WebhookOptions"/>' settings (<see cref="ConfigurationRangeAttribute"/>), checked by generated code.</summary>
+[OptionsValidator]
+internal sealed partial class WebhookOptionsRangeValidator : IValidateOptions<WebhookOptions>;

@@ -20,7 +20,7 @@ namespace Hubgate.Webhooks;
 /// App, JSON or form), stores it in the inbox as that App's and answers 202 only once it is committed (or requeued, for
 /// GitHub's redelivery of one that failed). Handlers never run here.
 /// </summary>
-public sealed partial class WebhookReceiver(
+internal sealed partial class WebhookReceiver(
     GitHubApps apps,
     UnverifiedBodyBudget budget,
     WebhookInbox inbox,

@@ -27,7 +27,36 @@ public static class WebhookServiceCollectionExtensions
     public static WebhookBuilder AddGitHubWebhooks(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.SectionName)).ValidateOnStart();
+        return services.AddGitHubWebhooks(configuration.GetSection(WebhookOptions.SectionName));
+    }
+
+    /// <summary>
+    /// As <see cref="AddGitHubWebhooks(IServiceCollection, IConfiguration)"/>, with <see cref="WebhookOptions"/> bound
+    /// from <paramref name="section"/> (the section itself, e.g. <c>configuration.GetSection("Webhooks")</c>, reloaded
+    /// with it) and validated at start-up.
+    /// </summary>
+    public static WebhookBuilder AddGitHubWebhooks(this IServiceCollection services, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        return AddGitHubWebhooks(services, services.AddOptions<WebhookOptions>().Bind(section));
+    }
+
+    /// <summary>
+    /// As <see cref="AddGitHubWebhooks(IServiceCollection, IConfiguration)"/>, with <see cref="WebhookOptions"/> set by
+    /// <paramref name="configure"/> (from their defaults; no configuration is read) and validated at start-up: the host
+    /// does not start while a setting is out of range, and the failure names the key (<c>Webhooks:MaxAttempts</c>).
+    /// The webhook secrets are the Apps' (<c>AddGitHubApp</c>).
+    /// </summary>
+    public static WebhookBuilder AddGitHubWebhooks(this IServiceCollection services, Action<WebhookOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddGitHubWebhooks(services, services.AddOptions<WebhookOptions>().Configure(configure));
+    }
+
+    private static WebhookBuilder AddGitHubWebhooks(IServiceCollection services, OptionsBuilder<WebhookOptions> options)
+    {
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookOptions>, WebhookOptionsRangeValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<UnverifiedBodyBudget>();
@@ -38,10 +67,7 @@ public static class WebhookServiceCollectionExtensions
         services.TryAddSingleton<DeliveryWorker>();
         services.TryAddSingleton<DeliveryRecovery>();
         services.AddHostedService<WebhookSecretStartupCheck>();
-        if (configuration.GetSection(WebhookOptions.SectionName).GetValue(nameof(WebhookOptions.RunWorker), true))
-        {
-            services.AddHostedService(sp => sp.GetRequiredService<DeliveryWorker>());
-        }
+        services.AddHostedService<DeliveryWorkerHost>();
 
         services.AddHostedService<DeliveryRecoveryJob>();
         return new WebhookBuilder(services);

@@ -6,7 +6,7 @@ using System.Text;
 namespace Hubgate.Webhooks;
 
 /// <summary>The outcome of checking a delivery's signature.</summary>
-public enum SignatureCheck
+internal enum SignatureCheck
 {
     /// <summary>The HMAC of the body matches one of the secrets.</summary>
     Valid,
@@ -25,7 +25,7 @@ public enum SignatureCheck
 /// legacy <c>X-Hub-Signature: sha1=…</c> as fallback. Pure functions; the comparison is constant-time and every
 /// secret is tried whichever matches, so timing tells neither the digest nor which secret is in use.
 /// </summary>
-public static class WebhookSignature
+internal static class WebhookSignature
 {
     public const string Sha256Header = "X-Hub-Signature-256";
     public const string Sha1Header = "X-Hub-Signature";

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
 using Microsoft.EntityFrameworkCore;

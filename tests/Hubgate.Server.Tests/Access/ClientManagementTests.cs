@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Cli;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;

@@ -1,5 +1,4 @@
 using Hubgate.Server.Tests.Infrastructure;
-using Microsoft.Extensions.Options;
 
 namespace Hubgate.Server.Tests.Access;
 
@@ -15,15 +14,7 @@ public sealed class ClientOptionsTests
     [InlineData("Hubgate:Clients:ci:App", "read", "Hubgate:Clients:ci:AppAccess")]
     public void InvalidClient_StopsTheStart_NamingTheKey(string key, string value, string named)
     {
-        using var app = new HubgateApplication(new Dictionary<string, string?>
-        {
-            ["Hubgate:ApiKey"] = "options-admin-key-4c1d",
-            ["Hubgate:Clients:ci:Key"] = "options-ci-key-8e3a",
-            [key] = value,
-            ["Webhooks:RunWorker"] = "false",
-        });
-
-        var failure = Assert.Throws<OptionsValidationException>(() => app.Server);
+        var failure = StartupFailure.Of(key, value, new Dictionary<string, string?> { ["Hubgate:Clients:ci:Key"] = "options-ci-key-8e3a" });
 
         Assert.Contains(named, failure.Message, StringComparison.Ordinal);
     }

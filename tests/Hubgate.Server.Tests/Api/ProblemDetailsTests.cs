@@ -2,11 +2,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Problems;
 using Hubgate.Server.Tests.Access;
 using Hubgate.Server.Tests.Infrastructure;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Api;
 
@@ -143,11 +143,11 @@ public sealed class ProblemDetailsTests : IDisposable
     }
 
     [Fact]
-    public void TheReadme_ListsEveryKind_WithItsStatus()
+    public void TheApiPage_ListsEveryKind_WithItsStatus()
     {
-        var readme = File.ReadAllText(Path.Combine(WebhookFixtures.Directory, "..", "..", "..", "README.md"));
+        var page = File.ReadAllText(Path.Combine(WebhookFixtures.Directory, "..", "..", "..", "docs", "api.md"));
         Assert.All(HubgateProblems.All, kind =>
-            Assert.Contains($"| `{kind.Name}` | {kind.Status} |", readme, StringComparison.Ordinal));
+            Assert.Contains($"| `{kind.Name}` | {kind.Status} |", page, StringComparison.Ordinal));
     }
 
     private async Task<JsonElement> GetProblemAsync(string key, string path, ProblemKind kind)

@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using FakeGitHub;
-using Hubgate.Server.Cli;
 using Hubgate.Testing;
+using Hubgate.Server.Cli;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Cli;
 

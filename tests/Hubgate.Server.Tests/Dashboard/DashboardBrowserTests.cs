@@ -1,7 +1,7 @@
 using System.CommandLine;
-using FakeGitHub;
-using Hubgate.Server.Cli;
 using Hubgate.Testing;
+using Hubgate.Server.Cli;
+using Hubgate.TestSupport;
 using Microsoft.Playwright;
 
 namespace Hubgate.Server.Tests.Dashboard;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Hubgate.Server.Tests.Infrastructure;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Health;
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;

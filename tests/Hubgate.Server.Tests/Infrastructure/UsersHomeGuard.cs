@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Infrastructure;
 

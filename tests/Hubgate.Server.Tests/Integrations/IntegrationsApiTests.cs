@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Authentication;
 using Hubgate.Server.Cli;
 using Hubgate.Server.Tests.Infrastructure;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Integrations;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Net;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 
 namespace Hubgate.Server.Tests.Proxy;

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 
 namespace Hubgate.Server.Tests.Proxy;
@@ -262,6 +262,33 @@ public sealed class ProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SuspendedInstallation_Is403InstallationSuspendedProblem_AndNothingIsForwarded()
+    {
+        _gitHub.SuspendInstallation(1);
+        using var app = App();
+        using var client = Client(app);
+
+        var response = await client.GetAsync(Url("/proxy/installations/1/repos/acme/api"));
+
+        await AssertProblemAsync(response, Hubgate.Problems.HubgateProblems.InstallationSuspended);
+        Assert.DoesNotContain(_gitHub.Requests, r => r.Path == "/repos/acme/api");
+    }
+
+    [Fact]
+    public async Task AppKeyGitHubRejects_Is502GitHubFailedProblem_NamingTheKeysToCheck()
+    {
+        using var otherKey = System.Security.Cryptography.RSA.Create(2048);
+        using var app = App(s => s["GitHub:PrivateKey"] = otherKey.ExportRSAPrivateKeyPem().Replace("\n", "\\n", StringComparison.Ordinal));
+        using var client = Client(app);
+
+        var response = await client.GetAsync(Url("/proxy/installations/1/repos/acme/api"));
+
+        var problem = await AssertProblemAsync(response, Hubgate.Problems.HubgateProblems.GitHubFailed);
+        Assert.Contains("GitHub:AppId", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(_gitHub.Requests, r => r.Path == "/repos/acme/api");
+    }
+
+    [Fact]
     public async Task SecondCall_ReusesTheCachedToken()
     {
         using var app = App();
@@ -273,5 +300,14 @@ public sealed class ProxyTests : IAsyncLifetime
         }
 
         Assert.Equal(1, _gitHub.MintCountFor(1));
+    }
+
+    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, Hubgate.Problems.ProblemKind expected)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == (HttpStatusCode)expected.Status, $"{(int)response.StatusCode}: {body}");
+        var problem = JsonSerializer.Deserialize<JsonElement>(body);
+        Assert.Equal(expected.Type, problem.GetProperty("type").GetString());
+        return problem;
     }
 }

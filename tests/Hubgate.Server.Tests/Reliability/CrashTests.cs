@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
-using FakeGitHub;
 using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 

@@ -1,5 +1,5 @@
 using System.Net;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
 using Hubgate.Webhooks;

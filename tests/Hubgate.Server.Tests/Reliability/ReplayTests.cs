@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
 using Hubgate.Webhooks;

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
-using FakeGitHub;
-using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Testing;
+using Hubgate.Server.Tests.Infrastructure;
+using Hubgate.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using FakeGitHub;
-using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Testing;
+using Hubgate.Server.Tests.Infrastructure;
+using Hubgate.TestSupport;
 using Npgsql;
 
 namespace Hubgate.Server.Tests.Replicas;

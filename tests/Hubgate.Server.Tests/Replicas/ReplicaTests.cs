@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using FakeGitHub;
 using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Npgsql;
 
 namespace Hubgate.Server.Tests.Replicas;

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using FakeGitHub;
-using Hubgate.Server.Cli;
 using Hubgate.Testing;
+using Hubgate.Server.Cli;
+using Hubgate.TestSupport;
 using Microsoft.Playwright;
 
 namespace Hubgate.Server.Tests.Setup;

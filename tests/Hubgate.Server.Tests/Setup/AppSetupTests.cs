@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Cli;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
@@ -309,7 +309,7 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
 
         // Its first delivery is verified with its secret and stored, not refused as an unknown App (GitHub would not retry a 404).
         using (var hooks = _app.CreateClient())
-        using (var delivery = FakeGitHub.WebhookFixtures.Delivery("/webhooks/github/elsewhere", "ping",
+        using (var delivery = WebhookFixtures.Delivery("/webhooks/github/elsewhere", "ping",
                    System.Text.Encoding.UTF8.GetBytes("{\"zen\":\"Keep it logically awesome.\",\"hook_id\":1}"), other.WebhookSecret, "first-elsewhere", other.Id))
         {
             Assert.Equal(HttpStatusCode.Accepted, (await hooks.SendAsync(delivery)).StatusCode);

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Hubgate.Server.Cli;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Storage;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using Hubgate.Server.Cli;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Storage;
 

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using FakeGitHub;
-using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Testing;
+using Hubgate.Server.Tests.Infrastructure;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Telemetry;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -120,7 +120,7 @@ public sealed class PerAppWebhookTests : IAsyncLifetime, IDisposable
     public async Task AppRegisteredAtRunTime_ReceivesAtOnce_AndOnceRemoved_404()
     {
         const string StoredSecret = "stored-app-webhook-secret-2c7e4a91";
-        Hubgate.Testing.TestSecrets.Register(StoredSecret, "a stored App's webhook secret");
+        Hubgate.TestSupport.TestSecrets.Register(StoredSecret, "a stored App's webhook secret");
         var apps = _app.Services.GetRequiredService<Hubgate.Apps.GitHubApps>();
         apps.Register(new Hubgate.Apps.GitHubAppRegistration("stored", 3003, null, null, _ghes.PrivateKeyPkcs1Pem, new Uri("https://stored.example.com/api/v3/"),
             null, StoredSecret, [], "hubgate-stored"));
@@ -191,7 +191,7 @@ public sealed class PerAppWebhookTests : IAsyncLifetime, IDisposable
     public async Task NamedAppsSecretRotation_TakesEffectWithoutARestart_AndOnlyForThatApp()
     {
         const string Rotated = "ghes-rotated-secret-91c3d5e7f2";
-        Hubgate.Testing.TestSecrets.Register(Rotated, "a rotated webhook secret");
+        Hubgate.TestSupport.TestSecrets.Register(Rotated, "a rotated webhook secret");
         using var before = Delivery("/webhooks/github/ghes", Rotated, "rotated-before", GhesAppId);
         Assert.Equal(HttpStatusCode.Unauthorized, (await _client.SendAsync(before)).StatusCode);
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
 using Hubgate.Webhooks;
@@ -113,8 +113,10 @@ public sealed class RedeliveryTests
     [InlineData(DeliveryState.Processing, HttpStatusCode.OK)]
     [InlineData(DeliveryState.Processed, HttpStatusCode.OK)]
     [InlineData(DeliveryState.Ignored, HttpStatusCode.OK)]
-    public async Task Redelivery_RequeuesOnlyFailedAndDead(DeliveryState state, HttpStatusCode expected)
+    // DeliveryState is internal and a test method is public: xunit hands the enum over boxed.
+    public async Task Redelivery_RequeuesOnlyFailedAndDead(object deliveryState, HttpStatusCode expected)
     {
+        var state = (DeliveryState)deliveryState;
         using var app = new HubgateApplication(Settings(worker: false));
         using var client = app.CreateClient();
         Assert.Equal(HttpStatusCode.Accepted, (await RedeliverAsync(client, "state-1")).StatusCode);

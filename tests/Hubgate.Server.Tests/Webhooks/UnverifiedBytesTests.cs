@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using FakeGitHub;
-using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Testing;
+using Hubgate.Server.Tests.Infrastructure;
+using Hubgate.TestSupport;
 
 namespace Hubgate.Server.Tests.Webhooks;
 

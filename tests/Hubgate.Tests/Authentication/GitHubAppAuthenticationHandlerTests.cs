@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Hubgate.Authentication;
 using Hubgate.Tests.Infrastructure;
-using FakeGitHub;
+using Hubgate.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hubgate.Tests.Authentication;
@@ -116,7 +116,7 @@ public sealed class GitHubAppAuthenticationHandlerTests
         await using var h = await StartAsync();
         Seed(h);
 
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => Client(h).GetAsync(new Uri("http://127.0.0.2:9/repos/acme/api"), Timeout));
+        var ex = await Assert.ThrowsAsync<GitHubCredentialsRefusedException>(() => Client(h).GetAsync(new Uri("http://127.0.0.2:9/repos/acme/api"), Timeout));
 
         Assert.Contains("GitHub:ApiBaseUrl", ex.Message, StringComparison.Ordinal);
     }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Authentication;
 using Hubgate.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -76,7 +76,7 @@ public sealed class GitHubEnterpriseTests
     {
         await using var h = await StartAsync(new FakeGitHubOptions { PathPrefix = Enterprise });
 
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => Client(h).GetAsync(new Uri(h.GitHub.ApiBaseUrl, "../v4/repos/acme/api"), Timeout));
+        var ex = await Assert.ThrowsAsync<GitHubCredentialsRefusedException>(() => Client(h).GetAsync(new Uri(h.GitHub.ApiBaseUrl, "../v4/repos/acme/api"), Timeout));
 
         Assert.StartsWith("Refusing to send GitHub App credentials", ex.Message, StringComparison.Ordinal);
         Assert.Empty(h.GitHub.Requests);

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Authentication;
 using Hubgate.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

@@ -2,7 +2,7 @@ using System.Text;
 using Hubgate.Authentication;
 using Hubgate.Storage;
 using Hubgate.Tests.Infrastructure;
-using FakeGitHub;
+using Hubgate.Testing;
 using Microsoft.EntityFrameworkCore;
 
 namespace Hubgate.Tests.Authentication;
@@ -80,14 +80,14 @@ public sealed class InstallationTokenProviderTests
     }
 
     [Theory]
-    [InlineData(ExpiresAtMode.Null)]
-    [InlineData(ExpiresAtMode.Missing)]
-    [InlineData(ExpiresAtMode.Unparsable)]
-    public async Task GetToken_WithoutAUsableExpiry_IsUsedAndRefreshedNextTime(ExpiresAtMode mode)
+    [InlineData(nameof(ExpiresAtMode.Null))]
+    [InlineData(nameof(ExpiresAtMode.Missing))]
+    [InlineData(nameof(ExpiresAtMode.Unparsable))]
+    public async Task GetToken_WithoutAUsableExpiry_IsUsedAndRefreshedNextTime(string mode) // the fake's knob is internal to it
     {
         await using var h = await GitHubAppHarness.StartAsync();
         h.GitHub.AddInstallation(1, "acme");
-        h.GitHub.ExpiresAtMode = mode;
+        h.GitHub.ExpiresAtMode = Enum.Parse<ExpiresAtMode>(mode);
         var provider = h.Services.Get<InstallationTokenProvider>();
 
         var first = await provider.GetTokenAsync(1, Timeout);

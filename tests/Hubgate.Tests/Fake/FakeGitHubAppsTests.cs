@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 
 namespace Hubgate.Tests.Fake;
 

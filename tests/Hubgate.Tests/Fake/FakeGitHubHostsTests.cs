@@ -1,5 +1,5 @@
 using System.Net;
-using FakeGitHub;
+using Hubgate.Testing;
 
 namespace Hubgate.Tests.Fake;
 

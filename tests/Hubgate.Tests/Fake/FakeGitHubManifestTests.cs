@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using FakeGitHub;
+using Hubgate.Testing;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace Hubgate.Tests.Fake;
@@ -97,9 +97,9 @@ public sealed class FakeGitHubManifestTests : IAsyncLifetime
         Assert.Equal(["push", "pull_request", "issues"], app.GetProperty("events").EnumerateArray().Select(e => e.GetString()));
         var pem = app.GetProperty("pem").GetString()!;
         Assert.StartsWith("-----BEGIN RSA PRIVATE KEY-----", pem, StringComparison.Ordinal);
-        Assert.NotEmpty(Hubgate.Testing.TestSecrets.FindIn(pem));
-        Assert.NotEmpty(Hubgate.Testing.TestSecrets.FindIn(app.GetProperty("webhook_secret").GetString()!));
-        Assert.NotEmpty(Hubgate.Testing.TestSecrets.FindIn(app.GetProperty("client_secret").GetString()!));
+        Assert.NotEmpty(Hubgate.TestSupport.TestSecrets.FindIn(pem));
+        Assert.NotEmpty(Hubgate.TestSupport.TestSecrets.FindIn(app.GetProperty("webhook_secret").GetString()!));
+        Assert.NotEmpty(Hubgate.TestSupport.TestSecrets.FindIn(app.GetProperty("client_secret").GetString()!));
 
         var registered = _gitHub.App(id);
         Assert.Equal(("https://hubgate.example/webhooks/github/acme", "https://hubgate.example/setup/installations/callback", true),

@@ -1,4 +1,4 @@
-using FakeGitHub;
+using Hubgate.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 

@@ -30,7 +30,7 @@ internal static class Jwt
                     Part(new { iat = now.AddSeconds(-60).ToUnixTimeSeconds(), exp = now.AddMinutes(9).ToUnixTimeSeconds(), iss = issuer });
         var signature = key.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var jwt = input + "." + Base64Url.EncodeToString(signature);
-        Hubgate.Testing.TestSecrets.Register(jwt, "an App JWT");
+        Hubgate.TestSupport.TestSecrets.Register(jwt, "an App JWT");
         return jwt;
     }
 

@@ -8,7 +8,7 @@ internal static class TestKeys
     private static readonly Lazy<RSA> Shared = new(() =>
     {
         var key = RSA.Create(2048);
-        Hubgate.Testing.TestSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "the test App's private key");
+        Hubgate.TestSupport.TestSecrets.RegisterPem(key.ExportRSAPrivateKeyPem(), "the test App's private key");
         return key;
     });
 

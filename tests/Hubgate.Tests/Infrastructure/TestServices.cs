@@ -1,6 +1,6 @@
 using Hubgate.Authentication;
 using Hubgate.Storage;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Hubgate.Webhooks;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;

@@ -165,7 +165,7 @@ public sealed class InstallationEventsTests
     {
         await using var h = await ModelHarness.StartAsync();
         h.GitHub.AddInstallation(1, "Codertocat");
-        foreach (var fixture in FakeGitHub.WebhookFixtures.All())
+        foreach (var fixture in WebhookFixtures.All())
         {
             await h.ProcessAsync(fixture.Event, fixture.Body, "first-" + fixture.Event + "-" + fixture.Name);
         }

@@ -13,7 +13,7 @@ public sealed class InstallationSyncTests
         await using var h = await ModelHarness.StartAsync();
         h.GitHub.AddInstallation(10, "busy-org");
         h.GitHub.AddRepository(10, 100_001, "busy-org", "one");
-        h.GitHub.BlockSecondary(10, TimeSpan.FromMinutes(5), FakeGitHub.FakeSecondaryLimit.TooManyRequests);
+        h.GitHub.BlockSecondary(10, TimeSpan.FromMinutes(5), Hubgate.Testing.FakeSecondaryLimit.TooManyRequests);
 
         var result = await h.Services.Get<InstallationSync>().SyncAsync();
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Integrations;
 using Hubgate.Storage;
 using Hubgate.Tests.Infrastructure;

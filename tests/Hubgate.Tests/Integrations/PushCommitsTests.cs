@@ -76,7 +76,7 @@ public sealed class PushCommitsTests
     [Fact]
     public async Task TruncatedPushOfANamedApp_IsComparedOnThatAppsHost_WithItsToken()
     {
-        await using var enterprise = await FakeGitHub.FakeGitHubServer.StartAsync(new FakeGitHub.FakeGitHubOptions { PathPrefix = "/api/v3", AppId = 777, OwnKey = true });
+        await using var enterprise = await Hubgate.Testing.FakeGitHubServer.StartAsync(new Hubgate.Testing.FakeGitHubOptions { PathPrefix = "/api/v3", AppId = 777, OwnKey = true });
         await using var h = await ModelHarness.StartAsync(s =>
         {
             s["GitHub:Apps:ghes:AppId"] = "777";

@@ -1,4 +1,4 @@
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Integrations;
 using Hubgate.Storage;
 using Hubgate.Tests.Webhooks;

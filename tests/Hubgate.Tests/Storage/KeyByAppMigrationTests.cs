@@ -1,5 +1,5 @@
 using Hubgate.Storage;
-using Hubgate.Testing;
+using Hubgate.TestSupport;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;

@@ -54,7 +54,7 @@ public sealed class DeliveryRecoveryTests
         // Every call went out with the App JWT, page after page.
         var listing = gh.Requests.Where(r => r.Path.StartsWith("/app/hook/deliveries", StringComparison.Ordinal)).ToList();
         Assert.True(listing.Count >= 5, $"{listing.Count} requests");
-        Assert.All(listing, r => Assert.Equal(FakeGitHub.FakeCredential.Jwt, r.Credential));
+        Assert.All(listing, r => Assert.Equal(Hubgate.Testing.FakeCredential.Jwt, r.Credential));
     }
 
     [Fact]

@@ -1,6 +1,6 @@
-using FakeGitHub;
-using Hubgate.Storage;
 using Hubgate.Testing;
+using Hubgate.Storage;
+using Hubgate.TestSupport;
 using Hubgate.Tests.Infrastructure;
 using Hubgate.Webhooks;
 using Microsoft.Extensions.DependencyInjection;

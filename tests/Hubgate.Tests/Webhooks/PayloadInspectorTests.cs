@@ -1,5 +1,5 @@
 using System.Text;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Webhooks;
 
 namespace Hubgate.Tests.Webhooks;

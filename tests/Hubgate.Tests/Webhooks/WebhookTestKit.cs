@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Storage;
 using Hubgate.Tests.Infrastructure;
 using Hubgate.Webhooks;
