@@ -1,7 +1,7 @@
 namespace Hubgate.Webhooks.Subscriptions;
 
 /// <summary>An HTTP subscription's destination resolves to an address deliveries are never sent to (see <see cref="DestinationAddressPolicy"/>).</summary>
-public sealed class DestinationRefusedException : HttpRequestException
+internal sealed class DestinationRefusedException : HttpRequestException
 {
     public DestinationRefusedException(string message) : base(message)
     {

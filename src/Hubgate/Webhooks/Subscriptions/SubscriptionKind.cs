@@ -1,7 +1,7 @@
 namespace Hubgate.Webhooks.Subscriptions;
 
 /// <summary>Where a subscription's deliveries go.</summary>
-public enum SubscriptionKind
+internal enum SubscriptionKind
 {
     /// <summary>The built-in subscription <c>local</c>: the integration model, then the handlers registered in-process.</summary>
     Local,
@@ -12,7 +12,7 @@ public enum SubscriptionKind
 }
 
 /// <summary>Which deliveries of a subscription must be delivered one after another.</summary>
-public enum SubscriptionOrdering
+internal enum SubscriptionOrdering
 {
     /// <summary>No order: up to <c>Concurrency</c> at once.</summary>
     None,

@@ -5,7 +5,7 @@ namespace Hubgate.Webhooks.Subscriptions;
 /// deliveries (<see cref="Events"/>, <see cref="Installations"/>, <see cref="Repositories"/>; empty = all), where they
 /// go (<see cref="Kind"/>, <see cref="Url"/>, <see cref="Secret"/>), in what order and how often they are tried.
 /// </summary>
-public sealed class SubscriptionOptions
+internal sealed class SubscriptionOptions
 {
     /// <summary>Where deliveries go (<c>Http</c> when unset).</summary>
     public SubscriptionKind Kind { get; set; } = SubscriptionKind.Http;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using FakeGitHub;
+using Hubgate.Testing;
 using Hubgate.Webhooks.Subscriptions;
 
 namespace Hubgate.Tests.Webhooks.Subscriptions;
