@@ -3,6 +3,7 @@ using Hubgate.Server.Api;
 using Hubgate.Server.Authentication;
 using Hubgate.Server.Dashboard;
 using Hubgate.Server.Health;
+using Hubgate.Server.Hosting;
 using Hubgate.Server.Integrations;
 using Hubgate.Server.Proxy;
 using Hubgate.Server.Setup;
@@ -24,8 +25,9 @@ if (demoExit is { } exit)
 }
 
 await using var demoDisposal = demo;
-var builder = WebApplication.CreateBuilder(demo is null ? Hubgate.Server.Cli.HubgateCommand.ServeArguments(args) : []);
+var builder = HubgateHost.CreateBuilder(demo is null ? Hubgate.Server.Cli.HubgateCommand.ServeArguments(args) : []);
 demo?.Configure(builder);
+builder.UseDefaultAddress();
 
 builder.AddStorage();
 builder.AddApiKey();

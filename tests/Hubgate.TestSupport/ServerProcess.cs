@@ -57,10 +57,20 @@ public sealed class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartExecutableAsync(string executable, IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken = default) =>
         StartAsync(PublishedServer(executable), settings, FreePort(), cancellationToken);
 
-    private static async Task<ServerProcess> StartAsync(ServerCommand command, IReadOnlyDictionary<string, string?> settings, int port, CancellationToken cancellationToken)
+    /// <summary>
+    /// As <see cref="StartAsync(IReadOnlyDictionary{string, string?}, CancellationToken)"/>, started from
+    /// <paramref name="workingDirectory"/> and given its address in the environment variable <paramref name="addressVariable"/>
+    /// (e.g. <c>ASPNETCORE_URLS</c>) rather than <c>Urls</c>: how an operator's shell or unit may start it.
+    /// </summary>
+    public static Task<ServerProcess> StartFromAsync(string workingDirectory, string addressVariable, IReadOnlyDictionary<string, string?> settings,
+        CancellationToken cancellationToken = default) =>
+        StartAsync(BuiltServer with { WorkingDirectory = workingDirectory }, settings, FreePort(), cancellationToken, addressVariable);
+
+    private static async Task<ServerProcess> StartAsync(ServerCommand command, IReadOnlyDictionary<string, string?> settings, int port, CancellationToken cancellationToken,
+        string addressVariable = "Urls")
     {
         var baseAddress = new Uri($"http://127.0.0.1:{port}/");
-        var start = StartInfo(command, settings, [], baseAddress);
+        var start = StartInfo(command, settings, [], baseAddress, addressVariable);
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server process.");
         var server = new ServerProcess(process, baseAddress);
         process.BeginOutputReadLine();
@@ -201,7 +211,8 @@ public sealed class ServerProcess : IAsyncDisposable
     private static ServerCommand PublishedServer(string executable) =>
         new(Path.GetFullPath(executable), [], Path.GetDirectoryName(Path.GetFullPath(executable))!);
 
-    private static ProcessStartInfo StartInfo(ServerCommand command, IReadOnlyDictionary<string, string?> settings, string[] args, Uri? baseAddress)
+    private static ProcessStartInfo StartInfo(ServerCommand command, IReadOnlyDictionary<string, string?> settings, string[] args, Uri? baseAddress,
+        string addressVariable = "Urls")
     {
         var start = new ProcessStartInfo(command.FileName)
         {
@@ -219,7 +230,7 @@ public sealed class ServerProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         if (baseAddress is not null)
         {
-            start.Environment["Urls"] = baseAddress.AbsoluteUri.TrimEnd('/');
+            start.Environment[addressVariable] = baseAddress.AbsoluteUri.TrimEnd('/');
         }
 
         start.Environment["Logging__LogLevel__Default"] = "Warning";

@@ -33,10 +33,16 @@ internal sealed partial class TokenVendLog(IDbContextFactory<HubgateDbContext> d
     }
 
     /// <summary>The newest vends first.</summary>
-    public async Task<List<TokenVend>> ListAsync(int limit, CancellationToken cancellationToken)
+    public async Task<List<TokenVend>> ListAsync(string? app, int limit, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await db.TokenVends.AsNoTracking().OrderByDescending(v => v.Id).Take(limit).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var vends = db.TokenVends.AsNoTracking();
+        if (app is not null)
+        {
+            vends = vends.Where(v => v.App == app);
+        }
+
+        var rows = await vends.OrderByDescending(v => v.Id).Take(limit).ToListAsync(cancellationToken).ConfigureAwait(false);
         return rows.ConvertAll(v => new TokenVend(v.Id, v.Client, v.App, v.InstallationId, v.Scope, v.ExpiresAt, v.VendedAt));
     }
 

@@ -32,12 +32,12 @@ internal static class TokenVendingEndpoints
             .WithSummary("Vends an installation token of the App named, down-scoped to the repositories and permissions asked, within the client's policy.");
         app.MapApiGroup().WithTags("Tokens")
             .MapGet("/audit", ListAsync)
-            .WithSummary("The token vends, newest first: client, installation, scope and expiry (never the token).");
+            .WithSummary("The token vends, newest first: client, App, installation, scope and expiry (never the token); ?app= for one App's.");
         return app;
     }
 
-    private static async Task<IResult> ListAsync(TokenVendLog vends, int? limit, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await vends.ListAsync(Math.Clamp(limit ?? 100, 1, MaxAuditPage), cancellationToken));
+    private static async Task<IResult> ListAsync(TokenVendLog vends, string? app, int? limit, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await vends.ListAsync(app, Math.Clamp(limit ?? 100, 1, MaxAuditPage), cancellationToken));
 
     private static async Task<IResult> VendAsync(
         string appName, long id, VendRequest? request, HttpContext context, VendServices services, CancellationToken cancellationToken)

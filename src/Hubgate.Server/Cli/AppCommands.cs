@@ -117,13 +117,17 @@ internal static class AppCommands
         var name = new Argument<string>("name") { Description = "Hubgate's name for the App: a-z, 0-9 and '-'." };
         var appId = new Option<long>("--app-id") { Description = "GitHub's numeric App id (the App's settings page).", Required = true };
         var keyFile = new Option<FileInfo>("--private-key-file") { Description = "The App's private key (.pem, as GitHub hands it out).", Required = true };
-        var secret = new Option<string?>("--webhook-secret") { Description = "The App's webhook secret (deliveries to /webhooks/github/NAME are verified with it)." };
+        var secret = new Option<string?>("--webhook-secret")
+        {
+            Description = "The App's webhook secret (deliveries to /webhooks/github/NAME are verified with it). Visible to other users in the process list: prefer --webhook-secret-file.",
+        };
+        var secretFile = new Option<FileInfo?>("--webhook-secret-file") { Description = "A file holding the App's webhook secret (a trailing newline is ignored)." };
         var apiBaseUrl = new Option<string>("--api-base-url") { Description = "https://api.github.com/ (default) or https://HOST/api/v3/.", DefaultValueFactory = _ => "https://api.github.com/" };
         var clientId = new Option<string?>("--client-id") { Description = "The App's client id." };
         var slug = new Option<string?>("--slug") { Description = "The App's slug (its URL name on GitHub)." };
         var command = new Command("add", "Adds an App registered on GitHub already; its key and secret are stored encrypted and it is live at once.")
         {
-            name, appId, keyFile, secret, apiBaseUrl, clientId, slug,
+            name, appId, keyFile, secret, secretFile, apiBaseUrl, clientId, slug,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -144,9 +148,29 @@ internal static class AppCommands
                 return 2;
             }
 
+            var webhookSecret = parse.GetValue(secret);
+            if (parse.GetValue(secretFile) is { } file)
+            {
+                if (webhookSecret is not null)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync("hubgate: give --webhook-secret or --webhook-secret-file, not both.");
+                    return 2;
+                }
+
+                try
+                {
+                    webhookSecret = (await File.ReadAllTextAsync(file.FullName, cancellationToken)).TrimEnd('\r', '\n');
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"hubgate: cannot read --webhook-secret-file: {e.Message}");
+                    return 2;
+                }
+            }
+
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var registration = new GitHubAppRegistration(parse.GetValue(name)!, parse.GetValue(appId), parse.GetValue(clientId), null, pem,
-                api, null, parse.GetValue(secret), [], parse.GetValue(slug));
+                api, null, webhookSecret, [], parse.GetValue(slug));
             var change = await services.Get<GitHubAppStore>().AddAsync(registration, null, Actor, cancellationToken);
             if (change.Error is not null)
             {

@@ -26,7 +26,7 @@ internal sealed class CliServices : IAsyncDisposable
     public static async Task<CliServices> StartAsync(IReadOnlyDictionary<string, string?>? settings, CancellationToken cancellationToken,
         bool migrate = true)
     {
-        var builder = WebApplication.CreateBuilder();
+        var builder = Hosting.HubgateHost.CreateBuilder([]);
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);

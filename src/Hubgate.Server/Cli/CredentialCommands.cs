@@ -111,11 +111,20 @@ internal static class CredentialCommands
     {
         var limit = new Option<int>("--limit") { Description = "At most this many, newest first.", DefaultValueFactory = _ => 50 };
         var json = new Option<bool>("--json") { Description = "Print the vends as JSON." };
-        var command = new Command("audit", "Lists the installation tokens vended (API and hubgate token): client, installation, scope, expiry.") { limit, json };
+        var onlyApp = new Option<string?>("--app") { Description = "Only the tokens of this App (default: every App's)." };
+        var command = new Command("audit", "Lists the installation tokens vended (API and hubgate token): client, App, installation, scope, expiry.")
+        {
+            limit, onlyApp, json,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
-            var vends = await Audit(services).ListAsync(Math.Max(1, parse.GetValue(limit)), cancellationToken);
+            if (!await AppOption.CheckFilterAsync(parse, parse.GetValue(onlyApp), services, cancellationToken))
+            {
+                return 2;
+            }
+
+            var vends = await Audit(services).ListAsync(parse.GetValue(onlyApp), Math.Max(1, parse.GetValue(limit)), cancellationToken);
             if (parse.GetValue(json))
             {
                 CliConsole.WriteJson(parse, vends);

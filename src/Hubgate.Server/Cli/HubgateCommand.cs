@@ -281,11 +281,8 @@ internal static class HubgateCommand
             }
 
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
-            if (parse.GetValue(onlyApp) is { } named && !services.Get<Hubgate.Apps.GitHubApps>().TryGet(named, out _) &&
-                await services.Get<Hubgate.Apps.GitHubApps>().FindAsync(named, cancellationToken) is null)
+            if (!await AppOption.CheckFilterAsync(parse, parse.GetValue(onlyApp), services, cancellationToken))
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync(
-                    $"hubgate: --app {named}: no GitHub App of that name. Known Apps: {AppOption.Known(services.Get<Hubgate.Apps.GitHubApps>())}.");
                 return 2;
             }
 

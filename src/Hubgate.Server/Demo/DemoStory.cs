@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Hubgate.Authentication;
 using Hubgate.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 
 namespace Hubgate.Server.Demo;
@@ -18,6 +19,7 @@ internal sealed class DemoStory(FakeGitHubServer gitHub, IServiceProvider servic
     private const long InstallationId = 4711;
     private const string Account = "octo-demo";
     private static readonly TimeSpan ProcessingBound = TimeSpan.FromSeconds(30);
+    private readonly TimeProvider _time = services.GetRequiredService<TimeProvider>();
 
     public async Task PlayAsync(CancellationToken cancellationToken)
     {
@@ -35,20 +37,20 @@ internal sealed class DemoStory(FakeGitHubServer gitHub, IServiceProvider servic
         Done(installed, $"Installation {InstallationId} and its repositories are in Hubgate's model: {Link($"/api/installations/{InstallationId}")}");
 
         Step(2, $"Someone pushes 3 commits to {website.FullName}: the push webhook.");
-        var pushed = await DeliverAsync(hubgate, "push", gitHub.Push(InstallationId, website, "main", 3, DateTimeOffset.UtcNow), cancellationToken);
+        var pushed = await DeliverAsync(hubgate, "push", gitHub.Push(InstallationId, website, "main", 3, _time.GetUtcNow()), cancellationToken);
         await ExpectCommitsAsync(hubgate, website.Id, 3, cancellationToken);
         Done(pushed, $"The push and its 3 commits are in the model: {Link($"/api/repositories/{website.Id}/commits")}");
 
         Step(3, $"A pull request is opened on {website.FullName}: the pull_request webhook (action opened).");
-        gitHub.Push(InstallationId, website, "feature/readme", 1, DateTimeOffset.UtcNow);
+        gitHub.Push(InstallationId, website, "feature/readme", 1, _time.GetUtcNow());
         var opened = await DeliverAsync(hubgate, "pull_request",
-            gitHub.PullRequestPayload(InstallationId, website, 1, "opened", "Explain the demo in the README", "feature/readme", merged: false, DateTimeOffset.UtcNow),
+            gitHub.PullRequestPayload(InstallationId, website, 1, "opened", "Explain the demo in the README", "feature/readme", merged: false, _time.GetUtcNow()),
             cancellationToken);
         Done(opened, $"Pull request #1 is open in the model: {Link($"/api/repositories/{website.Id}/pulls")}");
 
         Step(4, "The pull request is merged: the pull_request webhook (action closed, merged).");
         var merged = await DeliverAsync(hubgate, "pull_request",
-            gitHub.PullRequestPayload(InstallationId, website, 1, "closed", "Explain the demo in the README", "feature/readme", merged: true, DateTimeOffset.UtcNow.AddSeconds(1)),
+            gitHub.PullRequestPayload(InstallationId, website, 1, "closed", "Explain the demo in the README", "feature/readme", merged: true, _time.GetUtcNow().AddSeconds(1)),
             cancellationToken);
         var state = await PullRequestStateAsync(hubgate, website.Id, 1, cancellationToken);
         if (state != "merged")
@@ -82,10 +84,10 @@ internal sealed class DemoStory(FakeGitHubServer gitHub, IServiceProvider servic
 
         Step(7, $"A push of 2,100 commits to {api.FullName}: GitHub lists only 2,048 in the payload, so Hubgate asks the compare API for the rest — " +
                 "and this time GitHub answers 502.");
-        gitHub.Push(InstallationId, api, "main", 1, DateTimeOffset.UtcNow.AddDays(-1)); // the repository's earlier history, known to GitHub only
+        gitHub.Push(InstallationId, api, "main", 1, _time.GetUtcNow().AddDays(-1)); // the repository's earlier history, known to GitHub only
         // Four answers: the handler's own three quick retries of a 5xx also fail, so the delivery's first attempt fails.
         gitHub.FailNext("GET", $"/repos/{api.FullName}/compare/*", FakeFailure.BadGateway, times: 4);
-        var big = await DeliverAsync(hubgate, "push", gitHub.Push(InstallationId, api, "main", 2100, DateTimeOffset.UtcNow), cancellationToken);
+        var big = await DeliverAsync(hubgate, "push", gitHub.Push(InstallationId, api, "main", 2100, _time.GetUtcNow()), cancellationToken);
         if (big.Attempts < 2)
         {
             throw new DemoException($"Delivery {big.Id} should have failed once and been retried, but it took {big.Attempts} attempt(s).");

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace Hubgate.Storage;
@@ -37,6 +39,13 @@ internal static class BodyCodec
 
     /// <summary>The EF Core conversion for the body column on SQLite: encoded when written, decoded when read.</summary>
     public static ValueConverter<byte[], byte[]> Converter { get; } = new(body => Encode(body), stored => Decode(stored));
+
+    /// <summary>
+    /// How EF Core tells a body changed: by reference. A stored body is never changed in place (only replaced), and
+    /// comparing or snapshotting by content would copy up to 25 MB per tracked delivery.
+    /// </summary>
+    public static ValueComparer<byte[]> Comparer { get; } = new(
+        (a, b) => ReferenceEquals(a, b), body => RuntimeHelpers.GetHashCode(body), body => body);
 
     /// <summary>The bytes to store for <paramref name="body"/> (the same array when it is stored as it is).</summary>
     public static byte[] Encode(byte[] body)

@@ -99,7 +99,7 @@ internal abstract class HubgateDbContext(DbContextOptions options) : DbContext(o
                 b.Property(d => d.Id).UseAutoincrement();
 
                 // Bodies are stored compressed (PostgreSQL compresses large values itself).
-                b.Property(d => d.Body).HasConversion(BodyCodec.Converter);
+                b.Property(d => d.Body).HasConversion(BodyCodec.Converter, BodyCodec.Comparer);
             }
 
             // GitHub documents the delivery id as unique per App: the same id from two Apps is two deliveries. The worker

@@ -43,10 +43,10 @@ public static class HubgateTelemetry
         "Time from the request to the answer for signed deliveries, commit included.", advice: Seconds);
 
     internal static readonly Counter<long> DeliveriesFinished = Meter.CreateCounter<long>("hubgate.webhook.deliveries.finished", "{delivery}",
-        "Delivery attempts finished by the worker, by event and resulting state (processed, ignored, failed, dead).");
+        "Delivery attempts finished by the worker, by App, event and resulting state (processed, ignored, failed, dead).");
 
     internal static readonly Histogram<double> ProcessingDuration = Meter.CreateHistogram("hubgate.webhook.processing.duration", "s",
-        "Time the handlers took for one delivery attempt, by event.", advice: Seconds);
+        "Time the handlers took for one delivery attempt, by App and event.", advice: Seconds);
 
     internal static readonly Counter<long> TokenMints = Meter.CreateCounter<long>("hubgate.token.mints", "{token}",
         "Installation tokens requested from GitHub, by result (minted, failed).");

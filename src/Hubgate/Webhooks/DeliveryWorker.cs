@@ -370,10 +370,11 @@ internal sealed partial class DeliveryWorker(
         var started = Stopwatch.GetTimestamp();
         void Finished(DeliveryState state)
         {
-            var tags = new TagList { { "event", delivery.Event }, { "state", state.ToString().ToLowerInvariant() } };
+            var tags = new TagList { { "app", delivery.App }, { "event", delivery.Event }, { "state", state.ToString().ToLowerInvariant() } };
             HubgateTelemetry.DeliveriesFinished.Add(1, tags);
-            HubgateTelemetry.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("event", delivery.Event));
-            activity?.SetTag("hubgate.state", tags[1].Value);
+            HubgateTelemetry.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("app", delivery.App), new KeyValuePair<string, object?>("event", delivery.Event));
+            activity?.SetTag("hubgate.state", tags[2].Value);
         }
 
         DispatchResult result;

@@ -243,7 +243,7 @@ internal sealed partial class WebhookReceiver(
         activity?.SetTag("github.delivery", deliveryId);
         void Received(string result)
         {
-            var tags = new TagList { { "event", @event }, { "result", result } };
+            var tags = new TagList { { "app", app.Name }, { "event", @event }, { "result", result } };
             HubgateTelemetry.DeliveriesReceived.Add(1, tags);
             HubgateTelemetry.IngestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
             activity?.SetTag("hubgate.result", result);

@@ -94,6 +94,22 @@ public sealed class TwoAppsCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Audit_App_ListsOnlyThatAppsVends_AndAnUnknownAppIsExit2()
+    {
+        Assert.Equal(0, (await RunAsync(Settings(), "token", "1", "--app", "ghes")).Exit);
+        Assert.Equal(0, (await RunAsync(Settings(), "token", "1")).Exit);
+
+        var all = await RunAsync(Settings(), "audit", "--json");
+        var ghes = await RunAsync(Settings(), "audit", "--app", "ghes", "--json");
+        var unknown = await RunAsync(Settings(), "audit", "--app", "staging");
+
+        Assert.Equal(["default", "ghes"], JsonDocument.Parse(all.Output).RootElement.EnumerateArray().Select(v => v.GetProperty("app").GetString()).Order());
+        Assert.Equal("ghes", Assert.Single(JsonDocument.Parse(ghes.Output).RootElement.EnumerateArray()).GetProperty("app").GetString());
+        Assert.Equal(2, unknown.Exit);
+        Assert.Contains("Known Apps: default, ghes", unknown.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Token_UnknownApp_Exit2_ListingTheKnownApps()
     {
         var (exit, output, error) = await RunAsync(Settings(), "token", "1", "--app", "staging");

@@ -257,6 +257,10 @@ public sealed class TwoAppsProxyTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(request)).StatusCode);
         using var audit = await admin.GetAsync(Url("/api/audit"));
         Assert.All((await Json(audit)).EnumerateArray(), v => Assert.Equal("ghes", v.GetProperty("app").GetString()));
+        using var ghesOnly = await admin.GetAsync(Url("/api/audit?app=ghes"));
+        using var defaultOnly = await admin.GetAsync(Url("/api/audit?app=default"));
+        Assert.Equal(2, (await Json(ghesOnly)).GetArrayLength());
+        Assert.Equal(0, (await Json(defaultOnly)).GetArrayLength());
     }
 
     [Fact]

@@ -296,15 +296,19 @@ public sealed partial class AppSetupTests : IAsyncLifetime, IDisposable
         _gitHub.InstallApp(other.Id, 9, "umbrella");
         var keyFile = Path.Combine(_app.Directory, "elsewhere.pem");
         await File.WriteAllTextAsync(keyFile, other.PrivateKeyPem);
+        var secretFile = Path.Combine(_app.Directory, "elsewhere.secret");
+        await File.WriteAllTextAsync(secretFile, other.WebhookSecret + "\n"); // as `echo SECRET > file` writes it
         using var output = new StringWriter();
         using var error = new StringWriter();
+        string[] add = ["apps", "add", "elsewhere", "--app-id", other.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--private-key-file", keyFile,
+            "--webhook-secret-file", secretFile, "--api-base-url", _gitHub.ApiBaseUrl.AbsoluteUri];
 
-        // Another process (the command) on the same database adds it.
-        var exit = await HubgateCommand.RunAsync(
-            ["apps", "add", "elsewhere", "--app-id", other.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--private-key-file", keyFile,
-             "--webhook-secret", other.WebhookSecret, "--api-base-url", _gitHub.ApiBaseUrl.AbsoluteUri],
-            _app.DatabaseSettings, new InvocationConfiguration { Output = output, Error = error });
+        // Both ways of giving the secret at once is refused; then another process (the command) on the same database adds it.
+        Assert.Equal(2, await HubgateCommand.RunAsync([.. add, "--webhook-secret", "x"], _app.DatabaseSettings,
+            new InvocationConfiguration { Output = TextWriter.Null, Error = TextWriter.Null }));
+        var exit = await HubgateCommand.RunAsync(add, _app.DatabaseSettings, new InvocationConfiguration { Output = output, Error = error });
         File.Delete(keyFile);
+        File.Delete(secretFile);
         Assert.True(exit == 0, error.ToString());
 
         // Its first delivery is verified with its secret and stored, not refused as an unknown App (GitHub would not retry a 404).
