@@ -153,10 +153,13 @@ internal sealed record FakeHookDelivery(
     public long AppId { get; init; }
 }
 
-/// <summary>The fake's own clock: real UTC plus a settable offset (to play a skewed GitHub).</summary>
+/// <summary>The fake's own clock: its time source (the system's unless a test gives another) plus a settable offset (to play a skewed GitHub).</summary>
 internal sealed class FakeClock
 {
     private long _offsetTicks;
+
+    /// <summary>Where the time comes from.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
 
     public TimeSpan Offset
     {
@@ -164,5 +167,5 @@ internal sealed class FakeClock
         set => Interlocked.Exchange(ref _offsetTicks, value.Ticks);
     }
 
-    public DateTimeOffset UtcNow => DateTimeOffset.UtcNow + Offset;
+    public DateTimeOffset UtcNow => Time.GetUtcNow() + Offset;
 }

@@ -278,25 +278,10 @@ public sealed class ServerProcess : IAsyncDisposable
             var testBin = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
             var framework = Path.GetFileName(testBin);
             var configuration = Path.GetFileName(Path.GetDirectoryName(testBin)!);
-            var directory = Path.Combine(RepositoryRoot, "src", "Hubgate.Server", "bin", configuration, framework);
+            var directory = Path.Combine(Checkout.Root, "src", "Hubgate.Server", "bin", configuration, framework);
             return File.Exists(Path.Combine(directory, "Hubgate.Server.dll"))
                 ? directory
                 : throw new InvalidOperationException($"The server is not built at {directory}.");
-        }
-    }
-
-    /// <summary>The checkout the tests were built from (the folder holding Hubgate.slnx).</summary>
-    public static string RepositoryRoot
-    {
-        get
-        {
-            var root = new DirectoryInfo(AppContext.BaseDirectory);
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Hubgate.slnx")))
-            {
-                root = root.Parent;
-            }
-
-            return root?.FullName ?? throw new InvalidOperationException($"Cannot find the repository root above {AppContext.BaseDirectory}.");
         }
     }
 

@@ -16,10 +16,8 @@ public sealed record WebhookFixture(string Event, string Name, byte[] Body)
 /// </summary>
 public static class WebhookFixtures
 {
-    private static readonly Lazy<string> Root = new(FindRoot);
-
     /// <summary>The fixture folder, found by walking up from the test binaries to the repository root.</summary>
-    public static string Directory => Path.Combine(Root.Value, "tests", "fixtures", "github-webhooks");
+    public static string Directory => Path.Combine(Checkout.Root, "tests", "fixtures", "github-webhooks");
 
     /// <summary>Every payload, with its event name (the folder).</summary>
     public static IReadOnlyList<WebhookFixture> All() =>
@@ -74,18 +72,5 @@ public static class WebhookFixtures
         var request = Delivery(path, @event, form, secret, deliveryId);
         request.Content!.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
         return request;
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Hubgate.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No Hubgate.slnx above {AppContext.BaseDirectory}: run the tests from the repository.");
     }
 }

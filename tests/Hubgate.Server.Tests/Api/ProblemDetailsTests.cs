@@ -145,7 +145,7 @@ public sealed class ProblemDetailsTests : IDisposable
     [Fact]
     public void TheApiPage_ListsEveryKind_WithItsStatus()
     {
-        var page = File.ReadAllText(Path.Combine(WebhookFixtures.Directory, "..", "..", "..", "docs", "api.md"));
+        var page = File.ReadAllText(Path.Combine(Checkout.Root, "docs", "api.md"));
         Assert.All(HubgateProblems.All, kind =>
             Assert.Contains($"| `{kind.Name}` | {kind.Status} |", page, StringComparison.Ordinal));
     }

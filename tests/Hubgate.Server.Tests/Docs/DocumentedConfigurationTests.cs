@@ -18,7 +18,7 @@ public sealed class DocumentedConfigurationTests
 
     private static readonly ConfigurationSchema Schema = ConfigurationSchema.Build();
 
-    private static string Root => Path.GetFullPath(Path.Combine(WebhookFixtures.Directory, "..", "..", ".."));
+    private static string Root => Checkout.Root;
 
     public static TheoryData<string> Pages()
     {

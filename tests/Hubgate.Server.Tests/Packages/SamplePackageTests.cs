@@ -7,6 +7,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Xml.Linq;
 using Hubgate.Testing;
+using Hubgate.Server.Tests.Infrastructure;
 
 namespace Hubgate.Server.Tests.Packages;
 
@@ -60,7 +61,7 @@ public sealed class SamplePackageTests : IAsyncLifetime
         Assert.True(File.Exists(Path.Combine(_packages.Feed, $"Hubgate.{_packages.Version}.nupkg")),
             $"No Hubgate package in {_packages.Feed}: {string.Join(", ", Directory.EnumerateFiles(_packages.Feed).Select(Path.GetFileName))}");
         var sampleDirectory = CopySample();
-        await LocalPackages.RunAsync(sampleDirectory, "build", "HubgateSample.csproj", "--configuration", "Release",
+        await DotnetCommand.RunAsync(sampleDirectory, "build", "HubgateSample.csproj", "--configuration", "Release",
             $"-p:HubgatePackages={_packages.Feed}", $"-p:HubgateVersion={_packages.Version}");
         var assets = await File.ReadAllTextAsync(Path.Combine(sampleDirectory, "obj", "project.assets.json"));
         Assert.Contains($"\"Hubgate/{_packages.Version}\"", assets, StringComparison.Ordinal); // the package, not a project
@@ -115,7 +116,7 @@ public sealed class SamplePackageTests : IAsyncLifetime
     /// <summary>The sample's own files (not a developer's bin/obj) in a folder of their own, outside the repository.</summary>
     private string CopySample()
     {
-        var source = Path.Combine(LocalPackages.Repository, "samples", "HubgateSample");
+        var source = Path.Combine(Checkout.Root, "samples", "HubgateSample");
         var target = Path.Combine(_packages.Root, "HubgateSample");
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
@@ -144,7 +145,7 @@ public sealed class SamplePackageTests : IAsyncLifetime
             RedirectStandardError = true,
         };
         start.ArgumentList.Add(Path.Combine(binDirectory, "HubgateSample.dll"));
-        LocalPackages.DotnetEnvironment(start);
+        DotnetCommand.ShellEnvironment(start);
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Urls"] = $"http://127.0.0.1:{port}";
         start.Environment["XDG_DATA_HOME"] = Path.Combine(_packages.Root, "data-home");

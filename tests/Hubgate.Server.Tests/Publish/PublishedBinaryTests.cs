@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Hubgate.Testing;
 using Xunit.Abstractions;
+using Hubgate.Server.Tests.Infrastructure;
 
 namespace Hubgate.Server.Tests.Publish;
 
@@ -76,44 +77,9 @@ public sealed class PublishedBinaryTests(ITestOutputHelper log) : IDisposable
     };
 
     /// <summary>
-    /// <c>dotnet publish</c> with the profile, as docs/install.md says, bounded in time. No build servers are left behind
-    /// (node reuse and the shared compiler off); the checkout's obj/ is reused, so a second run is incremental.
+    /// <c>dotnet publish</c> with the profile, as docs/install.md says, bounded in time; the checkout's obj/ is reused, so
+    /// a second run is incremental.
     /// </summary>
-    private static async Task PublishAsync(string output)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = ServerProcess.RepositoryRoot,
-        };
-        foreach (var arg in new[] { "publish", "src/Hubgate.Server", "-p:PublishProfile=linux-x64", "-o", output,
-                     "-nologo", "-v", "quiet", "-nodeReuse:false", "-p:UseSharedCompilation=false" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // The test host's own MSBuild variables (set by `dotnet test`) would point the child build at the test run's.
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(name);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start dotnet publish.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(PublishTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet publish did not finish within {PublishTimeout.TotalMinutes} minutes.");
-        }
-
-        Assert.True(process.ExitCode == 0, $"dotnet publish exited with {process.ExitCode}:\n{await stdout}\n{await stderr}");
-    }
+    private static Task<string> PublishAsync(string output) =>
+        DotnetCommand.RunAsync(Checkout.Root, PublishTimeout, "publish", "src/Hubgate.Server", "-p:PublishProfile=linux-x64", "-o", output);
 }

@@ -85,7 +85,7 @@ public sealed class DocumentedExamplePageTests
     [Fact]
     public void ThePage_ShowsTheTestedExample_Verbatim()
     {
-        var root = Path.GetFullPath(Path.Combine(WebhookFixtures.Directory, "..", "..", "..")); // the repository, above tests/fixtures/github-webhooks
+        var root = Checkout.Root;
         var test = File.ReadAllText(Path.Combine(root, "tests", "Hubgate.Tests", "Fake", "DocumentedExampleTests.cs"));
         var page = File.ReadAllText(Path.Combine(root, "docs", "testing-with-the-fake-github.md"));
         var begin = test.IndexOf("    // docs:begin\n", StringComparison.Ordinal) + "    // docs:begin\n".Length;
