@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Hubgate.Authentication;
 using Hubgate.Integrations;
 using Hubgate.Storage;
+using Hubgate.Webhooks.Subscriptions;
 using Hubgate.TestSupport;
 using Hubgate.Webhooks;
 using Microsoft.Data.Sqlite;
@@ -66,7 +67,7 @@ internal static class ProcessingLoad
 
             var contexts = provider.GetRequiredService<IDbContextFactory<HubgateDbContext>>();
             var elapsed = replicas > 0
-                ? await ProcessWithServersAsync(contexts, database, pushes, replicas)
+                ? await ProcessWithServersAsync(contexts, provider.GetRequiredService<FanOut>(), database, pushes, replicas)
                 : await ProcessInProcessAsync(provider.GetRequiredService<DeliveryWorker>(), pushes);
 
             var db = await contexts.CreateDbContextAsync();
@@ -74,8 +75,8 @@ internal static class ProcessingLoad
             {
                 var commits = await db.Commits.CountAsync();
                 var files = await db.CommitFileChanges.CountAsync();
-                var states = await db.WebhookDeliveries.GroupBy(d => d.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync();
-                var retried = await db.WebhookDeliveries.CountAsync(d => d.Attempts > 1);
+                var states = await db.SubscriptionDeliveries.GroupBy(d => d.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync();
+                var retried = await db.SubscriptionDeliveries.CountAsync(d => d.Attempts > 1);
                 var where = postgres ? "PostgreSQL" : "SQLite";
                 var by = replicas > 0 ? $"{replicas} server process(es)" : "the in-process worker";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -116,14 +117,19 @@ internal static class ProcessingLoad
     /// The stored deliveries are held back (due in an hour) while <paramref name="replicas"/> server processes start,
     /// then released at once; the time is from release until every one is finished.
     /// </summary>
-    private static async Task<TimeSpan> ProcessWithServersAsync(IDbContextFactory<HubgateDbContext> contexts, Dictionary<string, string?> database,
-        int pushes, int replicas)
+    private static async Task<TimeSpan> ProcessWithServersAsync(IDbContextFactory<HubgateDbContext> contexts, FanOut fanOut,
+        Dictionary<string, string?> database, int pushes, int replicas)
     {
+        // Handed to the built-in subscription here, then held back until every server is up, so they all start at once.
+        for (var i = 0; i < 1000 && await fanOut.RunAsync(CancellationToken.None) > 0; i++)
+        {
+        }
+
         var db = await contexts.CreateDbContextAsync();
         await using (db)
         {
             var later = DateTimeOffset.UtcNow.AddHours(1);
-            await db.WebhookDeliveries.ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, later));
+            await db.SubscriptionDeliveries.ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, later));
         }
 
         var settings = new Dictionary<string, string?>(database)
@@ -141,11 +147,11 @@ internal static class ProcessingLoad
             {
                 var clock = Stopwatch.StartNew();
                 var now = DateTimeOffset.UtcNow;
-                await db.WebhookDeliveries.ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, now));
+                await db.SubscriptionDeliveries.ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, now));
                 var finished = new[] { DeliveryState.Processed, DeliveryState.Ignored, DeliveryState.Dead };
                 while (clock.Elapsed < TimeSpan.FromMinutes(10))
                 {
-                    if (await db.WebhookDeliveries.CountAsync(d => finished.Contains(d.State)) >= pushes)
+                    if (await db.SubscriptionDeliveries.CountAsync(d => finished.Contains(d.State)) >= pushes)
                     {
                         return clock.Elapsed;
                     }

@@ -345,12 +345,13 @@ internal static class HubgateCommand
         });
 
         var id = new Argument<string>("delivery-id") { Description = "The X-GitHub-Delivery id." };
-        var replay = new Command("replay", "Puts a stored delivery back in the queue (the service's worker processes it).") { id, app };
+        var replaySubscription = new Option<string?>("--subscription") { Description = "Only for this subscription (default: every subscription it was handed to)." };
+        var replay = new Command("replay", "Puts a stored delivery back in the queue (the service's worker processes it).") { id, app, replaySubscription };
         replay.SetAction(async (parse, cancellationToken) =>
         {
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var deliveryId = parse.GetValue(id)!;
-            if (await services.Get<WebhookInbox>().ReplayAsync(parse.GetValue(app)!, deliveryId, cancellationToken))
+            if (await services.Get<WebhookInbox>().ReplayAsync(parse.GetValue(app)!, deliveryId, parse.GetValue(replaySubscription), cancellationToken))
             {
                 parse.InvocationConfiguration.Output.WriteLine($"Delivery {deliveryId} is queued again.");
                 return 0;

@@ -93,7 +93,7 @@ internal static class DashboardEndpoints
         [FromForm(Name = "confirm")] string? confirm, CancellationToken cancellationToken)
     {
         app ??= StoredApp.Default;
-        var queued = await inbox.ReplayAsync(app, deliveryId, cancellationToken);
+        var queued = await inbox.ReplayAsync(app, deliveryId, subscription: null, cancellationToken);
         return Results.Redirect(
             $"/deliveries/{Uri.EscapeDataString(deliveryId)}?app={Uri.EscapeDataString(app)}&redelivered={(queued ? "queued" : "busy")}");
     }

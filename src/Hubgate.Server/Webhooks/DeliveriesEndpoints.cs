@@ -61,12 +61,16 @@ internal static class DeliveriesEndpoints
             ? TypedResults.Ok(detail)
             : HubgateProblems.Result(HubgateProblems.NotFound, $"No delivery {deliveryId} of App {app ?? StoredApp.Default} is stored.");
 
-    /// <summary><c>POST /api/deliveries/{id}/replay?app=ghes</c> (no <c>app</c>: <c>default</c>'s).</summary>
+    /// <summary>
+    /// <c>POST /api/deliveries/{id}/replay?app=ghes&amp;subscription=ci</c> (no <c>app</c>: <c>default</c>'s; no
+    /// <c>subscription</c>: every subscription it was handed to).
+    /// </summary>
     private static async Task<Results<Accepted<ReplayAnswer>, ProblemHttpResult>> ReplayAsync(
-        WebhookInbox inbox, IDbContextFactory<HubgateDbContext> databases, string deliveryId, string? app, CancellationToken cancellationToken)
+        WebhookInbox inbox, IDbContextFactory<HubgateDbContext> databases, string deliveryId, string? app, string? subscription,
+        CancellationToken cancellationToken)
     {
         var appName = app ?? StoredApp.Default;
-        if (await inbox.ReplayAsync(appName, deliveryId, cancellationToken))
+        if (await inbox.ReplayAsync(appName, deliveryId, subscription, cancellationToken))
         {
             return TypedResults.Accepted($"/api/deliveries/{Uri.EscapeDataString(deliveryId)}?app={Uri.EscapeDataString(appName)}",
                 new ReplayAnswer(appName, deliveryId, "pending"));
@@ -74,7 +78,9 @@ internal static class DeliveriesEndpoints
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         return await db.WebhookDeliveries.AnyAsync(d => d.App == appName && d.DeliveryId == deliveryId, cancellationToken)
-            ? HubgateProblems.Result(HubgateProblems.Conflict, $"Delivery {deliveryId} is being processed right now; replay it once it finishes.")
+            ? HubgateProblems.Result(HubgateProblems.Conflict, subscription is null
+                ? $"Delivery {deliveryId} is being processed right now (or not yet handed to the subscriptions); replay it once it finishes."
+                : $"Delivery {deliveryId} is being processed for subscription {subscription} right now, or was never for it.")
             : HubgateProblems.Result(HubgateProblems.NotFound, $"No delivery {deliveryId} of App {appName} is stored.");
     }
 
@@ -106,7 +112,7 @@ internal static class DeliveriesEndpoints
     }
 
     internal sealed record DeliveryDetail(
-        DeliverySummary Delivery, string BodySha256, long? HookId, string? LeaseOwner, DateTimeOffset? LeaseExpiresAt, string? PossibleReplayOf,
+        DeliverySummary Delivery, string BodySha256, long? HookId, IReadOnlyList<SubscriptionState> Subscriptions, string? PossibleReplayOf,
         JsonElement? Headers, JsonElement Payload)
     {
         /// <summary>One stored delivery with the headers kept and its payload (API, CLI and dashboard); null when unknown.</summary>
@@ -120,10 +126,13 @@ internal static class DeliveriesEndpoints
                 return null;
             }
 
+            var summary = await DeliverySummary.Query(db).SingleAsync(d => d.Sequence == row.Id, cancellationToken);
+            var subscriptions = await SubscriptionState.ForDeliveryAsync(db, row.Id, cancellationToken);
+
             using var headers = row.HeadersJson is null ? null : JsonDocument.Parse(row.HeadersJson);
             using var payload = JsonDocument.Parse(WebhookPayload.Json(row.Body));
             return new DeliveryDetail(
-                DeliverySummary.From(row), row.BodySha256, row.HookId, row.LeaseOwner, row.LeaseExpiresAt, row.PossibleReplayOf,
+                summary, row.BodySha256, row.HookId, subscriptions, row.PossibleReplayOf,
                 headers?.RootElement.Clone(), payload.RootElement.Clone());
         }
     }

@@ -18,6 +18,8 @@ internal abstract class HubgateDbContext(DbContextOptions options) : DbContext(o
     public DbSet<PullRequestEntity> PullRequests => Set<PullRequestEntity>();
     public DbSet<PushEntity> Pushes => Set<PushEntity>();
     public DbSet<WebhookDeliveryEntity> WebhookDeliveries => Set<WebhookDeliveryEntity>();
+    public DbSet<SubscriptionEntity> Subscriptions => Set<SubscriptionEntity>();
+    public DbSet<SubscriptionDeliveryEntity> SubscriptionDeliveries => Set<SubscriptionDeliveryEntity>();
     public DbSet<AppStateEntity> AppState => Set<AppStateEntity>();
     public DbSet<RecoveryRequestEntity> RecoveryRequests => Set<RecoveryRequestEntity>();
     public DbSet<ClientEntity> Clients => Set<ClientEntity>();
@@ -102,10 +104,12 @@ internal abstract class HubgateDbContext(DbContextOptions options) : DbContext(o
                 b.Property(d => d.Body).HasConversion(BodyCodec.Converter, BodyCodec.Comparer);
             }
 
-            // GitHub documents the delivery id as unique per App: the same id from two Apps is two deliveries. The worker
-            // claims across Apps, so its index does not lead with the App.
+            // GitHub documents the delivery id as unique per App: the same id from two Apps is two deliveries.
             b.HasIndex(d => new { d.App, d.DeliveryId }).IsUnique();
-            b.HasIndex(d => new { d.State, d.NextAttemptAt, d.Id });
+            b.Property(d => d.RepositoryFullName).HasMaxLength(256);
+
+            // The fan-out reads what it has not handed to the subscriptions yet, in order: a partial index holds only those.
+            b.HasIndex(d => new { d.FannedOut, d.Id }).HasDatabaseName("IX_webhook_deliveries_not_fanned_out").HasFilter("NOT \"FannedOut\"");
             b.HasIndex(d => new { d.BodySha256, d.ReceivedAt });
             b.HasIndex(d => d.ReceivedAt);
 
@@ -117,6 +121,29 @@ internal abstract class HubgateDbContext(DbContextOptions options) : DbContext(o
                 t.Property(d => d.Id).HasColumnName("DeliveryPk");
                 t.Property(d => d.Body);
             });
+        });
+
+        modelBuilder.Entity<SubscriptionEntity>(b =>
+        {
+            b.ToTable("subscriptions");
+            b.HasKey(x => x.Name);
+            b.Property(x => x.Name).HasMaxLength(64);
+        });
+
+        modelBuilder.Entity<SubscriptionDeliveryEntity>(b =>
+        {
+            b.ToTable("subscription_deliveries");
+            b.HasKey(x => new { x.Subscription, x.DeliverySeq });
+            b.Property(x => x.Subscription).HasMaxLength(64);
+            // No foreign keys: every insert would pay a lookup for them. The store deletes a subscription's or a
+            // delivery's rows itself (removal, retention).
+
+            // The claim: a subscription's due rows by state and time, read in index order and stopped after a batch.
+            b.HasIndex(x => new { x.Subscription, x.State, x.NextAttemptAt, x.DeliverySeq });
+            // Ordering: whether an earlier row of the same key is still owed.
+            b.HasIndex(x => new { x.Subscription, x.OrderKey, x.DeliverySeq });
+            // Retention and a delivery's detail: every subscription's row for one delivery.
+            b.HasIndex(x => x.DeliverySeq);
         });
 
         modelBuilder.Entity<AppStateEntity>(b =>

@@ -1,6 +1,10 @@
 namespace Hubgate.Storage;
 
-/// <summary>A webhook delivery as received, stored before it is acknowledged.</summary>
+/// <summary>
+/// A webhook delivery as received, stored before it is acknowledged: what GitHub sent and what the inbox read from it.
+/// What became of it is kept per subscription (<see cref="SubscriptionDeliveryEntity"/>), the built-in <c>local</c> one
+/// (the model and the in-process handlers) among them.
+/// </summary>
 internal class WebhookDeliveryEntity
 {
     /// <summary>Local sequence number: the order of receipt.</summary>
@@ -13,6 +17,8 @@ internal class WebhookDeliveryEntity
     public string? Action { get; set; }
     public long? InstallationId { get; set; }
     public long? RepositoryId { get; set; }
+    /// <summary>The payload's <c>repository.full_name</c> (<c>owner/name</c>), what subscriptions filter repositories by.</summary>
+    public string? RepositoryFullName { get; set; }
     public long? HookId { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
     public required byte[] Body { get; set; }
@@ -20,26 +26,20 @@ internal class WebhookDeliveryEntity
     public required string BodySha256 { get; set; }
     /// <summary>The headers worth keeping (JSON object). Never the signature.</summary>
     public string? HeadersJson { get; set; }
-    public DeliveryState State { get; set; } = DeliveryState.Pending;
-    /// <summary>How many times the handlers have run for it, replays included.</summary>
-    public int Attempts { get; set; }
     /// <summary>
-    /// <see cref="Attempts"/> when it was last replayed (0 if never): <c>Webhooks:MaxAttempts</c> counts from here, so a
-    /// replay gets a full set of retries while the count of runs keeps going up.
+    /// Whether it has been handed to the subscriptions (a row per subscription it matches). False from ingest to the
+    /// worker's next fan-out: ingest does no per-subscription work.
     /// </summary>
-    public int AttemptsAtReplay { get; set; }
-    public DateTimeOffset NextAttemptAt { get; set; }
-    /// <summary>Who holds the processing lease and until when.</summary>
-    public string? LeaseOwner { get; set; }
-    public DateTimeOffset? LeaseExpiresAt { get; set; }
-    public string? LastError { get; set; }
-    /// <summary>Why a delivery was <c>ignored</c> (no handler, no installation, installation unknown to GitHub).</summary>
-    public string? IgnoredReason { get; set; }
-    public DateTimeOffset? ProcessedAt { get; set; }
+    public bool FannedOut { get; set; }
     /// <summary>Set when a byte-identical body arrived under another delivery id within the replay window.</summary>
     public string? PossibleReplayOf { get; set; }
 }
 
+/// <summary>
+/// Where a delivery stands for one subscription: <c>pending → processing → processed | ignored | failed → dead</c>, or
+/// <c>expired</c> when retention removed it before the subscription was done with it. For a destination outside the
+/// process, <c>processed</c> is "delivered" (it answered 2xx, or a stream's listener acknowledged it).
+/// </summary>
 internal enum DeliveryState
 {
     Pending,
@@ -48,4 +48,5 @@ internal enum DeliveryState
     Ignored,
     Failed,
     Dead,
+    Expired,
 }

@@ -43,10 +43,16 @@ public static class HubgateTelemetry
         "Time from the request to the answer for signed deliveries, commit included.", advice: Seconds);
 
     internal static readonly Counter<long> DeliveriesFinished = Meter.CreateCounter<long>("hubgate.webhook.deliveries.finished", "{delivery}",
-        "Delivery attempts finished by the worker, by App, event and resulting state (processed, ignored, failed, dead).");
+        "Delivery attempts finished, by subscription, App, event and resulting state (processed, ignored, failed, dead).");
 
     internal static readonly Histogram<double> ProcessingDuration = Meter.CreateHistogram("hubgate.webhook.processing.duration", "s",
-        "Time the handlers took for one delivery attempt, by App and event.", advice: Seconds);
+        "Time one delivery attempt took (the handlers for the built-in subscription, the request for an HTTP one), by subscription, App and event.", advice: Seconds);
+
+    internal static readonly Histogram<double> DeliveryLag = Meter.CreateHistogram("hubgate.subscription.lag", "s",
+        "Time from a delivery's receipt to its being processed (delivered) for a subscription, by subscription.", advice: Seconds);
+
+    internal static readonly Counter<long> SubscriptionsDisabled = Meter.CreateCounter<long>("hubgate.subscription.disabled", "{subscription}",
+        "Subscriptions disabled by Hubgate (410 Gone, or failing for DisableAfter), by subscription.");
 
     internal static readonly Counter<long> TokenMints = Meter.CreateCounter<long>("hubgate.token.mints", "{token}",
         "Installation tokens requested from GitHub, by result (minted, failed).");

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Hubgate.Storage;
+using Hubgate.Webhooks.Store;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
@@ -16,7 +17,7 @@ namespace Hubgate.Webhooks;
 /// moment — is found by the unique index on (App, delivery id) itself), with the App's earliest delivery of the same body inside the replay window
 /// filled in by a sub-select, <c>RETURNING</c> what was written; then the body into its own table under the new
 /// sequence number. No reads before the writes: a batch is <c>BEGIN; INSERT × 2n; COMMIT</c>, plus — only when some
-/// rows were already stored — one conditional update each for them (<see cref="DeliveryRequeue"/>): GitHub's redelivery
+/// rows were already stored — one conditional update each for them (<see cref="DeliveryStore.RequeueAsync(HubgateDbContext, string, string, string?, IReadOnlyList{DeliveryState}, DateTimeOffset, CancellationToken)"/>): GitHub's redelivery
 /// of a delivery that failed or died here puts it back in the queue, in the same transaction. On PostgreSQL both
 /// inserts are one statement (a data-modifying <c>WITH</c>) and the batch one round trip; on SQLite a large body is
 /// streamed into a <c>zeroblob</c> through SQLite's blob I/O, so no second copy of it is ever built in memory.
@@ -40,8 +41,8 @@ internal static class DeliveryInsert
 
     /// <summary>Inserts <paramref name="rows"/> in one transaction; <paramref name="storedBodies"/> holds each row's body as the
     /// database keeps it (on SQLite, <see cref="BodyCodec.Encode"/>, done by the caller).</summary>
-    public static async Task<Result[]> InsertAsync(HubgateDbContext db, IReadOnlyList<WebhookDeliveryEntity> rows, IReadOnlyList<byte[]> storedBodies,
-        DateTimeOffset since, CancellationToken cancellationToken)
+    public static async Task<Result[]> InsertAsync(DeliveryStore store, HubgateDbContext db, IReadOnlyList<WebhookDeliveryEntity> rows,
+        IReadOnlyList<byte[]> storedBodies, DateTimeOffset since, CancellationToken cancellationToken)
     {
         var plan = Plans.GetValue(db.Model, Build);
         var results = new Result[rows.Count];
@@ -64,7 +65,7 @@ internal static class DeliveryInsert
                         cancellationToken).ConfigureAwait(false);
                 }
 
-                await RequeueRedeliveriesAsync(db, rows, results, cancellationToken).ConfigureAwait(false);
+                await RequeueRedeliveriesAsync(store, db, rows, results, cancellationToken).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
@@ -80,22 +81,20 @@ internal static class DeliveryInsert
     /// The rows already stored are GitHub's redeliveries (or retries) of them: those that failed or died here are queued
     /// again (their rows are first in the batch with that id; a second copy in the batch finds it pending).
     /// </summary>
-    private static async Task RequeueRedeliveriesAsync(HubgateDbContext db, IReadOnlyList<WebhookDeliveryEntity> rows, Result[] results,
-        CancellationToken cancellationToken)
+    private static async Task RequeueRedeliveriesAsync(DeliveryStore store, HubgateDbContext db, IReadOnlyList<WebhookDeliveryEntity> rows,
+        Result[] results, CancellationToken cancellationToken)
     {
-        var duplicates = Enumerable.Range(0, rows.Count).Where(r => !results[r].Stored).ToList();
-        if (duplicates.Count == 0)
+        for (var r = 0; r < rows.Count; r++)
         {
-            return;
-        }
-
-        var requeued = await DeliveryRequeue.RequeueAsync(db, [.. duplicates.Select(r => rows[r])], DeliveryRequeue.AfterFailure,
-            rows[duplicates[0]].ReceivedAt, cancellationToken).ConfigureAwait(false);
-        for (var i = 0; i < duplicates.Count; i++)
-        {
-            if (requeued[i] is { } id)
+            if (results[r].Stored)
             {
-                results[duplicates[i]] = new Result(false, id, null, Requeued: true);
+                continue;
+            }
+
+            if (await store.RequeueAsync(db, rows[r].App, rows[r].DeliveryId, subscription: null, DeliveryStore.AfterFailure, rows[r].ReceivedAt,
+                    cancellationToken).ConfigureAwait(false) is { } id)
+            {
+                results[r] = new Result(false, id, null, Requeued: true);
             }
         }
     }

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Hubgate.Webhooks;
 
 /// <summary>What the inbox indexes from a payload: read without building a document.</summary>
-internal readonly record struct PayloadFacts(string? Action, long? InstallationId, long? RepositoryId, long? HookId);
+internal readonly record struct PayloadFacts(string? Action, long? InstallationId, long? RepositoryId, long? HookId, string? RepositoryFullName = null);
 
 /// <summary>
 /// Validates that a body is one well-formed JSON object (nesting at most 64 deep) and reads the few top-level facts
@@ -15,7 +15,7 @@ internal static class PayloadInspector
     public static bool TryInspect(ReadOnlySpan<byte> body, out PayloadFacts facts)
     {
         facts = default;
-        string? action = null;
+        string? action = null, repositoryFullName = null;
         long? installationId = null, repositoryId = null, hookId = null;
         try
         {
@@ -55,6 +55,11 @@ internal static class PayloadInspector
                         hookId = Number(ref reader);
                     }
                 }
+                else if (reader.CurrentDepth == 2 && section == Section.Repository && reader.ValueTextEquals("full_name"u8))
+                {
+                    reader.Read();
+                    repositoryFullName = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
                 else if (reader.CurrentDepth == 2 && section != Section.None && reader.ValueTextEquals("id"u8))
                 {
                     reader.Read();
@@ -74,7 +79,7 @@ internal static class PayloadInspector
             return false;
         }
 
-        facts = new PayloadFacts(action, installationId, repositoryId, hookId);
+        facts = new PayloadFacts(action, installationId, repositoryId, hookId, repositoryFullName);
         return true;
     }
 

@@ -83,21 +83,3 @@ internal sealed partial class DeliveryRecoveryJob(
         public static partial void Failed(ILogger logger, string app, string exception, string reason, TimeSpan interval);
     }
 }
-
-/// <summary>
-/// Starts the host's <see cref="DeliveryWorker"/> unless <c>Webhooks:RunWorker</c> is false (an ingest-only replica).
-/// Read when the host starts, so it may come from configuration or from code alike.
-/// </summary>
-internal sealed class DeliveryWorkerHost(DeliveryWorker worker, IOptions<WebhookOptions> options) : IHostedService
-{
-    private bool _started;
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _started = options.Value.RunWorker;
-        return _started ? worker.StartAsync(cancellationToken) : Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) =>
-        _started ? worker.StopAsync(cancellationToken) : Task.CompletedTask;
-}

@@ -1,5 +1,7 @@
 using System.Threading.Channels;
 using Hubgate.Storage;
+using Hubgate.Webhooks.Store;
+using Hubgate.Webhooks.Subscriptions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -35,8 +37,10 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IDbContextFactory<HubgateDbContext> _databases;
+    private readonly DeliveryStore _store;
     private readonly IOptionsMonitor<WebhookOptions> _options;
     private readonly DeliverySignal _signal;
+    private readonly WorkSignal _work;
     private readonly TimeProvider _time;
     private readonly ILogger<WebhookInbox> _logger;
     private readonly ManualResetEventSlim _wake = new();
@@ -45,14 +49,16 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
     private readonly bool _compressBodies;
     private readonly Task _writer;
 
-    public WebhookInbox(IDbContextFactory<HubgateDbContext> databases, IOptions<DatabaseOptions> database, IOptionsMonitor<WebhookOptions> options,
-        DeliverySignal signal, TimeProvider time, ILogger<WebhookInbox> logger)
+    public WebhookInbox(IDbContextFactory<HubgateDbContext> databases, DeliveryStore store, IOptions<DatabaseOptions> database, IOptionsMonitor<WebhookOptions> options,
+        DeliverySignal signal, WorkSignal work, TimeProvider time, ILogger<WebhookInbox> logger)
     {
         ArgumentNullException.ThrowIfNull(database);
         _databases = databases;
+        _store = store;
         _compressBodies = database.Value.Provider == DatabaseProvider.Sqlite;
         _options = options;
         _signal = signal;
+        _work = work;
         _time = time;
         _logger = logger;
         _writer = DedicatedThread.Start("Hubgate inbox writer", WriteLoop);
@@ -79,48 +85,36 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
     }
 
     /// <summary>
-    /// Puts a stored delivery back in the queue (any state but processing): due now, with a full set of retries (the count
-    /// of attempts goes on). Returns false when the App has no delivery with that id, or it is being processed right now.
+    /// Puts a stored delivery back in the queue of <paramref name="subscription"/> (every subscription it was handed to
+    /// when null), from any state but processing: due now, with a full set of retries (the count of attempts goes on).
+    /// Returns false when the App has no such delivery, no such subscription row, or it is being attempted right now.
     /// </summary>
-    public async Task<bool> ReplayAsync(string app, string deliveryId, CancellationToken cancellationToken = default)
+    public async Task<bool> ReplayAsync(string app, string deliveryId, string? subscription = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(app);
         ArgumentException.ThrowIfNullOrEmpty(deliveryId);
-        var db = await _databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var dbDisposal = db.ConfigureAwait(false);
-        long?[] requeued;
-        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // Only the App and delivery id are read from the row.
-            var row = new WebhookDeliveryEntity { App = app, DeliveryId = deliveryId, Event = string.Empty, Body = [], BodySha256 = string.Empty };
-            requeued = await DeliveryRequeue.RequeueAsync(db, [row], DeliveryRequeue.AnyButProcessing, _time.GetUtcNow(), cancellationToken)
-                .ConfigureAwait(false);
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
-        }
-
-        if (requeued[0] is null)
+        var requeued = await _store.RequeueAsync(app, deliveryId, subscription, DeliveryStore.AnyButProcessing, _time.GetUtcNow(), cancellationToken)
+            .ConfigureAwait(false);
+        if (requeued is null)
         {
             return false;
         }
 
         Log.Replayed(_logger, app, deliveryId);
-        _signal.Notify();
+        _work.Notify();
         return true;
     }
 
     /// <summary>
-    /// Stored deliveries, newest first, optionally of one App, state and event, below sequence <paramref name="before"/>.
+    /// Stored deliveries, newest first, optionally of one App, state (of the built-in subscription) and event, below
+    /// sequence <paramref name="before"/>.
     /// </summary>
     public async Task<List<DeliverySummary>> ListAsync(string? app, DeliveryState? state, string? @event, long? before, int limit,
         CancellationToken cancellationToken = default)
     {
         var db = await _databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
-        var query = db.WebhookDeliveries.AsNoTracking();
+        var query = DeliverySummary.Query(db);
         if (!string.IsNullOrEmpty(app))
         {
             query = query.Where(d => d.App == app);
@@ -138,11 +132,10 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
 
         if (before is { } cursor)
         {
-            query = query.Where(d => d.Id < cursor);
+            query = query.Where(d => d.Sequence < cursor);
         }
 
-        return await query.OrderByDescending(d => d.Id).Take(Math.Max(1, limit)).Select(DeliverySummary.Projection)
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return await query.OrderByDescending(d => d.Sequence).Take(Math.Max(1, limit)).ToListAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -200,14 +193,9 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
     private async Task WriteBatchAsync(List<Pending> batch)
     {
         var since = _time.GetUtcNow() - _options.CurrentValue.ReplayWindow;
-        foreach (var pending in batch)
-        {
-            pending.Delivery.NextAttemptAt = pending.Delivery.ReceivedAt;
-        }
-
         var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
-        var results = await DeliveryInsert.InsertAsync(db, batch.Select(p => p.Delivery).ToList(), batch.Select(p => p.StoredBody).ToList(), since,
+        var results = await DeliveryInsert.InsertAsync(_store, db, batch.Select(p => p.Delivery).ToList(), batch.Select(p => p.StoredBody).ToList(), since,
             CancellationToken.None).ConfigureAwait(false);
 
         var stored = 0;

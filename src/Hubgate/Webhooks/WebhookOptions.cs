@@ -9,7 +9,7 @@ public sealed class WebhookOptions
     /// <summary>GitHub's cap on a webhook body: 25 MiB. Larger bodies are refused with 413 while reading.</summary>
     public const long GitHubMaxBodyBytes = 25L * 1024 * 1024;
 
-    /// <summary>Attempts before a delivery is <c>dead</c> (8).</summary>
+    /// <summary>Attempts before a delivery is <c>dead</c> for the built-in subscription (the model and in-process handlers) (8).</summary>
     [ConfigurationRange("Webhooks:MaxAttempts", 1, 1000)]
     public int MaxAttempts { get; set; } = 8;
 
@@ -84,6 +84,24 @@ public sealed class WebhookOptions
     /// <c>Retry-After</c>. At least 25 MiB, so that GitHub's largest delivery can be received.
     /// </summary>
     public long MaxUnverifiedBytesInFlight { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// How long a delivery is kept once every subscription is done with it (processed, ignored or dead) (14 days).
+    /// The inbox is pruned in small batches every <see cref="PruneInterval"/>.
+    /// </summary>
+    [ConfigurationRange("Webhooks:Retention", typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(14);
+
+    /// <summary>
+    /// How long a delivery is kept at most, even while a paused, disabled or failing subscription still owes it (30 days);
+    /// then it is pruned and counted as expired for that subscription. At least <see cref="Retention"/>.
+    /// </summary>
+    [ConfigurationRange("Webhooks:MaxRetention", typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan MaxRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often retention runs (10 min).</summary>
+    [ConfigurationRange("Webhooks:PruneInterval", typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
+    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// Whether a delivery signed only with SHA-1 (<c>X-Hub-Signature</c>, no <c>X-Hub-Signature-256</c>) is refused. Unset:

@@ -47,6 +47,11 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
             failures.Add($"Webhooks:MaxUnverifiedBytesInFlight must be at least {WebhookOptions.GitHubMaxBodyBytes} (25 MiB, GitHub's largest delivery; got {options.MaxUnverifiedBytesInFlight}).");
         }
 
+        if (options.MaxRetention < options.Retention)
+        {
+            failures.Add($"Webhooks:MaxRetention ({options.MaxRetention}) must not be shorter than Webhooks:Retention ({options.Retention}).");
+        }
+
         if (options.RecoverEvents.Any(string.IsNullOrWhiteSpace))
         {
             failures.Add("Webhooks:RecoverEvents must list event names (push, pull_request, …), without empty entries.");

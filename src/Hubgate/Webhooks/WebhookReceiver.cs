@@ -232,6 +232,7 @@ internal sealed partial class WebhookReceiver(
             Action = facts.Action,
             InstallationId = facts.InstallationId,
             RepositoryId = facts.RepositoryId,
+            RepositoryFullName = facts.RepositoryFullName,
             HookId = facts.HookId ?? HookIdHeader(request.Headers),
             ReceivedAt = time.GetUtcNow(),
             Body = body,

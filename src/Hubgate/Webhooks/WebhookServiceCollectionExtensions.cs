@@ -1,9 +1,11 @@
-using Hubgate.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Hubgate.Storage;
+using Hubgate.Webhooks.Store;
+using Hubgate.Webhooks.Subscriptions;
 using Microsoft.Extensions.Options;
 
 namespace Hubgate.Webhooks;
@@ -64,13 +66,48 @@ public static class WebhookServiceCollectionExtensions
         services.TryAddSingleton<WebhookInbox>();
         services.TryAddSingleton<WebhookReceiver>();
         services.TryAddSingleton<WebhookDispatcher>();
-        services.TryAddSingleton<DeliveryWorker>();
+        services.TryAddSingleton<DeliveryStore>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Postgres
+            ? ActivatorUtilities.CreateInstance<PostgresDeliveryStore>(sp)
+            : ActivatorUtilities.CreateInstance<SqliteDeliveryStore>(sp));
+        AddSubscriptions(services);
         services.TryAddSingleton<DeliveryRecovery>();
         services.AddHostedService<WebhookSecretStartupCheck>();
-        services.AddHostedService<DeliveryWorkerHost>();
+        services.TryAddSingleton<SubscriptionScheduler>();
+        services.AddHostedService<SubscriptionSchedulerHost>();
 
         services.AddHostedService<DeliveryRecoveryJob>();
         return new WebhookBuilder(services);
+    }
+
+    /// <summary>
+    /// The subscriptions: the <c>Subscriptions</c> section (validated at start-up, each problem naming its key), the
+    /// catalog, the fan-out, and a dispatch per kind — the built-in <c>local</c> (the model and the handlers registered
+    /// here) and HTTP (a client that follows no redirect, uses no proxy and checks every address it connects to).
+    /// </summary>
+    private static void AddSubscriptions(IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(SubscriptionsConfiguration)))
+        {
+            // Read from the host's configuration when there is one (a host built without any has no subscriptions).
+            services.AddSingleton(sp => new SubscriptionsConfiguration(sp.GetService<IConfiguration>() ?? new ConfigurationBuilder().Build()));
+            services.AddSingleton<IConfigureOptions<SubscriptionsOptions>>(sp => sp.GetRequiredService<SubscriptionsConfiguration>());
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SubscriptionsOptions>, SubscriptionsOptionsValidator>());
+        services.AddOptions<SubscriptionsOptions>().ValidateOnStart();
+        services.TryAddSingleton<SubscriptionCatalog>();
+        services.TryAddSingleton<WorkSignal>();
+        services.TryAddSingleton<WorkerIdentity>();
+        services.TryAddSingleton<FanOut>();
+        services.TryAddSingleton<LocalDispatch>();
+        services.TryAddSingleton<DeliveryWorker>();
+        services.TryAddSingleton(sp => new HttpDestination(
+            new HttpClient(HttpDestination.CreateHandler(sp.GetRequiredService<IOptions<SubscriptionsOptions>>().Value.AllowLoopback))
+            {
+                Timeout = Timeout.InfiniteTimeSpan,
+            },
+            sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<HttpDispatch>();
     }
 
     /// <summary>

@@ -88,7 +88,7 @@ public sealed class DatabaseLockedTests
         for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(30) && processed.Count < 25; await Task.Delay(100))
         {
             await using var db = await contexts.CreateDbContextAsync();
-            processed = await db.WebhookDeliveries.Where(d => d.State == DeliveryState.Processed).Select(d => d.DeliveryId).ToListAsync();
+            processed = await db.LocalDeliveries().Where(d => d.State == DeliveryState.Processed).Select(d => d.DeliveryId).ToListAsync();
         }
 
         Assert.Equal(acknowledged.Order(StringComparer.Ordinal), processed.Order(StringComparer.Ordinal));

@@ -53,7 +53,7 @@ public sealed class ReplayTests
         for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(20); await Task.Delay(50))
         {
             await using var db = await contexts.CreateDbContextAsync();
-            rows = await db.WebhookDeliveries.ToDictionaryAsync(d => d.DeliveryId, d => (d.State, d.PossibleReplayOf));
+            rows = await db.LocalDeliveries().ToDictionaryAsync(d => d.DeliveryId, d => (d.State, d.PossibleReplayOf));
             if (rows.Values.All(r => r.State == DeliveryState.Processed))
             {
                 break;

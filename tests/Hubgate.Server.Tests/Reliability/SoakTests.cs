@@ -104,7 +104,7 @@ public sealed class SoakTests(ITestOutputHelper output) : IAsyncLifetime
         while (drainClock.Elapsed < TimeSpan.FromSeconds(60))
         {
             await using var db = await contexts.CreateDbContextAsync();
-            states = await db.WebhookDeliveries.GroupBy(d => d.State).ToDictionaryAsync(g => g.Key, g => g.Count());
+            states = await db.LocalDeliveries().GroupBy(d => d.State).ToDictionaryAsync(g => g.Key, g => g.Count());
             if (states.Where(s => s.Key is DeliveryState.Processed or DeliveryState.Ignored).Sum(s => s.Value) == sent)
             {
                 break;

@@ -24,10 +24,10 @@ public sealed class FormDeliveryTests
     private static readonly byte[] Form = File.ReadAllBytes(System.IO.Path.Combine(WebhookFixtures.Directory, "push", "with-new-branch.payload.form"));
     private static readonly byte[] Json = WebhookFixtures.Load("push", "with-new-branch.payload.json");
 
-    private static async Task<WebhookDeliveryEntity> RowAsync(HubgateApplication app, string id)
+    private static async Task<LocalDelivery> RowAsync(HubgateApplication app, string id)
     {
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
-        return await db.WebhookDeliveries.AsNoTracking().SingleAsync(d => d.DeliveryId == id);
+        return await db.LocalDeliveries().SingleAsync(d => d.DeliveryId == id);
     }
 
     [Fact]

@@ -42,16 +42,17 @@ public sealed class RedeliveryTests
     private static async Task<string> StatusOf(HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString()!;
 
-    private static async Task<WebhookDeliveryEntity> RowAsync(HubgateApplication app, string id)
+    private static async Task<LocalDelivery> RowAsync(HubgateApplication app, string id)
     {
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
-        return await db.WebhookDeliveries.AsNoTracking().SingleAsync(d => d.DeliveryId == id);
+        return await db.LocalDeliveries().SingleAsync(d => d.DeliveryId == id);
     }
 
     private static async Task SetStateAsync(HubgateApplication app, string id, DeliveryState state, int attempts)
     {
+        await app.Services.GetRequiredService<FanOut>().RunAsync(CancellationToken.None);
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
-        await db.WebhookDeliveries.Where(d => d.DeliveryId == id).ExecuteUpdateAsync(s => s
+        await db.LocalRowsOf(id).ExecuteUpdateAsync(s => s
             .SetProperty(d => d.State, state)
             .SetProperty(d => d.Attempts, attempts)
             .SetProperty(d => d.NextAttemptAt, DateTimeOffset.UtcNow.AddDays(1))

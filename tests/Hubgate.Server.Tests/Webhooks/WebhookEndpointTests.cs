@@ -48,11 +48,11 @@ public sealed class WebhookEndpointTests : IDisposable
         return json.RootElement.GetProperty("detail").GetString()!;
     }
 
-    private async Task<List<WebhookDeliveryEntity>> StoredAsync()
+    private async Task<List<LocalDelivery>> StoredAsync()
     {
         await using var scope = _app.Services.CreateAsyncScope();
         await using var db = await scope.ServiceProvider.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
-        return await db.WebhookDeliveries.AsNoTracking().OrderBy(d => d.Id).ToListAsync();
+        return await db.LocalDeliveries().OrderBy(d => d.Id).ToListAsync();
     }
 
     [Theory]

@@ -174,7 +174,7 @@ public sealed class InstallationEventsTests
         await using (var db = await h.DbAsync())
         {
             // Replayed: the same deliveries processed a second time.
-            await db.WebhookDeliveries.ExecuteUpdateAsync(s => s.SetProperty(d => d.State, DeliveryState.Pending).SetProperty(d => d.Attempts, 0));
+            await db.LocalRows().ExecuteUpdateAsync(s => s.SetProperty(d => d.State, DeliveryState.Pending).SetProperty(d => d.Attempts, 0));
         }
 
         await h.DrainAsync();
@@ -182,7 +182,7 @@ public sealed class InstallationEventsTests
 
         Assert.Equal(before, after);
         await using var check = await h.DbAsync();
-        Assert.DoesNotContain(await check.WebhookDeliveries.Select(d => d.State).ToListAsync(), s => s is DeliveryState.Failed or DeliveryState.Dead);
+        Assert.DoesNotContain(await check.LocalDeliveries().Select(d => d.State).ToListAsync(), s => s is DeliveryState.Failed or DeliveryState.Dead);
     }
 
     private static async Task<string> SnapshotAsync(ModelHarness h)

@@ -45,7 +45,7 @@ internal sealed class ModelHarness : IAsyncDisposable
     /// Stores the delivery (to <paramref name="app"/>) through the real inbox, runs the worker until the queue is empty,
     /// returns the stored row.
     /// </summary>
-    public async Task<WebhookDeliveryEntity> ProcessAsync(string @event, byte[] body, string? deliveryId = null, string app = StoredApp.Default)
+    public async Task<LocalDelivery> ProcessAsync(string @event, byte[] body, string? deliveryId = null, string app = StoredApp.Default)
     {
         deliveryId ??= Guid.NewGuid().ToString();
         await WebhookTestKit.StoreAsync(Services, @event, body, deliveryId, app);
@@ -53,7 +53,7 @@ internal sealed class ModelHarness : IAsyncDisposable
         return await WebhookTestKit.ReadAsync(Services, deliveryId, app);
     }
 
-    public Task<WebhookDeliveryEntity> ProcessFixtureAsync(string @event, string fixture, string? deliveryId = null, string app = StoredApp.Default) =>
+    public Task<LocalDelivery> ProcessFixtureAsync(string @event, string fixture, string? deliveryId = null, string app = StoredApp.Default) =>
         ProcessAsync(@event, WebhookFixtures.Load(@event, fixture), deliveryId, app);
 
     public async Task DrainAsync()

@@ -29,7 +29,7 @@ public sealed class TwoAppsModelTests
         await h.DrainAsync();
 
         await using var db = await h.DbAsync();
-        var stored = await db.WebhookDeliveries.AsNoTracking().Where(d => d.DeliveryId == "same-id").OrderBy(d => d.App).ToListAsync();
+        var stored = await db.LocalDeliveries().Where(d => d.DeliveryId == "same-id").OrderBy(d => d.App).ToListAsync();
         Assert.Equal([(StoredApp.Default, DeliveryState.Processed), (Ghes, DeliveryState.Processed)], stored.Select(d => (d.App, d.State)));
         // Each App's ping is kept under that App: its hook id is its own fact, not the other App's.
         Assert.Equal([StoredApp.Default, Ghes],
@@ -43,9 +43,10 @@ public sealed class TwoAppsModelTests
         var ping = WebhookFixtures.Load("ping", "payload.json");
         await WebhookTestKit.StoreAsync(h.Services, "ping", ping, "dead-one");
         await WebhookTestKit.StoreAsync(h.Services, "ping", ping, "dead-one", Ghes);
+        await h.Services.Get<FanOut>().RunAsync(CancellationToken.None);
         await using (var db = await h.DbAsync())
         {
-            await db.WebhookDeliveries.Where(d => d.DeliveryId == "dead-one").ExecuteUpdateAsync(s => s.SetProperty(d => d.State, DeliveryState.Dead));
+            await db.LocalRowsOf("dead-one").ExecuteUpdateAsync(s => s.SetProperty(d => d.State, DeliveryState.Dead));
         }
 
         Assert.Equal(InboxOutcome.Requeued, await WebhookTestKit.StoreAsync(h.Services, "ping", ping, "dead-one", Ghes));

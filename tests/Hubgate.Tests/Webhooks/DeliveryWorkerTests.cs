@@ -365,7 +365,7 @@ public sealed class DeliveryWorkerTests
         settings["Webhooks:PollInterval"] = "00:00:00.050";
         await using var second = await TestServices.StartAsync(settings, time, directory, s => s.Webhooks()
             .On("push", (ctx, _) => { processed.TrySetResult(ctx.DeliveryId); return Task.CompletedTask; }));
-        var worker = second.Get<DeliveryWorker>();
+        var worker = second.Get<SubscriptionScheduler>();
         await ((IHostedService)worker).StartAsync(CancellationToken.None);
         try
         {

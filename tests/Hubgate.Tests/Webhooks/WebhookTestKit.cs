@@ -44,10 +44,10 @@ internal static class WebhookTestKit
     public static Task<InboxOutcome> StoreFixtureAsync(TestServices services, string @event, string fixture, string? deliveryId = null) =>
         StoreAsync(services, @event, WebhookFixtures.Load(@event, fixture), deliveryId);
 
-    public static async Task<WebhookDeliveryEntity> ReadAsync(TestServices services, string deliveryId, string app = StoredApp.Default)
+    public static async Task<LocalDelivery> ReadAsync(TestServices services, string deliveryId, string app = StoredApp.Default)
     {
         await using var db = await services.Get<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
-        return await db.WebhookDeliveries.AsNoTracking().SingleAsync(d => d.App == app && d.DeliveryId == deliveryId);
+        return await db.LocalDeliveries().SingleAsync(d => d.App == app && d.DeliveryId == deliveryId);
     }
 
     public static async Task<int> CountAsync(TestServices services)

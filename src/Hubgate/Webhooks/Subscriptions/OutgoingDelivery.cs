@@ -26,6 +26,8 @@ internal enum AttemptOutcome
     Failed,
     /// <summary>The destination said it is gone for good (410): the subscription is disabled.</summary>
     Gone,
+    /// <summary>The built-in subscription only: no handler took it (<see cref="AttemptResult.Error"/> says why); kept as ignored.</summary>
+    Ignored,
 }
 
 /// <summary>One attempt's result: the outcome, the HTTP status when there was one, and the error in words (never a secret).</summary>

@@ -651,6 +651,106 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.ToTable("scoped_tokens", (string)null);
                 });
 
+            modelBuilder.Entity("Hubgate.Storage.SubscriptionDeliveryEntity", b =>
+                {
+                    b.Property<string>("Subscription")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("DeliverySeq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("AttemptsAtReplay")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("IgnoredReason")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("LastStatus")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LeaseExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("NextAttemptAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("OrderKey")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ProcessedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Subscription", "DeliverySeq");
+
+                    b.HasIndex("DeliverySeq");
+
+                    b.HasIndex("Subscription", "OrderKey", "DeliverySeq");
+
+                    b.HasIndex("Subscription", "State", "NextAttemptAt", "DeliverySeq");
+
+                    b.ToTable("subscription_deliveries", (string)null);
+                });
+
+            modelBuilder.Entity("Hubgate.Storage.SubscriptionEntity", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DefinitionJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DisabledReason")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("FailingSince")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SecretProtected")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("subscriptions", (string)null);
+                });
+
             modelBuilder.Entity("Hubgate.Storage.TokenVendEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -706,12 +806,6 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasDefaultValue("default");
 
-                    b.Property<int>("Attempts")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<int>("AttemptsAtReplay")
-                        .HasColumnType("INTEGER");
-
                     b.Property<byte[]>("Body")
                         .IsRequired()
                         .HasColumnType("BLOB");
@@ -728,46 +822,30 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("FannedOut")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("HeadersJson")
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("HookId")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("IgnoredReason")
-                        .HasColumnType("TEXT");
-
                     b.Property<long?>("InstallationId")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("LastError")
-                        .HasColumnType("TEXT");
-
-                    b.Property<long?>("LeaseExpiresAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("LeaseOwner")
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("NextAttemptAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("PossibleReplayOf")
                         .HasColumnType("TEXT");
 
-                    b.Property<long?>("ProcessedAt")
-                        .HasColumnType("INTEGER");
-
                     b.Property<long>("ReceivedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("RepositoryFullName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("RepositoryId")
                         .HasColumnType("INTEGER");
-
-                    b.Property<string>("State")
-                        .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("TEXT");
 
                     b.HasKey("Id");
 
@@ -778,7 +856,9 @@ namespace Hubgate.Storage.Migrations.Sqlite
 
                     b.HasIndex("BodySha256", "ReceivedAt");
 
-                    b.HasIndex("State", "NextAttemptAt", "Id");
+                    b.HasIndex("FannedOut", "Id")
+                        .HasDatabaseName("IX_webhook_deliveries_not_fanned_out")
+                        .HasFilter("NOT \"FannedOut\"");
 
                     b.ToTable("webhook_deliveries", (string)null);
 

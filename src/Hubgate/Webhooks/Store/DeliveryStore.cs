@@ -1,0 +1,569 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Hubgate.Storage;
+using Hubgate.Webhooks.Subscriptions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace Hubgate.Webhooks.Store;
+
+/// <summary>
+/// The life of a delivery after ingest, in one place: every state transition of (delivery, subscription) —
+/// fan-out, claim, lease renewal, outcome, hand-back, reclaim after a crash, requeue (replay and GitHub's redelivery),
+/// acknowledgement by a stream's listener, and retention — and the provider's SQL for each. One subclass per database
+/// provider holds what differs (<see cref="SqliteDeliveryStore"/>, <see cref="PostgresDeliveryStore"/>); nothing
+/// outside this folder asks which database it is.
+/// <para>
+/// The states: <c>pending → processing → processed | ignored | failed → … → dead</c>, and <c>expired</c> when
+/// retention removed a delivery a subscription still owed. A claim is one conditional <c>UPDATE</c> (so two workers,
+/// or two replicas, never hold the same row), with a lease renewed by the holder's heartbeat; an outcome is written
+/// only where its worker still holds the lease.
+/// </para>
+/// </summary>
+internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databases) : IDisposable
+{
+    internal const string Inbox = "webhook_deliveries";
+    internal const string Rows = "subscription_deliveries";
+
+    /// <summary>States a subscription is done with: an ordered subscription's later rows wait for an earlier one until it is in one of these.</summary>
+    internal static readonly DeliveryState[] Settled = [DeliveryState.Processed, DeliveryState.Ignored, DeliveryState.Dead, DeliveryState.Expired];
+
+    /// <summary>The states a replay from the API, dashboard or CLI takes a row from (all but <c>processing</c>).</summary>
+    public static readonly DeliveryState[] AnyButProcessing =
+        [DeliveryState.Pending, DeliveryState.Processed, DeliveryState.Ignored, DeliveryState.Failed, DeliveryState.Dead, DeliveryState.Expired];
+
+    /// <summary>The states GitHub's redelivery (the same delivery id again) takes a row from: those it failed in.</summary>
+    public static readonly DeliveryState[] AfterFailure = [DeliveryState.Failed, DeliveryState.Dead];
+
+    private static readonly ConditionalWeakTable<IModel, FinishPlan> FinishPlans = [];
+    private readonly SemaphoreSlim _fanOut = new(1, 1);
+
+    protected IDbContextFactory<HubgateDbContext> Databases { get; } = databases;
+
+    /// <summary>A time as the provider stores it (SQLite: a sortable integer; PostgreSQL: <c>timestamptz</c>).</summary>
+    protected abstract object Time(DateTimeOffset value);
+
+    /// <summary>What ends a read of rows about to be claimed: PostgreSQL locks them and skips rows another replica is claiming.</summary>
+    protected abstract string LockForClaim { get; }
+
+    /// <summary>
+    /// What serialises fan-out across processes (PostgreSQL: a transaction-scoped advisory lock; SQLite: the write
+    /// transaction itself). One at a time, deliveries get their rows in sequence order: an ordered subscription never sees
+    /// a later delivery for a key before an earlier one has its row.
+    /// </summary>
+    protected abstract string? FanOutLock { get; }
+
+    /// <summary>Whether rows left <c>processing</c> by a previous process are due at start (SQLite: one host owns the file).</summary>
+    public abstract bool ReclaimsAtStart { get; }
+
+    /// <summary>The provider's literal for true.</summary>
+    protected abstract string True { get; }
+
+    public static string Literal(DeliveryState state) => $"'{state}'";
+
+    private static string Literals(IEnumerable<DeliveryState> states) => string.Join(", ", states.Select(Literal));
+
+    private static string Numbers(IEnumerable<long> values) => string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
+
+    // ---------------------------------------------------------------- fan-out
+
+    /// <summary>
+    /// Hands up to <paramref name="batchSize"/> deliveries not yet fanned out to <paramref name="subscriptions"/>, oldest
+    /// first: a <c>pending</c> row for each subscription whose filter a delivery passes (paused and disabled ones too: they
+    /// are owed it), and the deliveries marked fanned out, in one transaction. Ingest does none of this: it only
+    /// appends. One fan-out at a time per process; on PostgreSQL replicas take different deliveries (<c>SKIP LOCKED</c>).
+    /// Returns how many deliveries were handed out.
+    /// </summary>
+    public async Task<int> FanOutAsync(IReadOnlyList<FanOutTarget> subscriptions, int batchSize, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await _fanOut.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            await using (db.ConfigureAwait(false))
+            {
+                // Read first, outside a write transaction: most calls find nothing, and on SQLite a write transaction
+                // would take the write lock from ingest for nothing.
+                if (!await AnyNotFannedOutAsync(db, cancellationToken).ConfigureAwait(false))
+                {
+                    return 0;
+                }
+
+                await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    if (FanOutLock is { } fanOutLock)
+                    {
+                        await ExecuteAsync(db, fanOutLock, [], cancellationToken).ConfigureAwait(false);
+                    }
+
+                    var deliveries = new List<FanOutRow>();
+                    await ReadAsync(db,
+                        $"SELECT \"Id\", \"Event\", \"Action\", \"InstallationId\", \"RepositoryId\", \"RepositoryFullName\" FROM {Inbox} " +
+                        $"WHERE NOT \"FannedOut\" ORDER BY \"Id\" LIMIT {batchSize}",
+                        [], r => deliveries.Add(new FanOutRow(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2),
+                            r.IsDBNull(3) ? null : r.GetInt64(3), r.IsDBNull(4) ? null : r.GetInt64(4), r.IsDBNull(5) ? null : r.GetString(5))),
+                        cancellationToken).ConfigureAwait(false);
+                    if (deliveries.Count == 0)
+                    {
+                        return 0;
+                    }
+
+                    var rows = new List<SubscriptionDeliveryEntity>(deliveries.Count * subscriptions.Count);
+                    foreach (var delivery in deliveries)
+                    {
+                        foreach (var subscription in subscriptions)
+                        {
+                            if (!subscription.Filter.Matches(delivery.Event, delivery.Action, delivery.InstallationId, delivery.RepositoryFullName))
+                            {
+                                continue;
+                            }
+
+                            rows.Add(new SubscriptionDeliveryEntity
+                            {
+                                Subscription = subscription.Name,
+                                DeliverySeq = delivery.Id,
+                                NextAttemptAt = now,
+                                OrderKey = subscription.Ordering switch
+                                {
+                                    SubscriptionOrdering.Repository => delivery.RepositoryId,
+                                    SubscriptionOrdering.Installation => delivery.InstallationId,
+                                    _ => null,
+                                },
+                            });
+                        }
+                    }
+
+                    await BulkInsert.InsertAsync(db, rows, cancellationToken).ConfigureAwait(false);
+                    await ExecuteAsync(db, $"UPDATE {Inbox} SET \"FannedOut\" = {True} WHERE \"Id\" IN ({Numbers(deliveries.Select(d => d.Id))})",
+                        [], cancellationToken).ConfigureAwait(false);
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return deliveries.Count;
+                }
+            }
+        }
+        finally
+        {
+            _fanOut.Release();
+        }
+    }
+
+    private static async Task<bool> AnyNotFannedOutAsync(HubgateDbContext db, CancellationToken cancellationToken)
+    {
+        var any = false;
+        await ReadAsync(db, $"SELECT 1 FROM {Inbox} WHERE NOT \"FannedOut\" LIMIT 1", [], _ => any = true, cancellationToken).ConfigureAwait(false);
+        return any;
+    }
+
+    private sealed record FanOutRow(long Id, string Event, string? Action, long? InstallationId, long? RepositoryId, string? RepositoryFullName);
+
+    // ---------------------------------------------------------------- claim, lease, outcome
+
+    /// <summary>
+    /// Claims up to <paramref name="batchSize"/> of <paramref name="subscription"/>'s due rows for <paramref name="owner"/>
+    /// until <paramref name="leaseUntil"/>, oldest first: pending ones in order of receipt, failed ones whose retry time
+    /// has come, processing ones whose worker's lease ran out. Each kind is read along the claim index and stops after a
+    /// batch, so a claim costs the same with a backlog of ten or of a million. When <paramref name="ordered"/>, a row
+    /// whose key has an earlier row not yet settled is not due (at most one in flight per key, in sequence order). A row
+    /// whose worker vanished on its last allowed attempt (<paramref name="maxAttempts"/>) is made dead, not tried again:
+    /// it may be what kills workers.
+    /// </summary>
+    public async Task<List<Claimed>> ClaimAsync(string subscription, string owner, int batchSize, bool ordered, int maxAttempts,
+        DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            // SQLite: read outside a transaction (a write transaction would hold the write lock for the reads); the
+            // conditional UPDATE is what makes the claim exclusive. PostgreSQL: the reads lock the rows they return.
+            var transaction = LockForClaim.Length > 0 ? await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false) : null;
+            try
+            {
+                var blocked = ordered
+                    ? $" AND (s.\"OrderKey\" IS NULL OR NOT EXISTS (SELECT 1 FROM {Rows} e WHERE e.\"Subscription\" = s.\"Subscription\" " +
+                      $"AND e.\"OrderKey\" = s.\"OrderKey\" AND e.\"DeliverySeq\" < s.\"DeliverySeq\" AND e.\"State\" NOT IN ({Literals(Settled)})))"
+                    : "";
+                var due = new List<(long Seq, DeliveryState State, int Attempts)>();
+                object[] parameters = [subscription, Time(now)];
+                void Add(DbDataReader r) => due.Add((r.GetInt64(0), Enum.Parse<DeliveryState>(r.GetString(1)), r.GetInt32(2)));
+                foreach (var state in (DeliveryState[])[DeliveryState.Pending, DeliveryState.Failed])
+                {
+                    await ReadAsync(db,
+                        $"SELECT s.\"DeliverySeq\", s.\"State\", s.\"Attempts\" - s.\"AttemptsAtReplay\" FROM {Rows} s " +
+                        $"WHERE s.\"Subscription\" = @p0 AND s.\"State\" = {Literal(state)} AND s.\"NextAttemptAt\" <= @p1{blocked} " +
+                        $"ORDER BY s.\"NextAttemptAt\", s.\"DeliverySeq\" LIMIT {batchSize} {LockForClaim}",
+                        parameters, Add, cancellationToken).ConfigureAwait(false);
+                }
+
+                await ReadAsync(db,
+                    $"SELECT s.\"DeliverySeq\", s.\"State\", s.\"Attempts\" - s.\"AttemptsAtReplay\" FROM {Rows} s " +
+                    $"WHERE s.\"Subscription\" = @p0 AND s.\"State\" = {Literal(DeliveryState.Processing)} AND s.\"LeaseExpiresAt\" < @p1 " +
+                    $"ORDER BY s.\"DeliverySeq\" LIMIT {batchSize} {LockForClaim}",
+                    parameters, Add, cancellationToken).ConfigureAwait(false);
+
+                var oldest = due.OrderBy(d => d.Seq).Take(batchSize).ToList();
+                var orphaned = oldest.Where(d => d.State == DeliveryState.Processing && d.Attempts >= maxAttempts).Select(d => d.Seq).ToList();
+                if (orphaned.Count > 0)
+                {
+                    await ExecuteAsync(db,
+                        $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Dead)}, \"LeaseOwner\" = NULL, \"LeaseExpiresAt\" = NULL, " +
+                        "\"LastError\" = 'The worker processing its last attempt stopped (crash or lease expiry) before finishing.' " +
+                        $"WHERE \"Subscription\" = @p0 AND \"DeliverySeq\" IN ({Numbers(orphaned)}) AND \"State\" = {Literal(DeliveryState.Processing)} AND \"LeaseExpiresAt\" < @p1",
+                        parameters, cancellationToken).ConfigureAwait(false);
+                }
+
+                var candidates = oldest.Select(d => d.Seq).Except(orphaned).ToList();
+                var claimed = new List<Claimed>(candidates.Count);
+                if (candidates.Count > 0)
+                {
+                    // One conditional UPDATE claims the batch: a row another worker claimed meanwhile no longer matches.
+                    await ReadAsync(db,
+                        $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Processing)}, \"LeaseOwner\" = @p2, \"LeaseExpiresAt\" = @p3, " +
+                        "\"Attempts\" = \"Attempts\" + 1 " +
+                        $"WHERE \"Subscription\" = @p0 AND \"DeliverySeq\" IN ({Numbers(candidates)}) AND (CASE WHEN \"State\" = {Literal(DeliveryState.Processing)} " +
+                        $"THEN \"LeaseExpiresAt\" < @p1 ELSE \"State\" IN ({Literal(DeliveryState.Pending)}, {Literal(DeliveryState.Failed)}) AND \"NextAttemptAt\" <= @p1 END) " +
+                        "RETURNING \"DeliverySeq\", \"Attempts\", \"AttemptsAtReplay\"",
+                        [subscription, Time(now), owner, Time(leaseUntil)],
+                        r => claimed.Add(new Claimed(r.GetInt64(0), r.GetInt32(1), r.GetInt32(2))), cancellationToken).ConfigureAwait(false);
+                }
+
+                if (transaction is not null)
+                {
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                claimed.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+                return claimed;
+            }
+            finally
+            {
+                if (transaction is not null)
+                {
+                    await transaction.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>The inbox rows (bodies included) of <paramref name="sequences"/>, by sequence.</summary>
+    public async Task<Dictionary<long, WebhookDeliveryEntity>> LoadAsync(IReadOnlyCollection<long> sequences, CancellationToken cancellationToken)
+    {
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            var ids = sequences.ToArray();
+            return await db.WebhookDeliveries.AsNoTracking().Where(d => ids.Contains(d.Id)).ToDictionaryAsync(d => d.Id, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Extends the lease of every row <paramref name="owner"/> holds, in one statement (the heartbeat).</summary>
+    public async Task RenewAsync(string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(db, $"UPDATE {Rows} SET \"LeaseExpiresAt\" = @p1 WHERE \"LeaseOwner\" = @p0 AND \"State\" = {Literal(DeliveryState.Processing)}",
+                [owner, Time(leaseUntil)], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Records a batch's outcomes and gives up their leases in one transaction: each row's <c>State</c>,
+    /// <c>NextAttemptAt</c>, <c>ProcessedAt</c>, <c>LastError</c>, <c>LastStatus</c> and <c>IgnoredReason</c>, where
+    /// <paramref name="owner"/> still holds it (one prepared statement re-bound per row on SQLite, one round trip on
+    /// PostgreSQL). Returns, per row, whether it was written (false: the lease ran out and another worker took over).
+    /// </summary>
+    public async Task<bool[]> FinishAsync(IReadOnlyList<SubscriptionDeliveryEntity> rows, string owner, CancellationToken cancellationToken)
+    {
+        var recorded = new bool[rows.Count];
+        if (rows.Count == 0)
+        {
+            return recorded;
+        }
+
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            var plan = FinishPlans.GetValue(db.Model, BuildFinish);
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                await BulkInsert.ExecutePerRowAsync(db, plan.Sql, plan.Columns, rows, new BulkInsert.DbParameterValue("@owner", owner),
+                    async (reader, r, ct) => recorded[r] = await reader.ReadAsync(ct).ConfigureAwait(false),
+                    cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return recorded;
+    }
+
+    private static FinishPlan BuildFinish(IModel model)
+    {
+        var entity = model.FindEntityType(typeof(SubscriptionDeliveryEntity))!;
+        IProperty Property(string name) => entity.FindProperty(name)!;
+        string[] written =
+        [
+            nameof(SubscriptionDeliveryEntity.State), nameof(SubscriptionDeliveryEntity.NextAttemptAt), nameof(SubscriptionDeliveryEntity.ProcessedAt),
+            nameof(SubscriptionDeliveryEntity.LastError), nameof(SubscriptionDeliveryEntity.LastStatus), nameof(SubscriptionDeliveryEntity.IgnoredReason),
+        ];
+        var sql =
+            $"UPDATE {Rows} SET {string.Join(", ", written.Select((name, i) => $"\"{name}\" = @p{i}"))}, \"LeaseOwner\" = NULL, \"LeaseExpiresAt\" = NULL " +
+            $"WHERE \"Subscription\" = @p{written.Length} AND \"DeliverySeq\" = @p{written.Length + 1} AND \"LeaseOwner\" = @owner RETURNING \"DeliverySeq\"";
+        return new FinishPlan(sql,
+            [.. written.Append(nameof(SubscriptionDeliveryEntity.Subscription)).Append(nameof(SubscriptionDeliveryEntity.DeliverySeq))
+                .Select(name => BulkInsert.ColumnOf(Property(name)))]);
+    }
+
+    private sealed record FinishPlan(string Sql, BulkInsert.Column[] Columns);
+
+    /// <summary>Hands a claimed row back untouched (shutting down): pending, due now, the attempt not counted.</summary>
+    public async Task ReleaseAsync(string subscription, long sequence, string owner, DateTimeOffset now)
+    {
+        var db = await Databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            await db.Database.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
+            await ExecuteAsync(db,
+                $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Pending)}, \"NextAttemptAt\" = @p3, \"LeaseOwner\" = NULL, \"LeaseExpiresAt\" = NULL, " +
+                $"\"Attempts\" = \"Attempts\" - 1 WHERE \"Subscription\" = @p0 AND \"DeliverySeq\" = @p1 AND \"LeaseOwner\" = @p2 AND \"State\" = {Literal(DeliveryState.Processing)}",
+                [subscription, sequence, owner, Time(now)], CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// At start, where one host owns the database (SQLite): rows still <c>processing</c> for a process other than <paramref name="process"/> (this one) are due
+    /// now rather than when their lease would have run out. Returns how many.
+    /// </summary>
+    public async Task<int> ReclaimAfterRestartAsync(string process, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (!ReclaimsAtStart)
+        {
+            return 0;
+        }
+
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return await ExecuteAsync(db,
+                $"UPDATE {Rows} SET \"LeaseExpiresAt\" = @p1 WHERE \"State\" = {Literal(DeliveryState.Processing)} AND \"LeaseOwner\" NOT LIKE @p0",
+                [process + "%", Time(now.AddSeconds(-1))], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // ---------------------------------------------------------------- requeue, acknowledgement
+
+    /// <summary>
+    /// Puts the App's delivery <paramref name="deliveryId"/> back in the queue of <paramref name="subscription"/> (every
+    /// subscription when null), from any of <paramref name="from"/>: <c>pending</c>, due now, a full set of retries
+    /// (<c>AttemptsAtReplay = Attempts</c>: the count of attempts goes on), no outcome. The state is checked by the write
+    /// itself, so of two replicas only one moves a row. Runs in <paramref name="db"/>'s current transaction when there
+    /// is one. Returns the delivery's sequence when at least one row moved.
+    /// </summary>
+    public async Task<long?> RequeueAsync(HubgateDbContext db, string app, string deliveryId, string? subscription, IReadOnlyList<DeliveryState> from,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        long? sequence = null;
+        await ReadAsync(db,
+            $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Pending)}, \"AttemptsAtReplay\" = \"Attempts\", \"NextAttemptAt\" = @p2, " +
+            "\"ProcessedAt\" = NULL, \"IgnoredReason\" = NULL " +
+            $"WHERE \"DeliverySeq\" = (SELECT \"Id\" FROM {Inbox} WHERE \"App\" = @p0 AND \"DeliveryId\" = @p1) AND \"State\" IN ({Literals(from)})" +
+            (subscription is null ? "" : " AND \"Subscription\" = @p3") +
+            " RETURNING \"DeliverySeq\"",
+            subscription is null ? [app, deliveryId, Time(now)] : [app, deliveryId, Time(now), subscription],
+            r => sequence = r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+        return sequence;
+    }
+
+    /// <summary>As <see cref="RequeueAsync(HubgateDbContext, string, string, string?, IReadOnlyList{DeliveryState}, DateTimeOffset, CancellationToken)"/> in a context of its own.</summary>
+    public async Task<long?> RequeueAsync(string app, string deliveryId, string? subscription, IReadOnlyList<DeliveryState> from,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return await RequeueAsync(db, app, deliveryId, subscription, from, now, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A stream's listener has every delivery up to <paramref name="sequence"/>: its rows up to there are
+    /// <c>processed</c>. Returns how many rows moved.
+    /// </summary>
+    public async Task<int> AcknowledgeAsync(string subscription, long sequence, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return await ExecuteAsync(db,
+                $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Processed)}, \"ProcessedAt\" = @p2, \"Attempts\" = \"Attempts\" + 1 " +
+                $"WHERE \"Subscription\" = @p0 AND \"DeliverySeq\" <= @p1 AND \"State\" IN ({Literal(DeliveryState.Pending)}, {Literal(DeliveryState.Failed)})",
+                [subscription, sequence, Time(now)], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // ---------------------------------------------------------------- retention
+
+    /// <summary>
+    /// One bounded step of retention: deletes up to <paramref name="batchSize"/> deliveries received before
+    /// <paramref name="before"/> that every subscription is done with (no row in a state other than settled), then —
+    /// for deliveries received before <paramref name="maxBefore"/> — marks what is still owed <c>expired</c> and deletes
+    /// those too. A short transaction each, so the write lock is never held for long. Returns (pruned, expired rows).
+    /// </summary>
+    public async Task<(int Pruned, int Expired)> PruneAsync(DateTimeOffset before, DateTimeOffset maxBefore, int batchSize, CancellationToken cancellationToken)
+    {
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var done = new List<long>();
+            await ReadAsync(db,
+                $"SELECT d.\"Id\" FROM {Inbox} d WHERE d.\"ReceivedAt\" < @p0 AND d.\"FannedOut\" AND NOT EXISTS (SELECT 1 FROM {Rows} s " +
+                $"WHERE s.\"DeliverySeq\" = d.\"Id\" AND s.\"State\" NOT IN ({Literals(Settled)})) ORDER BY d.\"ReceivedAt\" LIMIT {batchSize}",
+                [Time(before)], r => done.Add(r.GetInt64(0)), cancellationToken).ConfigureAwait(false);
+            var pruned = await DeleteAsync(db, done, cancellationToken).ConfigureAwait(false);
+
+            var owed = new List<long>();
+            await ReadAsync(db,
+                $"SELECT d.\"Id\" FROM {Inbox} d WHERE d.\"ReceivedAt\" < @p0 ORDER BY d.\"ReceivedAt\" LIMIT {batchSize}",
+                [Time(maxBefore)], r => owed.Add(r.GetInt64(0)), cancellationToken).ConfigureAwait(false);
+            var expired = 0;
+            if (owed.Count > 0)
+            {
+                var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    expired = await ExecuteAsync(db,
+                        $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Expired)}, \"LeaseOwner\" = NULL, \"LeaseExpiresAt\" = NULL " +
+                        $"WHERE \"DeliverySeq\" IN ({Numbers(owed)}) AND \"State\" NOT IN ({Literals(Settled)})", [], cancellationToken).ConfigureAwait(false);
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                pruned += await DeleteAsync(db, owed, cancellationToken).ConfigureAwait(false);
+            }
+
+            return (pruned, expired);
+        }
+    }
+
+    /// <summary>How many rows per subscription retention marked expired and removed, counted before they go.</summary>
+    private static async Task<int> DeleteAsync(HubgateDbContext db, List<long> sequences, CancellationToken cancellationToken)
+    {
+        if (sequences.Count == 0)
+        {
+            return 0;
+        }
+
+        var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var ids = Numbers(sequences);
+            await ExecuteAsync(db, $"DELETE FROM {Rows} WHERE \"DeliverySeq\" IN ({ids})", [], cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(db, $"DELETE FROM webhook_delivery_bodies WHERE \"DeliveryPk\" IN ({ids})", [], cancellationToken).ConfigureAwait(false);
+            var deleted = await ExecuteAsync(db, $"DELETE FROM {Inbox} WHERE \"Id\" IN ({ids})", [], cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return deleted;
+        }
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    public void Dispose() => _fanOut.Dispose();
+
+    private static DbCommand Command(HubgateDbContext db, string sql, object[] parameters)
+    {
+        var command = db.Database.GetDbConnection().CreateCommand();
+        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        command.CommandText = sql;
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@p" + i.ToString(CultureInfo.InvariantCulture);
+            parameter.Value = parameters[i];
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+
+    protected static async Task ReadAsync(HubgateDbContext db, string sql, object[] parameters, Action<DbDataReader> row, CancellationToken cancellationToken)
+    {
+        var opened = db.Database.GetDbConnection().State != System.Data.ConnectionState.Open;
+        if (opened)
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var command = Command(db, sql, parameters);
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    row(reader);
+                }
+            }
+        }
+    }
+
+    protected static async Task<int> ExecuteAsync(HubgateDbContext db, string sql, object[] parameters, CancellationToken cancellationToken)
+    {
+        var command = Command(db, sql, parameters);
+        await using (command.ConfigureAwait(false))
+        {
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>A subscription as the fan-out sees it: its name, filter and ordering.</summary>
+internal sealed record FanOutTarget(string Name, SubscriptionFilter Filter, SubscriptionOrdering Ordering);
+
+/// <summary>A row just claimed: its delivery's sequence, and the attempt counts after the claim.</summary>
+internal readonly record struct Claimed(long Seq, int Attempts, int AttemptsAtReplay)
+{
+    /// <summary>Which attempt this is since the last replay (1-based).</summary>
+    public int SinceReplay => Attempts - AttemptsAtReplay;
+}
+
+/// <summary>SQLite: times as sortable integers; one host owns the file, so rows left processing are due at start.</summary>
+internal sealed class SqliteDeliveryStore(IDbContextFactory<HubgateDbContext> databases) : DeliveryStore(databases)
+{
+    private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter Converter = new();
+
+    protected override object Time(DateTimeOffset value) => Converter.ConvertToProvider(value)!;
+
+    protected override string LockForClaim => "";
+
+    protected override string? FanOutLock => null;
+
+    protected override string True => "1";
+
+    public override bool ReclaimsAtStart => true;
+}
+
+/// <summary>PostgreSQL, several replicas: claims lock the rows they read and skip those another replica is claiming.</summary>
+internal sealed class PostgresDeliveryStore(IDbContextFactory<HubgateDbContext> databases) : DeliveryStore(databases)
+{
+    protected override object Time(DateTimeOffset value) => value.ToUniversalTime();
+
+    protected override string LockForClaim => "FOR UPDATE SKIP LOCKED";
+
+    /// <summary>Any constant shared by every replica; released at commit.</summary>
+    protected override string? FanOutLock => "SELECT pg_advisory_xact_lock(4812736501)";
+
+    protected override string True => "TRUE";
+
+    public override bool ReclaimsAtStart => false;
+}
