@@ -1,10 +1,15 @@
+using System.Text.Json.Serialization;
+
 namespace Hubgate.Webhooks.Subscriptions;
 
 /// <summary>
 /// One subscription, as declared under <c>Subscriptions:{name}</c> or sent to <c>/api/subscriptions</c>: which
 /// deliveries (<see cref="Events"/>, <see cref="Installations"/>, <see cref="Repositories"/>; empty = all), where they
 /// go (<see cref="Kind"/>, <see cref="Url"/>, <see cref="Secret"/>), in what order and how often they are tried.
+/// Stored as JSON (<c>subscriptions.DefinitionJson</c>) and read back populating the get-only filter lists: without
+/// <see cref="JsonObjectCreationHandling.Populate"/> they would come back empty, and the subscription would get everything.
 /// </summary>
+[JsonObjectCreationHandling(JsonObjectCreationHandling.Populate)]
 internal sealed class SubscriptionOptions
 {
     /// <summary>Where deliveries go (<c>Http</c> when unset).</summary>
