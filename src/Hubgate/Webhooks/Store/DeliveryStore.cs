@@ -417,9 +417,11 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
     /// One bounded step of retention: deletes up to <paramref name="batchSize"/> deliveries received before
     /// <paramref name="before"/> that every subscription is done with (no row in a state other than settled), then —
     /// for deliveries received before <paramref name="maxBefore"/> — marks what is still owed <c>expired</c> and deletes
-    /// those too. A short transaction each, so the write lock is never held for long. Returns (pruned, expired rows).
+    /// those too. A short transaction each, so the write lock is never held for long. Returns how many deliveries were
+    /// pruned, and per subscription how many it was still owed (expired): the rows go with their delivery, so this is
+    /// the only count of them.
     /// </summary>
-    public async Task<(int Pruned, int Expired)> PruneAsync(DateTimeOffset before, DateTimeOffset maxBefore, int batchSize, CancellationToken cancellationToken)
+    public async Task<(int Pruned, IReadOnlyDictionary<string, int> Expired)> PruneAsync(DateTimeOffset before, DateTimeOffset maxBefore, int batchSize, CancellationToken cancellationToken)
     {
         var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
@@ -436,15 +438,16 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
             await ReadAsync(db,
                 $"SELECT d.\"Id\" FROM {Inbox} d WHERE d.\"ReceivedAt\" < @p0 ORDER BY d.\"ReceivedAt\" LIMIT {batchSize}",
                 [Time(maxBefore)], r => owed.Add(r.GetInt64(0)), cancellationToken).ConfigureAwait(false);
-            var expired = 0;
+            var expired = new Dictionary<string, int>(StringComparer.Ordinal);
             if (owed.Count > 0)
             {
                 var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
                 await using (transaction.ConfigureAwait(false))
                 {
-                    expired = await ExecuteAsync(db,
+                    await ReadAsync(db,
                         $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Expired)}, \"LeaseOwner\" = NULL, \"LeaseExpiresAt\" = NULL " +
-                        $"WHERE \"DeliverySeq\" IN ({Numbers(owed)}) AND \"State\" NOT IN ({Literals(Settled)})", [], cancellationToken).ConfigureAwait(false);
+                        $"WHERE \"DeliverySeq\" IN ({Numbers(owed)}) AND \"State\" NOT IN ({Literals(Settled)}) RETURNING \"Subscription\"", [],
+                        r => expired[r.GetString(0)] = expired.GetValueOrDefault(r.GetString(0)) + 1, cancellationToken).ConfigureAwait(false);
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }
 

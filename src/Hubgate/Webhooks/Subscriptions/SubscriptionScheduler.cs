@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Hubgate.Telemetry;
 using Hubgate.Webhooks.Store;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -209,8 +211,16 @@ internal sealed partial class SubscriptionScheduler(
                 for (var batch = 0; batch < 1000 && !stop.IsCancellationRequested; batch++)
                 {
                     var now = time.GetUtcNow();
-                    var (p, e) = await store.PruneAsync(now - settings.Retention, now - settings.MaxRetention, 500, stop).ConfigureAwait(false);
-                    (pruned, expired) = (pruned + p, expired + e);
+                    var (p, owed) = await store.PruneAsync(now - settings.Retention, now - settings.MaxRetention, 500, stop).ConfigureAwait(false);
+                    pruned += p;
+                    foreach (var (subscription, count) in owed)
+                    {
+                        // Counted where they are counted when delivered: per subscription, in state "expired".
+                        expired += count;
+                        HubgateTelemetry.DeliveriesFinished.Add(count, new TagList { { "subscription", subscription }, { "state", "expired" } });
+                        Log.Expired(_logger, count, subscription, settings.MaxRetention);
+                    }
+
                     if (p == 0)
                     {
                         break;
@@ -264,6 +274,9 @@ internal sealed partial class SubscriptionScheduler(
 
         [LoggerMessage(EventId = 388, Level = LogLevel.Information, Message = "Retention removed {Count} deliveries older than {Retention} ({Expired} still owed to a subscription, expired)")]
         public static partial void Pruned(ILogger logger, int count, int expired, TimeSpan retention);
+
+        [LoggerMessage(EventId = 389, Level = LogLevel.Warning, Message = "Retention expired {Count} deliveries still owed to subscription {Subscription}: older than Webhooks:MaxRetention ({MaxRetention}), they were removed unsent")]
+        public static partial void Expired(ILogger logger, int count, string subscription, TimeSpan maxRetention);
     }
 }
 
