@@ -48,38 +48,41 @@ public sealed class FanOutCrashTests : IAsyncLifetime
         settings["Webhooks:LeaseDuration"] = "00:00:03"; // on PostgreSQL, what the killed process held is taken over after this
         settings["Webhooks:HeartbeatInterval"] = "00:00:00.500";
         _sink.Slow("plain", TimeSpan.FromMilliseconds(5)); // attempts in flight when the kill comes
-        _sink.Slow("ordered", TimeSpan.FromMilliseconds(5));
+        _sink.Slow("ordered", TimeSpan.FromMilliseconds(10));
         var deliveries = Enumerable.Range(0, Count).Select(n => Push(Repos[n % Repos.Length], n)).ToList();
         var acknowledged = new ConcurrentBag<string>();
 
         var server = await ServerProcess.StartAsync(settings);
+        int plainAtKill, orderedAtKill;
         await using (server)
         {
             using var client = server.CreateClient();
             var killed = 0;
+            // Once each subscription has had some (fan-out and attempts under way, most still to come): SIGKILL,
+            // whether the burst is still being sent or not.
+            var kill = Task.Run(async () =>
+            {
+                await FanOutSink.WaitUntilAsync(() => _sink.Of("plain").Count >= Count / 5 && _sink.Of("ordered").Count >= Count / 10,
+                    TimeSpan.FromSeconds(60), () => $"plain {_sink.Of("plain").Count}, ordered {_sink.Of("ordered").Count}\n{server.Output}");
+                Volatile.Write(ref killed, 1);
+                server.Kill();
+            });
             await Parallel.ForEachAsync(deliveries, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (delivery, _) =>
             {
-                if (Volatile.Read(ref killed) == 1)
-                {
-                    return;
-                }
-
-                if (await SendAsync(client, delivery) == HttpStatusCode.Accepted)
+                if (Volatile.Read(ref killed) == 0 && await SendAsync(client, delivery) == HttpStatusCode.Accepted)
                 {
                     acknowledged.Add(delivery.Id);
                 }
-
-                // Once each subscription has had some (fan-out and attempts under way, most still to come): SIGKILL.
-                if (_sink.Of("plain").Count >= Count / 5 && _sink.Of("ordered").Count >= Count / 10 && Interlocked.Exchange(ref killed, 1) == 0)
-                {
-                    server.Kill();
-                }
             });
-            Assert.Equal(1, killed);
+            await kill;
+            plainAtKill = _sink.Of("plain").Select(r => r.GitHubDelivery).Distinct().Count();
+            orderedAtKill = _sink.Of("ordered").Select(r => r.GitHubDelivery).Distinct().Count();
         }
 
         var before = _sink.Accepted.Count;
-        Assert.InRange(acknowledged.Count, Count / 5, Count - 1);
+        Assert.InRange(acknowledged.Count, Count / 5, Count);
+        Assert.True(orderedAtKill < acknowledged.Count || plainAtKill < acknowledged.Count,
+            $"the kill came after everything was delivered (plain {plainAtKill}, ordered {orderedAtKill} of {acknowledged.Count})");
         await using var restarted = await ServerProcess.StartAsync(settings);
 
         foreach (var name in new[] { "plain", "ordered" })
@@ -89,6 +92,7 @@ public sealed class FanOutCrashTests : IAsyncLifetime
         }
 
         Assert.True(_sink.Accepted.Count > before, "the restarted server delivered what was left");
+        Assert.Empty(_sink.Errors);
         foreach (var received in _sink.Accepted.GroupBy(r => (r.Path, r.GitHubDelivery)))
         {
             Assert.All(received, r => Assert.Equal(received.Key.GitHubDelivery, r.WebhookId));
