@@ -30,6 +30,7 @@ internal sealed class ConfigurationSchema
     [
         (typeof(GitHubAppsOptions), "read by hand in GitHubAppsOptions.Read: GitHub itself is the App default, GitHub:Apps:{name} the others (mounted below)"),
         (typeof(Hubgate.Server.Access.ClientOptions), "the values of ApiKeyOptions.Clients (Hubgate:Clients:{name})"),
+        (typeof(Hubgate.Webhooks.Subscriptions.SubscriptionOptions), "each child of Subscriptions but AllowLoopback (Subscriptions:{name}), read by SubscriptionsConfiguration (mounted below)"),
     ];
 
     /// <summary>Keys read straight from configuration, not through an options class.</summary>
@@ -83,6 +84,13 @@ internal sealed class ConfigurationSchema
         // GitHub:Apps:{name} holds a further App's GitHubAppOptions (GitHubAppsOptions.Read).
         var apps = schema.Root(GitHubAppOptions.SectionName).Child(GitHubAppsOptions.AppsSectionName);
         apps.AnyName = Node.For(typeof(GitHubAppOptions));
+
+        // Subscriptions:{name} holds a subscription (SubscriptionsConfiguration reads the section by hand); what
+        // SubscriptionsOptions carries besides AllowLoopback is the result of that reading, not keys.
+        var subscriptions = schema.Root(Hubgate.Webhooks.Subscriptions.SubscriptionsOptions.SectionName);
+        subscriptions.Children.Remove(nameof(Hubgate.Webhooks.Subscriptions.SubscriptionsOptions.Declared));
+        subscriptions.Children.Remove(nameof(Hubgate.Webhooks.Subscriptions.SubscriptionsOptions.Problems));
+        subscriptions.AnyName = Node.For(typeof(Hubgate.Webhooks.Subscriptions.SubscriptionOptions));
 
         foreach (var (key, _) in KeysWithoutOptions)
         {

@@ -108,14 +108,16 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
         {
             for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(90); await Task.Delay(200))
             {
-                if (Query("SELECT count(*) FROM webhook_deliveries WHERE State NOT IN ('Processed', 'Ignored', 'Dead')", r => r.GetInt64(0))[0] == 0)
+                if (Query("SELECT count(*) FROM webhook_deliveries d LEFT JOIN subscription_deliveries s ON s.DeliverySeq = d.Id AND s.Subscription = 'local' " +
+                          "WHERE s.State IS NULL OR s.State NOT IN ('Processed', 'Ignored', 'Dead')", r => r.GetInt64(0))[0] == 0)
                 {
                     break;
                 }
             }
         }
 
-        var stored = Query("SELECT DeliveryId, State FROM webhook_deliveries", r => (Id: r.GetString(0), State: r.GetString(1)))
+        var stored = Query("SELECT d.DeliveryId, coalesce(s.State, 'Pending') FROM webhook_deliveries d " +
+                "LEFT JOIN subscription_deliveries s ON s.DeliverySeq = d.Id AND s.Subscription = 'local'", r => (Id: r.GetString(0), State: r.GetString(1)))
             .ToDictionary(r => r.Id, r => r.State);
         var missing = acknowledged.Where(id => !stored.ContainsKey(id)).ToList();
         Assert.True(missing.Count == 0, $"acknowledged but not stored: {string.Join(", ", missing)}");

@@ -107,7 +107,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         for (var clock = Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(90); await Task.Delay(200))
         {
             processed.Clear();
-            await using var command = new NpgsqlCommand("""SELECT "DeliveryId", "Attempts" FROM webhook_deliveries WHERE "State" = 'Processed'""", connection);
+            await using var command = new NpgsqlCommand("""SELECT d."DeliveryId", s."Attempts" FROM subscription_deliveries s JOIN webhook_deliveries d ON d."Id" = s."DeliverySeq" WHERE s."Subscription" = 'local' AND s."State" = 'Processed'""", connection);
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {

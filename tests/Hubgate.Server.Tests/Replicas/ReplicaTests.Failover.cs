@@ -38,7 +38,7 @@ public sealed partial class ReplicaTests
         Assert.All(answers, s => Assert.Equal(HttpStatusCode.Accepted, s));
 
         // Kill B while it holds deliveries whose handlers are running.
-        var heldByB = $"""SELECT count(*) FROM webhook_deliveries WHERE "State" = 'Processing' AND "LeaseOwner" LIKE '%:{b.Pid.ToString(CultureInfo.InvariantCulture)}:%'""";
+        var heldByB = $"""SELECT count(*) FROM subscription_deliveries WHERE "Subscription" = 'local' AND "State" = 'Processing' AND "LeaseOwner" LIKE '%:{b.Pid.ToString(CultureInfo.InvariantCulture)}:%'""";
         var wait = Stopwatch.StartNew();
         while (await QueryAsync<long>(heldByB) == 0 && wait.Elapsed < TimeSpan.FromSeconds(30))
         {
@@ -53,8 +53,8 @@ public sealed partial class ReplicaTests
         await WaitDrainedAsync(count, TimeSpan.FromSeconds(60));
         var failover = killed.Elapsed;
 
-        Assert.Equal(count, await QueryAsync<long>("""SELECT count(*) FROM webhook_deliveries WHERE "State" = 'Processed'"""));
-        Assert.True(await QueryAsync<long>("""SELECT max("Attempts") FROM webhook_deliveries""") <= 2);
+        Assert.Equal(count, await QueryAsync<long>("""SELECT count(*) FROM subscription_deliveries WHERE "Subscription" = 'local' AND "State" = 'Processed'"""));
+        Assert.True(await QueryAsync<long>("""SELECT max("Attempts") FROM subscription_deliveries WHERE "Subscription" = 'local'""") <= 2);
         Assert.Equal(count, await QueryAsync<long>("SELECT count(*) FROM commits"));
         Assert.False(a.HasExited, a.Output);
         Console.WriteLine($"Failover: {inFlight} deliveries held by the killed replica; all {count} processed {failover.TotalSeconds:F1} s after the kill.");

@@ -118,7 +118,7 @@ public sealed partial class ReplicaTests : IAsyncLifetime
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (clock.Elapsed < limit)
         {
-            var finished = await QueryAsync<long>("""SELECT count(*) FROM webhook_deliveries WHERE "State" IN ('Processed', 'Ignored', 'Dead')""");
+            var finished = await QueryAsync<long>("""SELECT count(*) FROM subscription_deliveries WHERE "Subscription" = 'local' AND "State" IN ('Processed', 'Ignored', 'Dead')""");
             if (finished >= expected)
             {
                 return;
@@ -127,7 +127,7 @@ public sealed partial class ReplicaTests : IAsyncLifetime
             await Task.Delay(200);
         }
 
-        var states = await QueryAsync<string>("""SELECT string_agg("State" || '=' || n, ', ') FROM (SELECT "State", count(*) n FROM webhook_deliveries GROUP BY 1) s""");
+        var states = await QueryAsync<string>("""SELECT string_agg("State" || '=' || n, ', ') FROM (SELECT "State", count(*) n FROM subscription_deliveries WHERE "Subscription" = 'local' GROUP BY 1) s""");
         Assert.Fail($"Not drained within {limit}: {states}");
     }
 
@@ -149,7 +149,7 @@ public sealed partial class ReplicaTests : IAsyncLifetime
         await WaitDrainedAsync(count, TimeSpan.FromSeconds(180));
 
         Assert.Equal(count, await QueryAsync<long>("SELECT count(*) FROM webhook_deliveries"));
-        Assert.Equal(count, await QueryAsync<long>("""SELECT count(*) FROM webhook_deliveries WHERE "State" = 'Processed' AND "Attempts" = 1"""));
+        Assert.Equal(count, await QueryAsync<long>("""SELECT count(*) FROM subscription_deliveries WHERE "Subscription" = 'local' AND "State" = 'Processed' AND "Attempts" = 1"""));
         Assert.Equal(count, await QueryAsync<long>("SELECT count(*) FROM commits"));
         Assert.Equal(count, await QueryAsync<long>("""SELECT count(DISTINCT "Sha") FROM commits"""));
         Assert.Equal(count, await QueryAsync<long>("SELECT count(*) FROM pushes"));
@@ -236,9 +236,9 @@ public sealed partial class ReplicaTests : IAsyncLifetime
         await WaitDrainedAsync(count, TimeSpan.FromSeconds(180));
 
         Assert.Equal(count, await QueryAsync<long>("SELECT count(*) FROM webhook_deliveries"));
-        Assert.Equal(count, await QueryAsync<long>("""SELECT count(*) FROM webhook_deliveries WHERE "State" = 'Processed'"""));
+        Assert.Equal(count, await QueryAsync<long>("""SELECT count(*) FROM subscription_deliveries WHERE "Subscription" = 'local' AND "State" = 'Processed'"""));
         // Only what the killed replica held when it died is tried a second time.
-        Assert.True(await QueryAsync<long>("""SELECT max("Attempts") FROM webhook_deliveries""") <= 2);
+        Assert.True(await QueryAsync<long>("""SELECT max("Attempts") FROM subscription_deliveries WHERE "Subscription" = 'local'""") <= 2);
         Assert.Equal(count, await QueryAsync<long>("SELECT count(*) FROM commits"));
         Assert.Equal(count, await QueryAsync<long>("SELECT count(*) FROM pushes"));
         Assert.False(a.HasExited, a.Output);

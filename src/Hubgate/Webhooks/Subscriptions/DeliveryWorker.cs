@@ -215,11 +215,11 @@ internal sealed partial class DeliveryWorker
         activity?.SetTag("hubgate.state", state);
         HubgateTelemetry.DeliveriesFinished.Add(1, new TagList
         {
-            { "subscription", Subscription }, { "app", delivery.App }, { "event", delivery.Event }, { "state", state },
+            { "app", delivery.App }, { "event", delivery.Event }, { "state", state }, { "subscription", Subscription },
         });
         HubgateTelemetry.ProcessingDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new TagList
         {
-            { "subscription", Subscription }, { "app", delivery.App }, { "event", delivery.Event },
+            { "app", delivery.App }, { "event", delivery.Event }, { "subscription", Subscription },
         });
         if (row.State == DeliveryState.Processed)
         {

@@ -52,5 +52,5 @@ internal sealed class SubscriptionOptions
     public bool Paused { get; set; }
 
     /// <summary>The retry delays in use: <see cref="Retry"/>, or the default schedule.</summary>
-    public IReadOnlyList<TimeSpan> EffectiveRetry => Retry is { } retry ? [.. retry] : RetrySchedule.Default;
+    internal IReadOnlyList<TimeSpan> EffectiveRetry => Retry is { } retry ? [.. retry] : RetrySchedule.Default;
 }

@@ -664,6 +664,106 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.ToTable("scoped_tokens", (string)null);
                 });
 
+            modelBuilder.Entity("Hubgate.Storage.SubscriptionDeliveryEntity", b =>
+                {
+                    b.Property<string>("Subscription")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("DeliverySeq")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("AttemptsAtReplay")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("IgnoredReason")
+                        .HasColumnType("text");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text");
+
+                    b.Property<int?>("LastStatus")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long?>("OrderKey")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset?>("ProcessedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.HasKey("Subscription", "DeliverySeq");
+
+                    b.HasIndex("DeliverySeq");
+
+                    b.HasIndex("Subscription", "OrderKey", "DeliverySeq");
+
+                    b.HasIndex("Subscription", "State", "NextAttemptAt", "DeliverySeq");
+
+                    b.ToTable("subscription_deliveries", (string)null);
+                });
+
+            modelBuilder.Entity("Hubgate.Storage.SubscriptionEntity", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("DefinitionJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("DisabledReason")
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset?>("FailingSince")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("SecretProtected")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("subscriptions", (string)null);
+                });
+
             modelBuilder.Entity("Hubgate.Storage.TokenVendEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -721,12 +821,6 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .HasColumnType("character varying(64)")
                         .HasDefaultValue("default");
 
-                    b.Property<int>("Attempts")
-                        .HasColumnType("integer");
-
-                    b.Property<int>("AttemptsAtReplay")
-                        .HasColumnType("integer");
-
                     b.Property<byte[]>("Body")
                         .IsRequired()
                         .HasColumnType("bytea");
@@ -743,46 +837,30 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<bool>("FannedOut")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("HeadersJson")
                         .HasColumnType("text");
 
                     b.Property<long?>("HookId")
                         .HasColumnType("bigint");
 
-                    b.Property<string>("IgnoredReason")
-                        .HasColumnType("text");
-
                     b.Property<long?>("InstallationId")
                         .HasColumnType("bigint");
-
-                    b.Property<string>("LastError")
-                        .HasColumnType("text");
-
-                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("LeaseOwner")
-                        .HasColumnType("text");
-
-                    b.Property<DateTimeOffset>("NextAttemptAt")
-                        .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("PossibleReplayOf")
                         .HasColumnType("text");
 
-                    b.Property<DateTimeOffset?>("ProcessedAt")
-                        .HasColumnType("timestamp with time zone");
-
                     b.Property<DateTimeOffset>("ReceivedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<string>("RepositoryFullName")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
                     b.Property<long?>("RepositoryId")
                         .HasColumnType("bigint");
-
-                    b.Property<string>("State")
-                        .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("character varying(32)");
 
                     b.HasKey("Id");
 
@@ -793,7 +871,9 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.HasIndex("BodySha256", "ReceivedAt");
 
-                    b.HasIndex("State", "NextAttemptAt", "Id");
+                    b.HasIndex("FannedOut", "Id")
+                        .HasDatabaseName("IX_webhook_deliveries_not_fanned_out")
+                        .HasFilter("NOT \"FannedOut\"");
 
                     b.ToTable("webhook_deliveries", (string)null);
 

@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Hubgate.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresHubgateDbContext))]
-    [Migration("20261207144644_Subscriptions")]
+    [Migration("20261207152059_Subscriptions")]
     partial class Subscriptions
     {
         /// <inheritdoc />
@@ -867,17 +867,16 @@ namespace Hubgate.Storage.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("Id")
-                        .IsUnique()
-                        .HasDatabaseName("IX_webhook_deliveries_not_fanned_out")
-                        .HasFilter("NOT \"FannedOut\"");
-
                     b.HasIndex("ReceivedAt");
 
                     b.HasIndex("App", "DeliveryId")
                         .IsUnique();
 
                     b.HasIndex("BodySha256", "ReceivedAt");
+
+                    b.HasIndex("FannedOut", "Id")
+                        .HasDatabaseName("IX_webhook_deliveries_not_fanned_out")
+                        .HasFilter("NOT \"FannedOut\"");
 
                     b.ToTable("webhook_deliveries", (string)null);
 
@@ -914,21 +913,6 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.HasOne("Hubgate.Storage.CommitEntity", null)
                         .WithMany("FileChanges")
                         .HasForeignKey("CommitId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-                });
-
-            modelBuilder.Entity("Hubgate.Storage.SubscriptionDeliveryEntity", b =>
-                {
-                    b.HasOne("Hubgate.Storage.WebhookDeliveryEntity", null)
-                        .WithMany()
-                        .HasForeignKey("DeliverySeq")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-
-                    b.HasOne("Hubgate.Storage.SubscriptionEntity", null)
-                        .WithMany()
-                        .HasForeignKey("Subscription")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

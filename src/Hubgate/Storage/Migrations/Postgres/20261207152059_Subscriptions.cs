@@ -26,26 +26,6 @@ namespace Hubgate.Storage.Migrations.Postgres
                 nullable: true);
 
             migrationBuilder.CreateTable(
-                name: "subscriptions",
-                columns: table => new
-                {
-                    Name = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
-                    Kind = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
-                    DefinitionJson = table.Column<string>(type: "text", nullable: false),
-                    SecretProtected = table.Column<string>(type: "text", nullable: true),
-                    Source = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
-                    Status = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
-                    DisabledReason = table.Column<string>(type: "text", nullable: true),
-                    FailingSince = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("PK_subscriptions", x => x.Name);
-                });
-
-            migrationBuilder.CreateTable(
                 name: "subscription_deliveries",
                 columns: table => new
                 {
@@ -66,32 +46,32 @@ namespace Hubgate.Storage.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_subscription_deliveries", x => new { x.Subscription, x.DeliverySeq });
-                    table.ForeignKey(
-                        name: "FK_subscription_deliveries_subscriptions_Subscription",
-                        column: x => x.Subscription,
-                        principalTable: "subscriptions",
-                        principalColumn: "Name",
-                        onDelete: ReferentialAction.Cascade);
-                    table.ForeignKey(
-                        name: "FK_subscription_deliveries_webhook_delivery_bodies_DeliverySeq",
-                        column: x => x.DeliverySeq,
-                        principalTable: "webhook_delivery_bodies",
-                        principalColumn: "DeliveryPk",
-                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "subscriptions",
+                columns: table => new
+                {
+                    Name = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    Kind = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    DefinitionJson = table.Column<string>(type: "text", nullable: false),
+                    SecretProtected = table.Column<string>(type: "text", nullable: true),
+                    Source = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Status = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    DisabledReason = table.Column<string>(type: "text", nullable: true),
+                    FailingSince = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_subscriptions", x => x.Name);
                 });
 
             migrationBuilder.CreateIndex(
                 name: "IX_webhook_deliveries_not_fanned_out",
-                table: "webhook_delivery_bodies",
-                column: "DeliveryPk",
-                unique: true,
-                filter: "NOT \"FannedOut\"");
-
-            migrationBuilder.CreateIndex(
-                name: "IX_webhook_deliveries_not_fanned_out",
                 table: "webhook_deliveries",
-                column: "Id",
-                unique: true,
+                columns: new[] { "FannedOut", "Id" },
                 filter: "NOT \"FannedOut\"");
 
             migrationBuilder.CreateIndex(
@@ -168,10 +148,6 @@ namespace Hubgate.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "subscriptions");
-
-            migrationBuilder.DropIndex(
-                name: "IX_webhook_deliveries_not_fanned_out",
-                table: "webhook_delivery_bodies");
 
             migrationBuilder.DropIndex(
                 name: "IX_webhook_deliveries_not_fanned_out",
