@@ -64,7 +64,7 @@ public sealed class MetricsTests : IAsyncLifetime
             "hubgate_webhook_signature_failures_total{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",reason=\"mismatch\"}",
             "hubgate_webhook_deliveries_finished_total{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",app=\"default\",event=\"ping\",state=\"processed\",subscription=\"local\"}",
             "hubgate_webhook_ingest_duration_seconds_bucket{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",app=\"default\",event=\"ping\",result=\"stored\",le=\"0.01\"}",
-            "hubgate_webhook_processing_duration_seconds_count{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",app=\"default\",event=\"ping\"}",
+            "hubgate_webhook_processing_duration_seconds_count{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",app=\"default\",event=\"ping\",subscription=\"local\"}",
             "hubgate_token_mints_total{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",result=\"minted\"}",
             "hubgate_token_cache_hits_total{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\"}",
             "hubgate_github_rate_limit_remaining{otel_scope_name=\"Hubgate\",otel_scope_version=\"0.1.0.0\",app=\"default\",credential=\"installation\",installation=\"1\",resource=\"core\"}",
