@@ -12,8 +12,9 @@ using Microsoft.Extensions.Options;
 namespace Hubgate.Server.Dashboard;
 
 /// <summary>
-/// The operators' page at <c>/</c>: installations, recent deliveries with filters, a delivery's detail with a Redeliver
-/// button. Server-rendered HTML that refreshes itself; sign-in with the API key.
+/// The operators' page at <c>/</c>: installations, recent deliveries with filters, a delivery's detail (with where it
+/// stands for each subscription) with a Redeliver button, and the subscriptions (<see cref="DashboardSubscriptions"/>).
+/// Server-rendered HTML that refreshes itself; sign-in with the API key.
 /// </summary>
 internal static class DashboardEndpoints
 {
@@ -31,6 +32,7 @@ internal static class DashboardEndpoints
         pages.MapGet("/", HomeAsync);
         pages.MapGet("/deliveries/{deliveryId}", DeliveryAsync);
         pages.MapPost("/deliveries/{deliveryId}/redeliver", RedeliverAsync);
+        DashboardSubscriptions.Map(pages);
         pages.MapPost("/signout", async (HttpContext context, [FromForm(Name = "signout")] string? _) =>
         {
             await context.SignOutAsync(DashboardSetup.Scheme);

@@ -22,7 +22,7 @@ internal static class DashboardPages
 
     internal static string E(string? value) => Encoder.Encode(value ?? "");
 
-    private static string Time(DateTimeOffset? value) => value?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + (value is null ? "—" : " UTC");
+    internal static string Time(DateTimeOffset? value) => value?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + (value is null ? "—" : " UTC");
 
     internal static string Layout(string title, string body, int? refreshSeconds = null, AntiforgeryTokenSet? signOut = null) => $$"""
         <!doctype html>
@@ -45,10 +45,12 @@ internal static class DashboardPages
         .muted { color: #57606a; } .notice { background: #ddf4ff; border: 1px solid #54aeff; padding: 6px 10px; }
         pre { background: #fff; border: 1px solid #d0d7de; padding: 10px; overflow: auto; max-height: 600px; }
         form.inline { display: inline; } button { cursor: pointer; }
+        header nav { flex: 1; margin-left: 24px; } header nav a { font-weight: 400; margin-right: 16px; }
+        .status-paused { color: #9a6700; } .status-disabled { color: #cf222e; font-weight: 600; } svg { display: block; margin: 8px 0; }
         </style>
         </head>
         <body>
-        <header><a href="/">Hubgate</a>{{(signOut is { } t ? $"<form class=\"inline\" method=\"post\" action=\"/signout\">{Hidden(t)}<button type=\"submit\">Sign out</button></form>" : "")}}</header>
+        <header><a href="/">Hubgate</a>{{(signOut is null ? "" : "<nav><a href=\"/\" id=\"nav-deliveries\">Deliveries</a><a href=\"/subscriptions\" id=\"nav-subscriptions\">Subscriptions</a></nav>")}}{{(signOut is { } t ? $"<form class=\"inline\" method=\"post\" action=\"/signout\">{Hidden(t)}<button type=\"submit\">Sign out</button></form>" : "")}}</header>
         <main>
         {{body}}
         </main>
@@ -76,7 +78,7 @@ internal static class DashboardPages
         $"<h1>Not found</h1><p>No delivery <code>{E(deliveryId)}</code> of App <code>{E(app)}</code> is stored.</p><p><a href=\"/\">Back</a></p>");
 
     /// <summary>A delivery's page (and its redeliver form's target): delivery ids are unique per App.</summary>
-    private static string DeliveryPath(string app, string deliveryId, string? action = null) =>
+    internal static string DeliveryPath(string app, string deliveryId, string? action = null) =>
         $"/deliveries/{Uri.EscapeDataString(deliveryId)}{(action is null ? "" : "/" + action)}?app={Uri.EscapeDataString(app)}";
 
     public static string Home(AntiforgeryTokenSet tokens, IReadOnlyList<InstallationRow> installations, IReadOnlyList<DeliverySummary> deliveries,
@@ -163,9 +165,11 @@ internal static class DashboardPages
             <tr><th>last error / reason</th><td><pre>{E(d.LastError ?? d.IgnoredReason ?? "—")}</pre></td></tr>
             {(detail.PossibleReplayOf is { } earlier ? $"<tr><th>possible replay of</th><td><a href=\"{E(DeliveryPath(d.App, earlier))}\">{E(earlier)}</a></td></tr>" : "")}
             </table>
+            <h2>Subscriptions</h2>
+            {SubscriptionStates(detail.Subscriptions)}
             <form method="post" action="{E(DeliveryPath(d.App, d.DeliveryId, "redeliver"))}">
             {Hidden(tokens)}<input type="hidden" name="confirm" value="1">
-            <button type="submit" id="redeliver">Redeliver</button> <span class="muted">puts it back in the queue; handlers run again</span>
+            <button type="submit" id="redeliver">Redeliver</button> <span class="muted">puts it back in the queue of every subscription above; handlers run again</span>
             </form>
             <h2>Headers kept</h2>
             <pre id="headers">{E(headers)}</pre>
@@ -173,5 +177,26 @@ internal static class DashboardPages
             <pre id="payload">{E(JsonSerializer.Serialize(detail.Payload, Pretty))}</pre>
             <p class="muted">Refreshes every 5 seconds.</p>
             """, refreshSeconds: 5, signOut: tokens);
+    }
+
+    /// <summary>Where one delivery stands for every subscription it was handed to (none yet: not fanned out).</summary>
+    private static string SubscriptionStates(IReadOnlyList<SubscriptionState> states)
+    {
+        if (states.Count == 0)
+        {
+            return "<p class=\"muted\" id=\"subscriptions\">Not handed to the subscriptions yet.</p>";
+        }
+
+        var html = new StringBuilder("<table id=\"subscriptions\"><tr><th>subscription</th><th>state</th><th>attempts</th><th>finished / next attempt</th><th>status</th><th>last error / reason</th></tr>");
+        foreach (var s in states)
+        {
+            var state = s.State.ToString().ToLowerInvariant();
+            var when = s.State is DeliveryState.Failed or DeliveryState.Pending ? "next " + Time(s.NextAttemptAt) : Time(s.ProcessedAt);
+            html.Append(CultureInfo.InvariantCulture, $"<tr data-subscription=\"{E(s.Subscription)}\"><td><a href=\"/subscriptions/{E(Uri.EscapeDataString(s.Subscription))}\">{E(s.Subscription)}</a></td>")
+                .Append(CultureInfo.InvariantCulture, $"<td class=\"state state-{state}\">{state}</td><td class=\"attempts\">{s.Attempts}</td><td>{E(when)}</td>")
+                .Append(CultureInfo.InvariantCulture, $"<td>{s.LastStatus?.ToString(CultureInfo.InvariantCulture) ?? "—"}</td><td><pre>{E(s.LastError ?? s.IgnoredReason ?? "—")}</pre></td></tr>");
+        }
+
+        return html.Append("</table>").ToString();
     }
 }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Hubgate.Authentication;
+using Hubgate.Storage;
+using Hubgate.Webhooks.Subscriptions;
 
 namespace Hubgate.Telemetry;
 
@@ -17,6 +19,7 @@ public static class HubgateTelemetry
 
     private static readonly string? Version = typeof(HubgateTelemetry).Assembly.GetName().Version?.ToString();
     private static readonly ConditionalWeakTable<GitHubRateLimits, object?> RateLimitStates = [];
+    private static readonly ConditionalWeakTable<SubscriptionGauges, object?> SubscriptionStates = [];
 
     internal static readonly ActivitySource Source = new(Name, Version);
     internal static readonly Meter Meter = new(Name, Version);
@@ -67,6 +70,10 @@ public static class HubgateTelemetry
     {
         Meter.CreateObservableGauge("hubgate.github.rate_limit.remaining", ObserveRateLimits, "{request}",
             "Requests left in the current GitHub rate-limit window, per credential and resource (core, search, graphql, …; from the last response's X-RateLimit-Remaining and X-RateLimit-Resource).");
+        Meter.CreateObservableGauge("hubgate.subscription.backlog", ObserveBacklog, "{delivery}",
+            "Deliveries a subscription is owed (pending, in flight or failed and to be retried), by subscription; read from the database at most every 5 s.");
+        Meter.CreateObservableGauge("hubgate.subscription.status", ObserveStatus, "{subscription}",
+            "1 for a subscription's current status (active, paused, disabled), 0 for the others, by subscription and status; read from the database at most every 5 s.");
     }
 
     /// <summary>Includes <paramref name="limits"/> in the rate-limit gauge (each live instance is observed).</summary>
@@ -74,6 +81,39 @@ public static class HubgateTelemetry
 
     /// <summary>Leaves <paramref name="limits"/> out of the rate-limit gauge (its App was removed).</summary>
     internal static void Forget(GitHubRateLimits limits) => RateLimitStates.Remove(limits);
+
+    /// <summary>Includes <paramref name="gauges"/> in the subscriptions' gauges (the host's, from start to stop).</summary>
+    internal static void Observe(SubscriptionGauges gauges) => SubscriptionStates.AddOrUpdate(gauges, null);
+
+    /// <summary>Leaves <paramref name="gauges"/> out of the subscriptions' gauges (its host stopped).</summary>
+    internal static void Forget(SubscriptionGauges gauges) => SubscriptionStates.Remove(gauges);
+
+    private static IEnumerable<Measurement<long>> ObserveBacklog()
+    {
+        foreach (var (gauges, _) in SubscriptionStates)
+        {
+            foreach (var (subscription, backlog) in gauges.Current()?.Backlog ?? new Dictionary<string, long>())
+            {
+                yield return new Measurement<long>(backlog, new KeyValuePair<string, object?>("subscription", subscription));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveStatus()
+    {
+        foreach (var (gauges, _) in SubscriptionStates)
+        {
+            foreach (var (subscription, current) in gauges.Current()?.Status ?? new Dictionary<string, SubscriptionStatus>())
+            {
+                foreach (var status in Enum.GetValues<SubscriptionStatus>())
+                {
+                    yield return new Measurement<long>(status == current ? 1 : 0,
+                        new KeyValuePair<string, object?>("subscription", subscription),
+                        new KeyValuePair<string, object?>("status", status.ToString().ToLowerInvariant()));
+                }
+            }
+        }
+    }
 
     private static IEnumerable<Measurement<long>> ObserveRateLimits()
     {

@@ -82,7 +82,8 @@ public static class WebhookServiceCollectionExtensions
     /// <summary>
     /// The subscriptions: the <c>Subscriptions</c> section (validated at start-up, each problem naming its key), the
     /// catalog, the fan-out, and a dispatch per kind — the built-in <c>local</c> (the model and the handlers registered
-    /// here) and HTTP (a client that follows no redirect, uses no proxy and checks every address it connects to).
+    /// here) and HTTP (a client that follows no redirect, uses no proxy and checks every address it connects to); their
+    /// statistics and gauges (backlog, status).
     /// </summary>
     private static void AddSubscriptions(IServiceCollection services)
     {
@@ -108,6 +109,12 @@ public static class WebhookServiceCollectionExtensions
             },
             sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<HttpDispatch>();
+        services.TryAddSingleton<SubscriptionStats>();
+        if (!services.Any(d => d.ServiceType == typeof(SubscriptionGauges)))
+        {
+            services.AddSingleton<SubscriptionGauges>();
+            services.AddHostedService(sp => sp.GetRequiredService<SubscriptionGauges>());
+        }
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace Hubgate.Server.Tests.Dashboard;
 /// <summary>
 /// The dashboard in a real browser (Playwright driving Debian's Chromium, headless) against the server as its own
 /// process: sign in with the API key, see a delivery sent with <c>hubgate send</c> appear, open it, press Redeliver,
-/// see its attempts go up. Runs once (SQLite pass).
+/// see its attempts go up, then open the Subscriptions page and the built-in subscription's chart. Runs once (SQLite pass).
 /// </summary>
 [Trait("Database", "Sqlite")]
 public sealed class DashboardBrowserTests : IAsyncLifetime
@@ -117,6 +117,17 @@ public sealed class DashboardBrowserTests : IAsyncLifetime
         await page.Locator("[role=status]").WaitForAsync();
         await WaitForTextAsync(page, "#attempts", "2", TimeSpan.FromSeconds(20));
         await WaitForTextAsync(page, "#state", "processed", TimeSpan.FromSeconds(20));
+
+        // Where it stands for each subscription, and the built-in one's page with its chart of the last hour.
+        await WaitForTextAsync(page, "#subscriptions tr[data-subscription='local'] .state", "processed", TimeSpan.FromSeconds(20));
+        await page.ClickAsync("#nav-subscriptions");
+        await page.WaitForURLAsync("**/subscriptions");
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Subscriptions", Level = 1 }).WaitForAsync();
+        await page.Locator("#subscriptions tr[data-subscription='local'] td.name a").ClickAsync();
+        await page.WaitForURLAsync("**/subscriptions/local");
+        Assert.True(await page.Locator("svg#chart-deliveries rect.delivered").CountAsync() > 0, "the chart has no delivered bar");
+        Assert.True(await page.Locator("svg#chart-deliveries").IsVisibleAsync());
+        await page.Locator($"#recent tr[data-delivery='{id}']").WaitForAsync();
 
         Assert.DoesNotContain(urls, u => u.Contains(ApiKey, StringComparison.Ordinal));
         TestSecrets.AssertNoneIn([("the dashboard", await page.ContentAsync())], []);

@@ -1,8 +1,6 @@
 using System.Net;
-using System.Text.RegularExpressions;
 using Hubgate.Testing;
 using Hubgate.Server.Tests.Infrastructure;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using static Hubgate.Server.Tests.Access.ClientHosts;
@@ -33,18 +31,8 @@ public sealed partial class DashboardSessionTests : IAsyncLifetime, IDisposable
 
     public void Dispose() => _app.Dispose();
 
-    [GeneratedRegex("<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]+)\">")]
-    private static partial Regex HiddenField();
-
     /// <summary>A browser (cookies kept, redirects not followed) after posting the sign-in form with <paramref name="key"/>.</summary>
-    private async Task<(HttpClient Browser, HttpResponseMessage Answer)> SignInAsync(string key)
-    {
-        var browser = _app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
-        var hidden = HiddenField().Match(await browser.GetStringAsync(new Uri("/signin", UriKind.Relative)));
-        Assert.True(hidden.Success, "the sign-in form has no antiforgery field");
-        using var form = new FormUrlEncodedContent([new(hidden.Groups[1].Value, WebUtility.HtmlDecode(hidden.Groups[2].Value)), new("apiKey", key)]);
-        return (browser, await browser.PostAsync(new Uri("/signin", UriKind.Relative), form));
-    }
+    private Task<(HttpClient Browser, HttpResponseMessage Answer)> SignInAsync(string key) => DashboardSignIn.SignInAsync(_app, key);
 
     private static async Task<string> HomeAsync(HttpClient browser)
     {
