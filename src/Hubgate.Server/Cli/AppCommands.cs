@@ -148,24 +148,10 @@ internal static class AppCommands
                 return 2;
             }
 
-            var webhookSecret = parse.GetValue(secret);
-            if (parse.GetValue(secretFile) is { } file)
+            var (secretRead, webhookSecret) = await SecretOptions.ReadAsync(parse, secret, secretFile, cancellationToken);
+            if (!secretRead)
             {
-                if (webhookSecret is not null)
-                {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync("hubgate: give --webhook-secret or --webhook-secret-file, not both.");
-                    return 2;
-                }
-
-                try
-                {
-                    webhookSecret = (await File.ReadAllTextAsync(file.FullName, cancellationToken)).TrimEnd('\r', '\n');
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"hubgate: cannot read --webhook-secret-file: {e.Message}");
-                    return 2;
-                }
+                return 2;
             }
 
             await using var services = await CliServices.StartAsync(settings, cancellationToken);

@@ -16,7 +16,7 @@ internal static class HubgateCommand
 {
     private static readonly HashSet<string> Commands = new(StringComparer.Ordinal)
     {
-        "apps", "check", "clients", "deliveries", "jwt", "migrate", "send", "sign", "sync", "token", "--help", "-h", "-?", "--version",
+        "apps", "check", "clients", "deliveries", "jwt", "migrate", "send", "sign", "subscriptions", "sync", "token", "--help", "-h", "-?", "--version",
     };
 
     /// <summary>When the first argument names an operator command, starts it and returns its exit-code task.</summary>
@@ -72,6 +72,7 @@ internal static class HubgateCommand
         root.Subcommands.Add(CredentialCommands.Token(settings));
         root.Subcommands.Add(ClientCommands.Create(settings));
         root.Subcommands.Add(AppCommands.Create(settings));
+        root.Subcommands.Add(SubscriptionCommands.Create(settings));
         root.Subcommands.Add(CredentialCommands.AuditList(settings));
         root.Subcommands.Add(PayloadCommands.Sign(settings));
         root.Subcommands.Add(PayloadCommands.Send(settings));

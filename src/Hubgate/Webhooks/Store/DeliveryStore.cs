@@ -395,6 +395,64 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
     }
 
     /// <summary>
+    /// Puts <paramref name="subscription"/>'s rows of the deliveries received from <paramref name="since"/> (inclusive) to
+    /// <paramref name="until"/> (exclusive) — of one event, and one action, when given — back in its queue from any of
+    /// <paramref name="from"/>, as <see cref="RequeueAsync(HubgateDbContext, string, string, string?, IReadOnlyList{DeliveryState}, DateTimeOffset, CancellationToken)"/>
+    /// does for one delivery. The range is walked in sequence order, <paramref name="batchSize"/> rows per statement, so
+    /// no statement holds the write lock for long however wide the range; each write checks the state again. Returns how
+    /// many rows moved.
+    /// </summary>
+    public async Task<int> RequeueRangeAsync(string subscription, DateTimeOffset since, DateTimeOffset until, string? @event, string? action,
+        IReadOnlyList<DeliveryState> from, int batchSize, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        List<object> parameters = [subscription, 0L, Time(since), Time(until)];
+        var filter = "";
+        if (@event is not null)
+        {
+            parameters.Add(@event);
+            filter += $" AND d.\"Event\" = @p{parameters.Count - 1}";
+        }
+
+        if (action is not null)
+        {
+            parameters.Add(action);
+            filter += $" AND d.\"Action\" = @p{parameters.Count - 1}";
+        }
+
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var moved = 0;
+            while (true)
+            {
+                var batch = new List<long>(batchSize);
+                await ReadAsync(db,
+                    $"SELECT s.\"DeliverySeq\" FROM {Rows} s JOIN {Inbox} d ON d.\"Id\" = s.\"DeliverySeq\" " +
+                    $"WHERE s.\"Subscription\" = @p0 AND s.\"DeliverySeq\" > @p1 AND d.\"ReceivedAt\" >= @p2 AND d.\"ReceivedAt\" < @p3{filter} " +
+                    $"AND s.\"State\" IN ({Literals(from)}) ORDER BY s.\"DeliverySeq\" LIMIT {batchSize}",
+                    [.. parameters], r => batch.Add(r.GetInt64(0)), cancellationToken).ConfigureAwait(false);
+                if (batch.Count == 0)
+                {
+                    return moved;
+                }
+
+                moved += await ExecuteAsync(db,
+                    $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Pending)}, \"AttemptsAtReplay\" = \"Attempts\", \"NextAttemptAt\" = @p1, " +
+                    "\"ProcessedAt\" = NULL, \"IgnoredReason\" = NULL " +
+                    $"WHERE \"Subscription\" = @p0 AND \"DeliverySeq\" IN ({Numbers(batch)}) AND \"State\" IN ({Literals(from)})",
+                    [subscription, Time(now)], cancellationToken).ConfigureAwait(false);
+                if (batch.Count < batchSize)
+                {
+                    return moved;
+                }
+
+                parameters[1] = batch[^1];
+            }
+        }
+    }
+
+    /// <summary>
     /// A stream's listener has every delivery up to <paramref name="sequence"/>: its rows up to there are
     /// <c>processed</c>. Returns how many rows moved.
     /// </summary>

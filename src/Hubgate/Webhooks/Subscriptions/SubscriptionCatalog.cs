@@ -53,6 +53,9 @@ internal sealed partial class SubscriptionCatalog(
     {
         Converters = { new JsonStringEnumConverter() },
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // Events, Installations and Repositories are get-only lists: read back into them, not skipped (which would make
+        // every stored subscription's filter "everything").
+        PreferredObjectCreationHandling = JsonObjectCreationHandling.Populate,
     };
 
     private readonly IDataProtector _protector = dataProtection.CreateProtector("Hubgate.Subscription.v1");
