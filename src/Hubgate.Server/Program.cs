@@ -8,6 +8,7 @@ using Hubgate.Server.Integrations;
 using Hubgate.Server.Proxy;
 using Hubgate.Server.Setup;
 using Hubgate.Server.Storage;
+using Hubgate.Server.Subscriptions;
 using Hubgate.Server.Telemetry;
 using Hubgate.Server.Webhooks;
 
@@ -50,6 +51,7 @@ app.MapHealth();
 app.MapDashboard();
 app.MapProxy();
 app.MapWebhooks();
+app.MapSubscriptionStreams();
 app.MapIntegrations();
 app.MapClients();
 app.MapAppSetup();
