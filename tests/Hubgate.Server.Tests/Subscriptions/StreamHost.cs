@@ -5,6 +5,8 @@ using System.Text.Json;
 using Hubgate.Server.Tests.Infrastructure;
 using Hubgate.Storage;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -39,8 +41,9 @@ internal sealed class StreamHost : IDisposable
         });
         App.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         App.StartServer();
-        Client = App.CreateClient();
-        Client.Timeout = Timeout.InfiniteTimeSpan;
+        // Kestrel's own address (loopback, the port it was given), spoken to with a plain client: a real listener's view.
+        var address = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        Client = new HttpClient { BaseAddress = new Uri(address), Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public HubgateApplication App { get; }
