@@ -52,6 +52,7 @@ app.MapDashboard();
 app.MapProxy();
 app.MapWebhooks();
 app.MapSubscriptionsApi();
+app.MapSubscriptionStreams();
 app.MapIntegrations();
 app.MapClients();
 app.MapAppSetup();

@@ -35,6 +35,12 @@ internal sealed record ClientPolicy(
     /// <summary><c>Permissions</c>: the most the client may use (name → read, write or admin); null = the installation's own.</summary>
     public FrozenDictionary<string, string>? Permissions { get; init; }
 
+    /// <summary><c>Streams</c>: the stream subscriptions the client may read and acknowledge (besides an admin, who may read every one).</summary>
+    public FrozenSet<string> Streams { get; init; } = FrozenSet<string>.Empty;
+
+    /// <summary>True when the client may read and acknowledge the stream subscription <paramref name="subscription"/>.</summary>
+    public bool MayRead(string subscription) => Admin || Streams.Contains(subscription);
+
     /// <summary>True when the client's installation tokens are minted for less than the installation has.</summary>
     public bool IsScoped => !AllRepositories || Permissions is not null;
 

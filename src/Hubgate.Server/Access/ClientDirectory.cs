@@ -108,6 +108,7 @@ internal sealed class ClientDirectory(IOptionsMonitor<ApiKeyOptions> options, Cl
             settings.Access, settings.Tokens, settings.Admin)
         {
             AppName = settings.AppName,
+            Streams = settings.Streams.Select(s => s.Trim()).ToFrozenSet(StringComparer.Ordinal),
             Permissions = settings.Permissions.Count == 0 ? null
                 : settings.Permissions.ToFrozenDictionary(p => p.Key.Trim().ToLowerInvariant(), p => p.Value.Trim().ToLowerInvariant(), StringComparer.OrdinalIgnoreCase),
         };

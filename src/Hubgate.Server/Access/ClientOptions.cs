@@ -44,6 +44,12 @@ public sealed class ClientOptions
 
     /// <summary><c>Admin</c>: may use the management API (<c>/api</c>) and the dashboard.</summary>
     public bool Admin { get; set; }
+
+    /// <summary>
+    /// <c>Streams</c>: the stream subscriptions (their names) whose deliveries the client may read and acknowledge
+    /// (<c>/api/subscriptions/{name}/events</c> and <c>/ack</c>); nothing else of the management API. Absent = none.
+    /// </summary>
+    public List<string> Streams { get; set; } = [];
 }
 
 /// <summary>What a client may do as the GitHub App.</summary>

@@ -79,6 +79,14 @@ internal sealed class ClientOptionsValidator : IValidateOptions<ApiKeyOptions>
         {
             yield return $"{prefix}Permissions:{permission} = \"{level}\": use GitHub's permission names (contents, pull_requests, …) with read, write or admin.";
         }
+
+        foreach (var (stream, i) in settings.Streams.Select((s, i) => (s, i)))
+        {
+            if (Hubgate.Webhooks.Subscriptions.SubscriptionValidation.NameProblem(stream?.Trim()) is { } problem)
+            {
+                yield return $"{prefix}Streams:{i}: {problem} (the name of a Stream subscription the client may read).";
+            }
+        }
     }
 
     private static bool IsSha256Hex(string text) => text.Length == 64 && text.All(char.IsAsciiHexDigit);

@@ -62,6 +62,11 @@ internal sealed partial class ClientStore(
     public async Task<ClientChange> AddAsync(string name, ClientOptions policy, string actor, CancellationToken cancellationToken)
     {
         var problems = ClientOptionsValidator.CheckName(name).Concat(ClientOptionsValidator.CheckPolicy($"client {name}", policy)).ToList();
+        if (policy.Streams.Count > 0)
+        {
+            // Not stored with a run-time client (yet): refused rather than dropped without a word.
+            problems.Add($"client {name}: Streams can be granted in configuration only (Hubgate:Clients:{name}:Streams).");
+        }
         if (problems.Count > 0)
         {
             return ClientChange.Fail(ClientChangeError.Invalid, string.Join(" ", problems));

@@ -16,7 +16,7 @@ internal static class HubgateCommand
 {
     private static readonly HashSet<string> Commands = new(StringComparer.Ordinal)
     {
-        "apps", "check", "clients", "deliveries", "jwt", "migrate", "send", "sign", "subscriptions", "sync", "token", "--help", "-h", "-?", "--version",
+        "apps", "check", "clients", "deliveries", "jwt", "listen", "migrate", "send", "sign", "subscriptions", "sync", "token", "--help", "-h", "-?", "--version",
     };
 
     /// <summary>When the first argument names an operator command, starts it and returns its exit-code task.</summary>
@@ -37,13 +37,13 @@ internal static class HubgateCommand
     /// code 2 — not a stack trace.
     /// </summary>
     internal static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? settings = null,
-        InvocationConfiguration? configuration = null)
+        InvocationConfiguration? configuration = null, CancellationToken cancellationToken = default)
     {
         configuration ??= new InvocationConfiguration();
         configuration.EnableDefaultExceptionHandler = false;
         try
         {
-            return await Build(settings).Parse(args).InvokeAsync(configuration);
+            return await Build(settings).Parse(args).InvokeAsync(configuration, cancellationToken);
         }
         catch (DatabaseUnavailableException e)
         {
@@ -76,6 +76,7 @@ internal static class HubgateCommand
         root.Subcommands.Add(CredentialCommands.AuditList(settings));
         root.Subcommands.Add(PayloadCommands.Sign(settings));
         root.Subcommands.Add(PayloadCommands.Send(settings));
+        root.Subcommands.Add(ListenCommand.Create());
         return root;
     }
 

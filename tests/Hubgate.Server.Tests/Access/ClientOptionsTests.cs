@@ -12,6 +12,7 @@ public sealed class ClientOptionsTests
     [InlineData("Hubgate:Clients:admin:Key", "other", "Hubgate:Clients:admin")]
     [InlineData("Hubgate:Clients:ci:App", "Staging", "Hubgate:Clients:ci:App")]
     [InlineData("Hubgate:Clients:ci:App", "read", "Hubgate:Clients:ci:AppAccess")]
+    [InlineData("Hubgate:Clients:ci:Streams:0", "Dev Stream", "Hubgate:Clients:ci:Streams:0")]
     public void InvalidClient_StopsTheStart_NamingTheKey(string key, string value, string named)
     {
         var failure = StartupFailure.Of(key, value, new Dictionary<string, string?> { ["Hubgate:Clients:ci:Key"] = "options-ci-key-8e3a" });

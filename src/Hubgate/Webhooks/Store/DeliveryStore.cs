@@ -469,6 +469,61 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
         }
     }
 
+    /// <summary>
+    /// What a stream's listener reads next: up to <paramref name="batchSize"/> of <paramref name="subscription"/>'s rows
+    /// after sequence <paramref name="after"/>, in sequence order, with their inbox rows (bodies included). With
+    /// <paramref name="owedOnly"/>, only rows not yet acknowledged (<c>pending</c>, <c>failed</c>). Read along the primary
+    /// key from <paramref name="after"/> on, so a read costs the same however long the stream's history is.
+    /// </summary>
+    public async Task<List<WebhookDeliveryEntity>> ReadStreamAsync(string subscription, long after, bool owedOnly, int batchSize,
+        CancellationToken cancellationToken)
+    {
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            var rows = db.SubscriptionDeliveries.AsNoTracking().Where(s => s.Subscription == subscription && s.DeliverySeq > after);
+            if (owedOnly)
+            {
+                rows = rows.Where(s => s.State == DeliveryState.Pending || s.State == DeliveryState.Failed);
+            }
+
+            return await rows.OrderBy(s => s.DeliverySeq).Take(batchSize)
+                .Join(db.WebhookDeliveries.AsNoTracking(), s => s.DeliverySeq, d => d.Id, (s, d) => d)
+                .OrderBy(d => d.Id)
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Where a stream's listener that brings no cursor of its own starts: just before <paramref name="subscription"/>'s
+    /// oldest row not yet acknowledged (<c>pending</c>, <c>failed</c>), found along the claim index; when none is owed,
+    /// after the newest row.
+    /// </summary>
+    public async Task<long> StreamStartAsync(string subscription, CancellationToken cancellationToken)
+    {
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            long? oldest = null;
+            foreach (var state in (DeliveryState[])[DeliveryState.Pending, DeliveryState.Failed])
+            {
+                await ReadAsync(db,
+                    $"SELECT MIN(\"DeliverySeq\") FROM {Rows} WHERE \"Subscription\" = @p0 AND \"State\" = {Literal(state)}",
+                    [subscription], r => oldest = r.IsDBNull(0) ? oldest : Math.Min(oldest ?? long.MaxValue, r.GetInt64(0)), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (oldest is { } first)
+            {
+                return first - 1;
+            }
+
+            long newest = 0;
+            await ReadAsync(db, $"SELECT MAX(\"DeliverySeq\") FROM {Rows} WHERE \"Subscription\" = @p0",
+                [subscription], r => newest = r.IsDBNull(0) ? 0 : r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+            return newest;
+        }
+    }
+
     // ---------------------------------------------------------------- retention
 
     /// <summary>

@@ -72,6 +72,25 @@ internal sealed class SubscriptionKey
         return new SubscriptionKey(bytes);
     }
 
+    /// <summary>
+    /// The key of a receiver's own webhook secret, any length (<c>hubgate listen --secret</c>: a developer's local
+    /// receiver, configured with whatever secret it has, as GitHub accepts any); null when empty or not base64 after <c>whsec_</c>.
+    /// </summary>
+    public static SubscriptionKey? ForReceiver(string? secret)
+    {
+        if (Parse(secret, out _) is { } key)
+        {
+            return key;
+        }
+
+        if (string.IsNullOrEmpty(secret) || secret.StartsWith(StandardPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return new SubscriptionKey(Encoding.UTF8.GetBytes(secret));
+    }
+
     /// <summary>A new random key of 32 bytes, for a subscription created without a secret.</summary>
     public static SubscriptionKey Generate() => new(RandomNumberGenerator.GetBytes(32));
 }
