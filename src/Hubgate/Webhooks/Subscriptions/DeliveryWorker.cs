@@ -136,7 +136,7 @@ internal sealed partial class DeliveryWorker
             {
                 try
                 {
-                    await _store.RenewAsync(Name, _time.GetUtcNow() + settings.LeaseDuration, stop).ConfigureAwait(false);
+                    await _store.RenewAsync(Subscription, Name, _time.GetUtcNow() + settings.LeaseDuration, stop).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
                 {
