@@ -103,7 +103,8 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
                     var deliveries = new List<FanOutRow>();
                     await ReadAsync(db,
                         $"SELECT \"Id\", \"Event\", \"Action\", \"InstallationId\", \"RepositoryId\", \"RepositoryFullName\" FROM {Inbox} " +
-                        $"WHERE NOT \"FannedOut\" ORDER BY \"Id\" LIMIT {batchSize}",
+                        // Ordered as the partial index is (FannedOut, Id): ORDER BY "Id" alone made SQLite walk the whole inbox in rowid order.
+                        $"WHERE NOT \"FannedOut\" ORDER BY \"FannedOut\", \"Id\" LIMIT {batchSize}",
                         [], r => deliveries.Add(new FanOutRow(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2),
                             r.IsDBNull(3) ? null : r.GetInt64(3), r.IsDBNull(4) ? null : r.GetInt64(4), r.IsDBNull(5) ? null : r.GetString(5))),
                         cancellationToken).ConfigureAwait(false);
@@ -202,7 +203,8 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
                 await ReadAsync(db,
                     $"SELECT s.\"DeliverySeq\", s.\"State\", s.\"Attempts\" - s.\"AttemptsAtReplay\" FROM {Rows} s " +
                     $"WHERE s.\"Subscription\" = @p0 AND s.\"State\" = {Literal(DeliveryState.Processing)} AND s.\"LeaseExpiresAt\" < @p1 " +
-                    $"ORDER BY s.\"DeliverySeq\" LIMIT {batchSize} {LockForClaim}",
+                    // Along the claim index (only the rows in flight); ORDER BY "DeliverySeq" alone made SQLite walk every row the subscription ever had by its key.
+                    $"ORDER BY s.\"NextAttemptAt\", s.\"DeliverySeq\" LIMIT {batchSize} {LockForClaim}",
                     parameters, Add, cancellationToken).ConfigureAwait(false);
 
                 var oldest = due.OrderBy(d => d.Seq).Take(batchSize).ToList();
@@ -260,15 +262,16 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
         }
     }
 
-    /// <summary>Extends the lease of every row <paramref name="owner"/> holds, in one statement (the heartbeat).</summary>
-    public async Task RenewAsync(string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    /// <summary>Extends the lease of every row of <paramref name="subscription"/> that <paramref name="owner"/> holds, in one statement (the heartbeat), along the claim index.</summary>
+    public async Task RenewAsync(string subscription, string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
     {
         var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
             await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(db, $"UPDATE {Rows} SET \"LeaseExpiresAt\" = @p1 WHERE \"LeaseOwner\" = @p0 AND \"State\" = {Literal(DeliveryState.Processing)}",
-                [owner, Time(leaseUntil)], cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(db,
+                $"UPDATE {Rows} SET \"LeaseExpiresAt\" = @p1 WHERE \"Subscription\" = @p2 AND \"State\" = {Literal(DeliveryState.Processing)} AND \"LeaseOwner\" = @p0",
+                [owner, Time(leaseUntil), subscription], cancellationToken).ConfigureAwait(false);
         }
     }
 

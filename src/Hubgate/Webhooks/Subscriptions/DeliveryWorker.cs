@@ -72,7 +72,10 @@ internal sealed partial class DeliveryWorker
 
         var settings = _options.CurrentValue;
         var now = _time.GetUtcNow();
-        var batchSize = _dispatch.Sequential ? settings.ClaimBatchSize : Math.Min(Math.Max(settings.ClaimBatchSize, subscription.Options.Concurrency), 1000);
+        // A concurrent destination claims up to eight rounds of Concurrency at once: each batch costs two commits (claim,
+        // outcomes), each an fsync on SQLite that holds the single write lock, so one round per batch capped the
+        // throughput of every subscription together at a few hundred deliveries a second. A claim takes only what is due.
+        var batchSize = _dispatch.Sequential ? settings.ClaimBatchSize : Math.Min(Math.Max(settings.ClaimBatchSize, subscription.Options.Concurrency * 8), 1000);
         var claimed = await _store.ClaimAsync(Subscription, Name, batchSize, subscription.IsOrdered, MaxAttempts(subscription, settings),
             now, now + settings.LeaseDuration, cancellationToken).ConfigureAwait(false);
         if (claimed.Count == 0)
@@ -136,7 +139,7 @@ internal sealed partial class DeliveryWorker
             {
                 try
                 {
-                    await _store.RenewAsync(Name, _time.GetUtcNow() + settings.LeaseDuration, stop).ConfigureAwait(false);
+                    await _store.RenewAsync(Subscription, Name, _time.GetUtcNow() + settings.LeaseDuration, stop).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
                 {

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Subscriptions on SQLite, on loopback. Three HTTP subscriptions declared in configuration (sink1..3, default settings:
+# no ordering, Concurrency 8) point at sinks on 127.0.0.1 that answer 204 and record, per delivery id, when each
+# delivery arrived (bench/Hubgate.FanoutLoad, one process, three ports); the built-in subscription `local` runs too
+# (the pushes name an installation the server does not know: looked up and kept as ignored, as in drain.sh).
+# Per rate: a fresh database, a 5 s warm-up at 200/s that drains, then an open-loop driver POSTs the signed 8.8 KB
+# push/with-new-branch payload at RATE deliveries/s for SECONDS (request i due at i/RATE s, at most 512 in flight),
+# then the backlog (deliveries not fanned out + rows of any subscription pending, processing or failed) is polled in
+# the database every 100 ms until it is zero. Reported per run:
+#   - counts: deliveries stored, rows per subscription by state, distinct deliveries each sink received (and repeats);
+#   - receipt → sink p50/p99/max: the sink's clock at arrival minus the delivery's ReceivedAt as the server stored it
+#     (same machine, same clock);
+#   - drain_s: from the driver's last response to a zero backlog;
+#   - server CPU (user + system from /proc/PID/stat) from the start of the load to the zero backlog, per delivery
+#     (one delivery = its ingest, fan-out to 4 subscriptions, 3 signed POSTs and local's lookup).
+# The load average is printed with each run: the machine is shared, read it next to the numbers.
+#
+#   bench/load/fanout.sh [rates, default "1000"] [seconds, default 60]          HTTP fan-out, e.g. "1000 1500 2000"
+#   bench/load/fanout.sh ingest [pairs, default 3] [seconds, default 20]        ingest alone (Webhooks:RunWorker=false) with
+#       three subscriptions configured against none, interleaved A/B, wrk with ingest.lua (32 connections), as ingest.sh
+#   bench/load/fanout.sh stream [rate, default 1000] [seconds, default 60]      one Stream subscription `feed` and one
+#       listener on GET /api/subscriptions/feed/events (admin key); receipt → listener p50/p99 by the SSE id (= sequence)
+# Needs wrk, curl, openssl, sqlite3, python3.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECRET="load-test-secret"
+SINK_SECRET="fanout-sink-secret-0123456789"
+API_KEY="fanout-admin-key-0123456789abcdef"
+PORT=5400
+SINK_PORTS=(5401 5402 5403)
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() { for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+for tool in wrk curl openssl sqlite3 python3; do command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }; done
+dotnet build -c Release src/Hubgate.Server -v q -nologo >/dev/null
+dotnet build -c Release bench/Hubgate.FanoutLoad -v q -nologo >/dev/null
+# SERVER_DLL: another build of the server to compare (A/B), e.g. a copy of bin/Release/net10.0 from the commit before.
+SERVER_DLL="${SERVER_DLL:-src/Hubgate.Server/bin/Release/net10.0/Hubgate.Server.dll}"
+TOOL="dotnet bench/Hubgate.FanoutLoad/bin/Release/net10.0/Hubgate.FanoutLoad.dll"
+
+BODY=tests/fixtures/github-webhooks/push/with-new-branch.payload.json
+cp "$BODY" "$WORK/body.json"
+printf 'sha256=%s' "$(openssl dgst -sha256 -hmac "$SECRET" -r "$BODY" | cut -d' ' -f1)" > "$WORK/signature.txt"
+TICKS=$(getconf CLK_TCK)
+cpu_ms() { awk -v t="$TICKS" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"; }
+load_avg() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/'; }
+now() { date +%s.%N; }
+
+wait_up() { # url
+  for _ in $(seq 1 150); do curl -s -o /dev/null "$1" && return 0; sleep 0.2; done
+  echo "nothing answers at $1" >&2; exit 1
+}
+
+start_hubgate() { # db worker subscriptions(http|stream|none)
+  local -a env=(GitHub__WebhookSecret="$SECRET" ConnectionStrings__Hubgate="Data Source=$1" Webhooks__RunWorker="$2"
+    Hubgate__ApiKey="$API_KEY" Logging__LogLevel__Default=Warning)
+  case "$3" in
+    http)
+      env+=(Subscriptions__AllowLoopback=true)
+      for i in 1 2 3; do
+        env+=("Subscriptions__sink${i}__Url=http://127.0.0.1:${SINK_PORTS[$((i - 1))]}/" "Subscriptions__sink${i}__Secret=$SINK_SECRET")
+      done ;;
+    stream) env+=(Subscriptions__feed__Kind=Stream) ;;
+  esac
+  env "${env[@]}" dotnet "$SERVER_DLL" --urls "http://127.0.0.1:$PORT" >>"$WORK/server.log" 2>&1 &
+  echo $!
+}
+
+# Deliveries not yet fanned out plus rows owed by any subscription (along the claim index, one subscription at a time).
+backlog() { # db subscriptions...
+  local db=$1 sql="SELECT (SELECT count(*) FROM webhook_deliveries WHERE NOT FannedOut)" s
+  shift
+  for s in "$@"; do
+    sql+=" + (SELECT count(*) FROM subscription_deliveries WHERE Subscription = '$s' AND State IN ('Pending', 'Processing', 'Failed'))"
+  done
+  sqlite3 -cmd ".timeout 5000" "$db" "$sql;"
+}
+
+drain() { # db subscriptions... → seconds to a zero backlog (at most 300 s)
+  local started left
+  started=$(now)
+  for _ in $(seq 1 3000); do
+    left=$(backlog "$@")
+    [ "$left" = 0 ] && break
+    sleep 0.1
+  done
+  echo "$(echo "$(now) - $started" | bc) $left"
+}
+
+# Receipt (the server's ReceivedAt) → arrival at each recorder, per delivery of run $2.
+report() { # db run files...
+  python3 - "$@" <<'PY'
+import sqlite3, sys, statistics
+db, run, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+con = sqlite3.connect(db)
+# ReceivedAt is EF Core's DateTimeOffsetToBinaryConverter: (ticks / 1000) << 11 | offset minutes; ticks from 0001-01-01.
+received, by_seq = {}, {}
+for seq, did, v in con.execute("SELECT Id, DeliveryId, ReceivedAt FROM webhook_deliveries WHERE DeliveryId LIKE ?", (run + "-%",)):
+    ms = (v >> 11) / 10.0 - 62135596800000.0
+    received[did] = ms
+    by_seq[str(seq)] = did
+print(f"  stored={len(received)}")
+for s, state, n in con.execute("SELECT Subscription, State, count(*) FROM subscription_deliveries s JOIN webhook_deliveries d ON d.Id = s.DeliverySeq "
+                               "WHERE d.DeliveryId LIKE ? GROUP BY 1, 2 ORDER BY 1, 2", (run + "-%",)):
+    print(f"  rows {s} {state}={n}")
+def pct(xs, q): return xs[min(len(xs) - 1, int(q * len(xs)))]
+for f in files:
+    first, repeats, lat = {}, 0, []
+    for line in open(f):
+        key, at = line.strip().split(",")[:2]
+        did = by_seq.get(key, key)  # a stream's recorder writes the sequence
+        if did not in received:
+            continue
+        if did in first:
+            repeats += 1
+            continue
+        first[did] = float(at)
+        lat.append(float(at) - received[did])
+    lat.sort()
+    missing = len(received) - len(first)
+    line = f"  {f.rsplit('/', 1)[-1]}: distinct={len(first)} missing={missing} repeats={repeats}"
+    if lat:
+        line += f" receipt_to_arrival_ms p50={pct(lat, .5):.1f} p99={pct(lat, .99):.1f} max={lat[-1]:.1f} min={lat[0]:.1f}"
+    print(line)
+PY
+}
+
+fanout() { # rate seconds
+  local rate=$1 seconds=$2 db="$WORK/fanout-$1.db" run="r$1-$RANDOM" pid sinks cpu0 cpu1 t0 result drained
+  rm -rf "$WORK/sinks" && mkdir -p "$WORK/sinks"
+  $TOOL sinks "$(IFS=,; echo "${SINK_PORTS[*]}")" "$WORK/sinks" >"$WORK/sinks.log" 2>&1 &
+  sinks=$!; PIDS+=("$sinks")
+  pid=$(start_hubgate "$db" true http); PIDS+=("$pid")
+  wait_up "http://127.0.0.1:${SINK_PORTS[0]}/count"; wait_up "http://127.0.0.1:$PORT/"
+  $TOOL drive "http://127.0.0.1:$PORT/webhooks/github" 200 5 "$WORK/body.json" "$SECRET" "warm$rate" | grep RESULT | sed 's/^RESULT/  warm-up/' >&2 || true
+  drain "$db" local sink1 sink2 sink3 >/dev/null
+  printf 'rate=%s seconds=%s load_before=%s ' "$rate" "$seconds" "$(load_avg)"
+  cpu0=$(cpu_ms "$pid"); t0=$(now)
+  result=$($TOOL drive "http://127.0.0.1:$PORT/webhooks/github" "$rate" "$seconds" "$WORK/body.json" "$SECRET" "$run" | grep RESULT || true)
+  drained=$(drain "$db" local sink1 sink2 sink3)
+  cpu1=$(cpu_ms "$pid")
+  local stored; stored=$(sqlite3 "$db" "SELECT count(*) FROM webhook_deliveries WHERE DeliveryId LIKE '$run-%'")
+  echo "load_after=$(load_avg) ${result#RESULT } drain_s=${drained% *} backlog_left=${drained#* } wall_s=$(echo "$(now) - $t0" | bc)" \
+    "server_cpu_ms=$((cpu1 - cpu0)) server_cpu_ms_per_delivery=$(echo "scale=3; ($cpu1 - $cpu0) / $stored" | bc)"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  kill "$sinks"; wait "$sinks" 2>/dev/null || true
+  report "$db" "$run" "$WORK"/sinks/sink-*.csv
+}
+
+ingest() { # pairs seconds
+  local pairs=$1 seconds=$2 pair mode pid
+  for pair in $(seq 1 "$pairs"); do
+    for mode in none http; do
+      pid=$(start_hubgate "$WORK/ingest-$pair-$mode.db" false "$mode"); PIDS+=("$pid")
+      wait_up "http://127.0.0.1:$PORT/"
+      wrk -t2 -c32 -d5s -s bench/load/ingest.lua "http://127.0.0.1:$PORT" -- "$WORK/body.json" "$WORK/signature.txt" "warm-$pair-$mode" >/dev/null
+      printf 'pair=%s subscriptions=%s load=%s ' "$pair" "$([ "$mode" = http ] && echo 3 || echo 0)" "$(load_avg)"
+      wrk -t2 -c32 -d"${seconds}s" --latency -s bench/load/ingest.lua "http://127.0.0.1:$PORT" -- \
+        "$WORK/body.json" "$WORK/signature.txt" "$mode-$pair-$RANDOM" | grep RESULT | sed 's/^RESULT //' \
+        || { echo "no result; the server's log:"; tail -20 "$WORK/server.log"; }
+      kill "$pid"; wait "$pid" 2>/dev/null || true
+    done
+  done
+}
+
+stream() { # rate seconds
+  local rate=$1 seconds=$2 db="$WORK/stream.db" run="s$1-$RANDOM" pid listener result drained
+  pid=$(start_hubgate "$db" true stream); PIDS+=("$pid")
+  wait_up "http://127.0.0.1:$PORT/"
+  local code; code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H "Authorization: Bearer $API_KEY" \
+    "http://127.0.0.1:$PORT/api/subscriptions/feed/events?after=999999999" || true)
+  [ "$code" = 200 ] || [ "$code" = 000 ] || { echo "GET /api/subscriptions/feed/events answers $code: the stream endpoint is not in this build" >&2; exit 1; }
+  $TOOL listen "http://127.0.0.1:$PORT/api/subscriptions/feed/events" "$API_KEY" "$WORK/listener.csv" $((seconds + 40)) >"$WORK/listener.log" 2>&1 &
+  listener=$!; PIDS+=("$listener")
+  sleep 1
+  printf 'stream rate=%s seconds=%s load_before=%s ' "$rate" "$seconds" "$(load_avg)"
+  result=$($TOOL drive "http://127.0.0.1:$PORT/webhooks/github" "$rate" "$seconds" "$WORK/body.json" "$SECRET" "$run" | grep RESULT || true)
+  drained=$(drain "$db" local)
+  echo "load_after=$(load_avg) ${result#RESULT } local_drain_s=${drained% *}"
+  wait "$listener" || true
+  cat "$WORK/listener.log"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  report "$db" "$run" "$WORK/listener.csv"
+}
+
+case "${1:-}" in
+  ingest) ingest "${2:-3}" "${3:-20}" ;;
+  stream) stream "${2:-1000}" "${3:-60}" ;;
+  *) for rate in ${1:-1000}; do fanout "$rate" "${2:-60}"; done ;;
+esac
