@@ -18,15 +18,15 @@ internal static class ListenCommand
     public static Command Create()
     {
         var subscription = new Option<string>("--subscription") { Description = "The Stream subscription to read.", Required = true };
-        var from = new Option<long?>("--from") { Description = "Start after this delivery sequence (default: after the last acknowledged)." };
+        var after = new Option<long?>("--after") { Description = "Start after this delivery sequence (default: after the last acknowledged)." };
         var forward = new Option<string?>("--forward") { Description = "POST each delivery to this URL, signed with --secret as GitHub signs (e.g. http://localhost:3000/api/webhook)." };
         var secret = new Option<string?>("--secret") { Description = "The local receiver's webhook secret (with --forward)." };
-        var server = new Option<string>("--server") { Description = $"The Hubgate to read from (default {DefaultServer}).", DefaultValueFactory = _ => DefaultServer };
+        var server = new Option<string>("--from") { Description = $"The Hubgate to read from, anywhere: the listener connects out (default {DefaultServer}).", DefaultValueFactory = _ => DefaultServer };
         var key = new Option<string?>("--key") { Description = $"A client key allowed to read the subscription (default: ${KeyVariable})." };
         var command = new Command("listen",
             "Prints each delivery of a Stream subscription (or forwards it with --forward), acknowledging each; reconnects after a drop and resumes where it stopped. Ctrl+C stops.")
         {
-            subscription, from, forward, secret, server, key,
+            subscription, after, forward, secret, server, key,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -40,7 +40,7 @@ internal static class ListenCommand
 
             if (!Uri.TryCreate(parse.GetValue(server), UriKind.Absolute, out var hubgate) || hubgate.Scheme is not ("http" or "https"))
             {
-                await error.WriteLineAsync($"hubgate listen: --server '{parse.GetValue(server)}' is not an http(s) URL.");
+                await error.WriteLineAsync($"hubgate listen: --from '{parse.GetValue(server)}' is not an http(s) URL.");
                 return 2;
             }
 
@@ -75,7 +75,7 @@ internal static class ListenCommand
             }
 
             using var listener = new StreamListener(hubgate, name, apiKey, forwarding, parse.InvocationConfiguration.Output, error, TimeProvider.System);
-            return await listener.RunAsync(parse.GetValue(from), cancellationToken);
+            return await listener.RunAsync(parse.GetValue(after), cancellationToken);
         });
         return command;
     }

@@ -26,7 +26,7 @@ public sealed class ListenCommandTests
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
 
         var listening = HubgateCommand.RunAsync(
-            ["listen", "--subscription", "dev", "--server", host.BaseAddress.ToString(), "--key", StreamHost.ListenerKey,
+            ["listen", "--subscription", "dev", "--from", host.BaseAddress.ToString(), "--key", StreamHost.ListenerKey,
              "--forward", new Uri(sink.BaseUrl, "/octokit").ToString(), "--secret", ReceiverSecret],
             configuration: new InvocationConfiguration { Output = output, Error = error }, cancellationToken: stop.Token);
         await WaitForAsync(() => sink.OctokitPushes.Count >= 2, listening, error);
@@ -54,7 +54,7 @@ public sealed class ListenCommandTests
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        var exit = await HubgateCommand.RunAsync(["listen", "--subscription", "dev", "--server", host.BaseAddress.ToString(), "--key", StreamHost.OtherKey],
+        var exit = await HubgateCommand.RunAsync(["listen", "--subscription", "dev", "--from", host.BaseAddress.ToString(), "--key", StreamHost.OtherKey],
             configuration: new InvocationConfiguration { Output = output, Error = error });
 
         Assert.Equal(2, exit);

@@ -53,6 +53,7 @@ internal static class DeliveryInsert
             var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
+                await store.LockInboxAsync(db, cancellationToken).ConfigureAwait(false);
                 if (db.Database.GetDbConnection() is SqliteConnection sqlite)
                 {
                     await InsertIntoSqliteAsync(db, sqlite, plan, rows, storedBodies, sinceValue, results, cancellationToken).ConfigureAwait(false);

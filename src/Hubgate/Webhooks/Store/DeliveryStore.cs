@@ -55,6 +55,24 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
     /// </summary>
     protected abstract string? FanOutLock { get; }
 
+    /// <summary>
+    /// What an inbox transaction takes first, held until it commits, so that sequence numbers are committed in order
+    /// (PostgreSQL: a transaction-scoped advisory lock shared by the replicas; SQLite: none needed, one writer). Without
+    /// it two replicas could commit sequence 101 before 100, and the fan-out, reading what is committed in order, would
+    /// hand out 101 first: a stream's listener past 101 would never see 100, and an ordered subscription would send a
+    /// repository's later delivery first.
+    /// </summary>
+    protected virtual string? InboxLock => null;
+
+    /// <summary>Takes <see cref="InboxLock"/> in <paramref name="db"/>'s current transaction (the inbox writer's batch).</summary>
+    internal async Task LockInboxAsync(HubgateDbContext db, CancellationToken cancellationToken)
+    {
+        if (InboxLock is { } inboxLock)
+        {
+            await ExecuteAsync(db, inboxLock, [], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Whether rows left <c>processing</c> by a previous process are due at start (SQLite: one host owns the file).</summary>
     public abstract bool ReclaimsAtStart { get; }
 
@@ -681,6 +699,8 @@ internal sealed class PostgresDeliveryStore(IDbContextFactory<HubgateDbContext> 
 
     /// <summary>Any constant shared by every replica; released at commit.</summary>
     protected override string? FanOutLock => "SELECT pg_advisory_xact_lock(4812736501)";
+
+    protected override string? InboxLock => "SELECT pg_advisory_xact_lock(4812736502)";
 
     protected override string True => "TRUE";
 

@@ -51,8 +51,6 @@ internal sealed partial class SubscriptionCatalog(
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
-        // The filter lists (Events, Installations, Repositories) are get-only: read back into them, not skipped.
-        PreferredObjectCreationHandling = JsonObjectCreationHandling.Populate,
         Converters = { new JsonStringEnumConverter() },
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         // Events, Installations and Repositories are get-only lists: read back into them, not skipped (which would make
