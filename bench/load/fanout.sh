@@ -14,6 +14,7 @@
 #   - server CPU (user + system from /proc/PID/stat) from the start of the load to the zero backlog, per delivery
 #     (one delivery = its ingest, fan-out to 4 subscriptions, 3 signed POSTs and local's lookup).
 # The load average is printed with each run: the machine is shared, read it next to the numbers.
+#   SINK_CONCURRENCY=N sets the three subscriptions' Concurrency (default 8), e.g. SINK_CONCURRENCY=32 bench/load/fanout.sh 1000 60
 #
 #   bench/load/fanout.sh [rates, default "1000"] [seconds, default 60]          HTTP fan-out, e.g. "1000 1500 2000"
 #   bench/load/fanout.sh ingest [pairs, default 3] [seconds, default 20]        ingest alone (Webhooks:RunWorker=false) with
@@ -61,6 +62,8 @@ start_hubgate() { # db worker subscriptions(http|stream|none)
       env+=(Subscriptions__AllowLoopback=true)
       for i in 1 2 3; do
         env+=("Subscriptions__sink${i}__Url=http://127.0.0.1:${SINK_PORTS[$((i - 1))]}/" "Subscriptions__sink${i}__Secret=$SINK_SECRET")
+        # SINK_CONCURRENCY=N sets each subscription's Concurrency (default: the subscription default, 8).
+        [[ -n "${SINK_CONCURRENCY:-}" ]] && env+=("Subscriptions__sink${i}__Concurrency=$SINK_CONCURRENCY")
       done ;;
     stream) env+=(Subscriptions__feed__Kind=Stream) ;;
   esac
