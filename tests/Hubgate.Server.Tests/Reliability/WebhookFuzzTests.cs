@@ -328,7 +328,8 @@ public sealed class WebhookFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(120); await Task.Delay(200))
         {
             await using var db = await contexts.CreateDbContextAsync();
-            states = await db.LocalDeliveries().GroupBy(d => d.State).ToDictionaryAsync(g => g.Key, g => g.Count());
+            // Grouped here, not in SQL: EF Core groups the view's CASE (no row yet → pending) wrongly, as one key.
+            states = (await db.LocalDeliveries().Select(d => d.State).ToListAsync()).GroupBy(state => state).ToDictionary(g => g.Key, g => g.Count());
             if (!states.ContainsKey(DeliveryState.Pending) && !states.ContainsKey(DeliveryState.Processing) && !states.ContainsKey(DeliveryState.Failed)
                 && await db.LocalDeliveries().AnyAsync(d => d.DeliveryId == "after-the-fuzz" && d.State == DeliveryState.Processed))
             {
