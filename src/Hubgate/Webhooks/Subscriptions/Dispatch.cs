@@ -97,24 +97,21 @@ internal sealed class HttpDispatch(HttpDestination destination) : IDeliveryDispa
     /// <summary>A stored delivery as subscriptions send it, with the GitHub headers the inbox kept.</summary>
     internal static OutgoingDelivery Outgoing(WebhookDeliveryEntity delivery)
     {
-        string? Header(string name)
+        // The kept headers are parsed once per attempt, not once per header looked up.
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (delivery.HeadersJson is not null)
         {
-            if (delivery.HeadersJson is null)
-            {
-                return null;
-            }
-
             using var document = JsonDocument.Parse(delivery.HeadersJson);
             foreach (var property in document.RootElement.EnumerateObject())
             {
-                if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase) && property.Value.ValueKind == JsonValueKind.String)
+                if (property.Value.ValueKind == JsonValueKind.String)
                 {
-                    return property.Value.GetString();
+                    headers.TryAdd(property.Name, property.Value.GetString()!);
                 }
             }
-
-            return null;
         }
+
+        string? Header(string name) => headers.GetValueOrDefault(name);
 
         return new OutgoingDelivery(delivery.Id, delivery.DeliveryId, delivery.Event, delivery.Action, delivery.InstallationId,
             delivery.RepositoryFullName, delivery.HookId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? Header("X-GitHub-Hook-ID"),
