@@ -14,6 +14,7 @@ namespace Hubgate.Server.Tests.Subscriptions;
 public sealed class FanOutCrashTests : IAsyncLifetime
 {
     private const int Count = 240;
+    private const string TruncatedByTheKill = "Microsoft.AspNetCore.Server.Kestrel.Core.BadHttpRequestException: Unexpected end of request content.";
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "hubgate-fanout-crash-" + Guid.NewGuid().ToString("N")[..12]);
     private FakeGitHubServer _gitHub = null!;
     private FanOutSink _sink = null!;
@@ -92,7 +93,9 @@ public sealed class FanOutCrashTests : IAsyncLifetime
         }
 
         Assert.True(_sink.Accepted.Count > before, "the restarted server delivered what was left");
-        Assert.Empty(_sink.Errors);
+        // A POST the killed process was sending ends mid-body; the sink sees that as a bad request, which is the kill,
+        // not a fault of the dispatch. Anything else the sink threw is.
+        Assert.DoesNotContain(_sink.Errors, e => !e.StartsWith(TruncatedByTheKill, StringComparison.Ordinal));
         foreach (var received in _sink.Accepted.GroupBy(r => (r.Path, r.GitHubDelivery)))
         {
             Assert.All(received, r => Assert.Equal(received.Key.GitHubDelivery, r.WebhookId));
