@@ -1,4 +1,6 @@
+using Hubgate.Server.Subscriptions;
 using Hubgate.Storage;
+using Hubgate.Webhooks.Store;
 using Hubgate.Webhooks.Subscriptions;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Mvc;
@@ -6,8 +8,8 @@ using Microsoft.AspNetCore.Mvc;
 namespace Hubgate.Server.Dashboard;
 
 /// <summary>
-/// The dashboard's Subscriptions page, a subscription's page, and their Pause / Resume forms (admin session and
-/// antiforgery token, as every dashboard form).
+/// The dashboard's Subscriptions page, a subscription's page, and their Pause / Resume and Replay forms (admin session
+/// and antiforgery token, as every dashboard form).
 /// </summary>
 internal static class DashboardSubscriptions
 {
@@ -21,6 +23,7 @@ internal static class DashboardSubscriptions
             SetStatusAsync(catalog, name, SubscriptionStatus.Paused, from, context.RequestAborted));
         pages.MapPost("/subscriptions/{name}/resume", (HttpContext context, SubscriptionCatalog catalog, string name, [FromForm(Name = "from")] string? from) =>
             SetStatusAsync(catalog, name, SubscriptionStatus.Active, from, context.RequestAborted));
+        pages.MapPost("/subscriptions/{name}/replay", ReplayAsync);
     }
 
     private static async Task<IResult> ListAsync(HttpContext context, IAntiforgery antiforgery, SubscriptionCatalog catalog, SubscriptionStats stats,
@@ -39,7 +42,7 @@ internal static class DashboardSubscriptions
     }
 
     private static async Task<IResult> PageAsync(HttpContext context, IAntiforgery antiforgery, SubscriptionCatalog catalog, SubscriptionStats stats,
-        string name, string? changed, CancellationToken cancellationToken)
+        string name, string? changed, int? count, CancellationToken cancellationToken)
     {
         var subscription = (await catalog.RefreshAsync(cancellationToken)).FirstOrDefault(s => s.Name == name);
         if (subscription is null)
@@ -51,7 +54,7 @@ internal static class DashboardSubscriptions
         var window = await stats.LastHourAsync(name, cancellationToken);
         var row = new SubscriptionPages.Row(subscription, backlog[name], window.Of(name), await stats.LastErrorAsync(name, cancellationToken));
         var recent = await stats.RecentAsync(name, RecentRows, cancellationToken);
-        return Html(SubscriptionPages.Page(antiforgery.GetAndStoreTokens(context), row, window, recent, changed));
+        return Html(SubscriptionPages.Page(antiforgery.GetAndStoreTokens(context), row, window, recent, changed, count));
     }
 
     /// <summary>Pauses or resumes (enables, when disabled), then back to the page the form was on.</summary>
@@ -67,6 +70,28 @@ internal static class DashboardSubscriptions
         return Results.Redirect(from == "page"
             ? $"/subscriptions/{Uri.EscapeDataString(name)}?changed={changed}"
             : $"/subscriptions?changed={changed}");
+    }
+
+    /// <summary>
+    /// Replays to this subscription what was received since the form's <c>since</c> (of one event when given), as
+    /// <c>POST /api/subscriptions/{name}/replay</c> does, then back to its page saying how many.
+    /// </summary>
+    private static async Task<IResult> ReplayAsync(SubscriptionCatalog catalog, DeliveryStore store, WorkSignal work, TimeProvider time, string name,
+        [FromForm(Name = "since")] string? since, [FromForm(Name = "event")] string? @event, CancellationToken cancellationToken)
+    {
+        if ((await catalog.RefreshAsync(cancellationToken)).All(s => s.Name != name))
+        {
+            return Html(SubscriptionPages.NotFound(name), StatusCodes.Status404NotFound);
+        }
+
+        var range = SubscriptionReplay.Parse(since, until: null, string.IsNullOrWhiteSpace(@event) ? null : @event.Trim(), time.GetUtcNow());
+        if (range.Problem is { } problem)
+        {
+            return Html(SubscriptionPages.ReplayRefused(name, problem), StatusCodes.Status400BadRequest);
+        }
+
+        var requeued = await SubscriptionReplay.RunAsync(store, work, time, name, range, cancellationToken);
+        return Results.Redirect($"/subscriptions/{Uri.EscapeDataString(name)}?changed=replayed&count={requeued.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
     }
 
     private static IResult Html(string page, int status = StatusCodes.Status200OK) =>

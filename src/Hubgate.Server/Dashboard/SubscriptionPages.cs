@@ -52,8 +52,10 @@ internal static class SubscriptionPages
                $"<button type=\"submit\" class=\"{action}\">{label}</button></form>";
     }
 
-    private static string Notice(string? changed) => changed switch
+    private static string Notice(string? changed, int? count = null) => changed switch
     {
+        "replayed" when count is { } n => $"<p class=\"notice\" role=\"status\" id=\"replayed\">Replayed: {n.ToString(CultureInfo.InvariantCulture)} " +
+            $"{(n == 1 ? "delivery goes" : "deliveries go")} back to pending for it, with a full set of retries.</p>",
         "paused" => "<p class=\"notice\" role=\"status\">Paused: its deliveries are kept for it, not sent, until it is resumed.</p>",
         "resumed" => "<p class=\"notice\" role=\"status\">Resumed: it goes on where it stopped, nothing skipped.</p>",
         _ => "",
@@ -93,7 +95,7 @@ internal static class SubscriptionPages
         : "";
 
     public static string Page(AntiforgeryTokenSet tokens, Row row, SubscriptionStats.Window window, IReadOnlyList<SubscriptionStats.RecentDelivery> recent,
-        string? changed)
+        string? changed, int? count = null)
     {
         var (s, backlog, hour, lastError) = row;
         var o = s.Options;
@@ -105,7 +107,7 @@ internal static class SubscriptionPages
         }.OfType<string>());
         var html = new StringBuilder();
         html.Append(CultureInfo.InvariantCulture, $"<p><a href=\"/subscriptions\">← All subscriptions</a></p><h1>{E(s.Name)} <span class=\"muted\">{E(s.Kind.ToString().ToLowerInvariant())}</span></h1>")
-            .Append(Notice(changed))
+            .Append(Notice(changed, count))
             .Append("<table id=\"summary\">")
             .Append(CultureInfo.InvariantCulture, $"<tr><th>status</th>{StatusCell(s)}</tr>")
             .Append(CultureInfo.InvariantCulture, $"<tr><th>destination</th><td id=\"destination\">{E(Destination(s))}</td></tr>")
@@ -119,6 +121,7 @@ internal static class SubscriptionPages
             .Append(CultureInfo.InvariantCulture, $"<tr><th>last error</th><td><pre id=\"last-error\">{E(lastError ?? "—")}</pre></td></tr>")
             .Append("</table>")
             .Append(StatusForm(tokens, s, "page"))
+            .Append(ReplayForm(tokens, s))
             .Append("<h2>Last hour</h2><p class=\"muted\">Deliveries received per minute, by where they stand now.</p>")
             .Append(SubscriptionChart.Deliveries(hour))
             .Append("<p class=\"muted\">Lag from receipt to delivery, per minute of receipt.</p>")
@@ -149,6 +152,21 @@ internal static class SubscriptionPages
         html.Append("<p class=\"muted\">Refreshes every 10 seconds.</p>");
         return Layout(s.Name, html.ToString(), refreshSeconds: 10, signOut: tokens);
     }
+
+    /// <summary>
+    /// Sends again what this subscription was handed in a recent window, of one event when given: its rows go back to
+    /// pending from any state but processing.
+    /// </summary>
+    private static string ReplayForm(AntiforgeryTokenSet tokens, Subscription s) =>
+        $"<form id=\"replay\" method=\"post\" action=\"{E(Path(s.Name, "replay"))}\">{Hidden(tokens)}" +
+        "<label>Replay what was received in the last <select name=\"since\">" +
+        "<option value=\"15m\">15 minutes</option><option value=\"1h\" selected>hour</option><option value=\"6h\">6 hours</option>" +
+        "<option value=\"24h\">24 hours</option><option value=\"7d\">7 days</option></select></label> " +
+        "<label>event <input name=\"event\" placeholder=\"every event, or push, pull_request.closed\" size=\"32\"></label> " +
+        "<button type=\"submit\" class=\"replay\">Replay</button></form>";
+
+    public static string ReplayRefused(string name, string problem) => Layout("Replay refused",
+        $"<h1>Replay refused</h1><p class=\"notice\" role=\"alert\" id=\"problem\">{E(problem)}</p><p><a href=\"{E(Path(name))}\">Back to {E(name)}</a></p>");
 
     public static string NotFound(string name) => Layout("Not found",
         $"<h1>Not found</h1><p>No subscription <code>{E(name)}</code>.</p><p><a href=\"/subscriptions\">Back</a></p>");

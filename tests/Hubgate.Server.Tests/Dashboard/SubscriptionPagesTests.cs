@@ -211,6 +211,60 @@ public sealed partial class SubscriptionPagesTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Replay_ThroughTheForm_SendsTheWindowAgain_OfOneEventWhenGiven_SaysHowMany_AndRefusesABadWindow()
+    {
+        var databases = _app.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>();
+        async Task<List<int>> AttemptsOfDown()
+        {
+            await using var db = await databases.CreateDbContextAsync();
+            return await db.SubscriptionDeliveries.AsNoTracking().Where(s => s.Subscription == "down").Select(s => s.Attempts).ToListAsync();
+        }
+
+        Assert.Equal([1, 1, 1], await AttemptsOfDown());
+        var page = await PageAsync("/subscriptions/down");
+        Assert.Contains("<form id=\"replay\" method=\"post\" action=\"/subscriptions/down/replay\">", page, StringComparison.Ordinal);
+
+        using (var bare = new FormUrlEncodedContent([new("since", "1h")]))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, (await _browser.PostAsync(new Uri("/subscriptions/down/replay", UriKind.Relative), bare)).StatusCode);
+        }
+
+        using (var pushes = DashboardSignIn.Form(page, ("since", "1h"), ("event", "push")))
+        {
+            var none = await _browser.PostAsync(new Uri("/subscriptions/down/replay", UriKind.Relative), pushes);
+            Assert.Equal("/subscriptions/down?changed=replayed&count=0", none.Headers.Location?.OriginalString);
+        }
+
+        using (var bad = DashboardSignIn.Form(page, ("since", "yesterday-ish")))
+        {
+            var refused = await _browser.PostAsync(new Uri("/subscriptions/down/replay", UriKind.Relative), bad);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("since=&#x27;yesterday-ish&#x27; is neither an instant", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal([1, 1, 1], await AttemptsOfDown());
+        using (var form = DashboardSignIn.Form(page, ("since", "1h"), ("event", "ping")))
+        {
+            var replayed = await _browser.PostAsync(new Uri("/subscriptions/down/replay", UriKind.Relative), form);
+            Assert.Equal(HttpStatusCode.Redirect, replayed.StatusCode);
+            Assert.Equal($"/subscriptions/down?changed=replayed&count={Pings}", replayed.Headers.Location?.OriginalString);
+            Assert.Contains($"Replayed: {Pings} deliveries go back to pending", await PageAsync(replayed.Headers.Location!.OriginalString), StringComparison.Ordinal);
+        }
+
+        // Attempted again at once rather than in an hour (the endpoint still refuses them): a second attempt each.
+        await WaitForAsync(new() { [("down", DeliveryState.Failed)] = Pings });
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(100))
+        {
+            if ((await AttemptsOfDown()).All(a => a == 2))
+            {
+                return;
+            }
+        }
+
+        Assert.Fail($"the replayed rows were not attempted again: attempts {string.Join(", ", await AttemptsOfDown())}");
+    }
+
+    [Fact]
     public async Task ADisabledSubscription_ShowsWhy_AndEnableResumesIt()
     {
         var catalog = _app.Services.GetRequiredService<SubscriptionCatalog>();
