@@ -42,7 +42,8 @@ internal sealed partial class ClientStore(
         var list = new List<ClientSummary>();
         if (!string.IsNullOrEmpty(configured.ApiKey))
         {
-            list.Add(new ClientSummary(ClientDirectory.AdminClient, ClientSource.Configuration, [], [], new Dictionary<string, string>(), "*", AppRight.Admin, true, true, null));
+            list.Add(new ClientSummary(ClientDirectory.AdminClient, ClientSource.Configuration, [], [], new Dictionary<string, string>(), [], "*", AppRight.Admin, true, true,
+                null));
         }
 
         list.AddRange(configured.Clients.Select(c => Summary(c.Key.ToLowerInvariant(), ClientSource.Configuration, c.Value, null)));
@@ -62,11 +63,6 @@ internal sealed partial class ClientStore(
     public async Task<ClientChange> AddAsync(string name, ClientOptions policy, string actor, CancellationToken cancellationToken)
     {
         var problems = ClientOptionsValidator.CheckName(name).Concat(ClientOptionsValidator.CheckPolicy($"client {name}", policy)).ToList();
-        if (policy.Streams.Count > 0)
-        {
-            // Not stored with a run-time client (yet): refused rather than dropped without a word.
-            problems.Add($"client {name}: Streams can be granted in configuration only (Hubgate:Clients:{name}:Streams).");
-        }
         if (problems.Count > 0)
         {
             return ClientChange.Fail(ClientChangeError.Invalid, string.Join(" ", problems));
@@ -87,6 +83,7 @@ internal sealed partial class ClientStore(
             Installations = JsonSerializer.Serialize(policy.Installations),
             Repositories = JsonSerializer.Serialize(policy.Repositories),
             Permissions = JsonSerializer.Serialize(policy.Permissions),
+            Streams = JsonSerializer.Serialize(policy.Streams.Select(s => s.Trim()).ToList()),
             App = policy.AppName,
             AppAccess = policy.Access.ToString().ToLowerInvariant(),
             Tokens = policy.Tokens,
@@ -111,7 +108,7 @@ internal sealed partial class ClientStore(
             return ClientChange.Fail(ClientChangeError.Conflict, $"A client named '{name}' exists; rotate its key or remove it first.");
         }
 
-        Log.Added(logger, name, actor, policy.Installations, policy.Repositories, policy.AppName, policy.Access, policy.Tokens, policy.Admin);
+        Log.Added(logger, name, actor, policy.Installations, policy.Repositories, policy.Streams, policy.AppName, policy.Access, policy.Tokens, policy.Admin);
         return new ClientChange(Summary(name, ClientSource.Database, policy, now), key, null, null);
     }
 
@@ -207,6 +204,7 @@ internal sealed partial class ClientStore(
         Installations = JsonSerializer.Deserialize<List<string>>(row.Installations) ?? [],
         Repositories = JsonSerializer.Deserialize<List<string>>(row.Repositories) ?? [],
         Permissions = new Dictionary<string, string>(JsonSerializer.Deserialize<Dictionary<string, string>>(row.Permissions) ?? [], StringComparer.OrdinalIgnoreCase),
+        Streams = JsonSerializer.Deserialize<List<string>>(row.Streams) ?? [],
         App = row.App,
         AppAccess = Enum.Parse<AppRight>(row.AppAccess, ignoreCase: true),
         Tokens = row.Tokens,
@@ -214,7 +212,8 @@ internal sealed partial class ClientStore(
     };
 
     private static ClientSummary Summary(string name, ClientSource source, ClientOptions settings, DateTimeOffset? keyIssuedAt) =>
-        new(name, source, settings.Installations, settings.Repositories, settings.Permissions, settings.AppName, settings.Access, settings.Tokens, settings.Admin, keyIssuedAt);
+        new(name, source, settings.Installations, settings.Repositories, settings.Permissions, settings.Streams, settings.AppName, settings.Access, settings.Tokens,
+            settings.Admin, keyIssuedAt);
 
     private static ClientChange ConfiguredRefusal(string name) => ClientChange.Fail(ClientChangeError.Conflict,
         $"Client '{name}' is declared in configuration (Hubgate:Clients:{name} or Hubgate:ApiKey); change its key there.");
@@ -224,9 +223,9 @@ internal sealed partial class ClientStore(
     private static partial class Log
     {
         [LoggerMessage(EventId = 430, Level = LogLevel.Information,
-            Message = "Client {Client} added by {Actor}: installations {Installations}, repositories {Repositories}, app {App} ({AppAccess}), tokens {Tokens}, admin {Admin}")]
+            Message = "Client {Client} added by {Actor}: installations {Installations}, repositories {Repositories}, streams {Streams}, app {App} ({AppAccess}), tokens {Tokens}, admin {Admin}")]
         public static partial void Added(ILogger logger, string client, string actor, IEnumerable<string> installations, IEnumerable<string> repositories,
-            string app, AppRight appAccess, bool tokens, bool admin);
+            IEnumerable<string> streams, string app, AppRight appAccess, bool tokens, bool admin);
 
         [LoggerMessage(EventId = 431, Level = LogLevel.Information, Message = "Client {Client} was given a new key by {Actor}; the old key and its sessions no longer work")]
         public static partial void Rotated(ILogger logger, string client, string actor);
@@ -250,6 +249,7 @@ internal sealed record ClientSummary(
     IReadOnlyList<string> Installations,
     IReadOnlyList<string> Repositories,
     IReadOnlyDictionary<string, string> Permissions,
+    IReadOnlyList<string> Streams,
     string App,
     AppRight AppAccess,
     bool Tokens,

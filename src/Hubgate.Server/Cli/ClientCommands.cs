@@ -28,12 +28,13 @@ internal static class ClientCommands
         var installations = new Option<string[]>("--installation") { Description = "An installation id or account login (repeat; none = all)." };
         var repositories = new Option<string[]>("--repository") { Description = "owner/name or a repository id (repeat; none = all the installation has)." };
         var permissions = new Option<string[]>("--permission") { Description = "The most it may use, as name:level (contents:read); repeat for more (none = the installation's own)." };
+        var streams = new Option<string[]>("--stream") { Description = "A stream subscription whose deliveries it may read and acknowledge (repeat; none = none)." };
         var app = AppOption.Create("the client is held to (its routes, installations and tokens)");
         var appAccess = new Option<AppRight>("--app-access") { Description = "What it may do as its App on /proxy/app/: none, read or admin.", DefaultValueFactory = _ => AppRight.None };
         var tokens = new Option<bool>("--tokens") { Description = "May have installation tokens vended to it." };
         var admin = new Option<bool>("--admin") { Description = "May use the management API and the dashboard." };
         var json = new Option<bool>("--json") { Description = "Print {client, key} as JSON." };
-        var command = new Command("add", "Adds a client with a new key, printed once.") { name, installations, repositories, permissions, app, appAccess, tokens, admin, json };
+        var command = new Command("add", "Adds a client with a new key, printed once.") { name, installations, repositories, permissions, streams, app, appAccess, tokens, admin, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             Dictionary<string, string> grants;
@@ -58,6 +59,7 @@ internal static class ClientCommands
                 Installations = [.. parse.GetValue(installations) ?? []],
                 Repositories = [.. parse.GetValue(repositories) ?? []],
                 Permissions = grants,
+                Streams = [.. parse.GetValue(streams) ?? []],
                 App = heldTo.Name,
                 AppAccess = parse.GetValue(appAccess),
                 Tokens = parse.GetValue(tokens),
@@ -82,11 +84,11 @@ internal static class ClientCommands
                 return 0;
             }
 
-            var table = new Table().AddColumns("name", "source", "installations", "repositories", "app", "app access", "tokens", "admin", "key issued (UTC)");
+            var table = new Table().AddColumns("name", "source", "installations", "repositories", "streams", "app", "app access", "tokens", "admin", "key issued (UTC)");
             foreach (var c in list)
             {
                 table.AddRow(Markup.Escape(c.Name), c.Source.ToString().ToLowerInvariant(), Markup.Escape(All(c.Installations)), Markup.Escape(All(c.Repositories)),
-                    c.App, c.AppAccess.ToString().ToLowerInvariant(), c.Tokens ? "yes" : "no", c.Admin ? "yes" : "no", c.KeyIssuedAt?.ToString("u", System.Globalization.CultureInfo.InvariantCulture) ?? "");
+                    Markup.Escape(c.Streams.Count == 0 ? "—" : string.Join(", ", c.Streams)), c.App, c.AppAccess.ToString().ToLowerInvariant(), c.Tokens ? "yes" : "no", c.Admin ? "yes" : "no", c.KeyIssuedAt?.ToString("u", System.Globalization.CultureInfo.InvariantCulture) ?? "");
             }
 
             var console = CliConsole.For(parse);

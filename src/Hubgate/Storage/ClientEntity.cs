@@ -21,6 +21,9 @@ internal class ClientEntity
     /// <summary>JSON object of GitHub permission names to <c>read</c>/<c>write</c>/<c>admin</c>; empty = the installation's own.</summary>
     public string Permissions { get; set; } = "{}";
 
+    /// <summary>JSON array of the stream subscriptions (their names) the client may read and acknowledge; empty = none.</summary>
+    public string Streams { get; set; } = "[]";
+
     /// <summary>The App whose installations the client is held to (<see cref="StoredApp"/>).</summary>
     public string App { get; set; } = StoredApp.Default;
 

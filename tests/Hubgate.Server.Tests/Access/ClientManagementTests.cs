@@ -192,7 +192,7 @@ public sealed class ClientManagementTests : IAsyncLifetime, IDisposable
         await SendAsync(_app, AdminKey, HttpMethod.Delete, "/api/clients/deploy");
 
         var logs = _app.AllLogText();
-        Assert.Contains("Client deploy added by admin: installations [], repositories [\"acme/api\"], app default (None)", logs, StringComparison.Ordinal);
+        Assert.Contains("Client deploy added by admin: installations [], repositories [\"acme/api\"], streams [], app default (None)", logs, StringComparison.Ordinal);
         Assert.Contains("Client deploy was given a new key by admin", logs, StringComparison.Ordinal);
         Assert.Contains("Client deploy removed by admin", logs, StringComparison.Ordinal);
         Assert.DoesNotContain(key, logs, StringComparison.Ordinal);

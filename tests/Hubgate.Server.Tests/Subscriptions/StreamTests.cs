@@ -146,6 +146,57 @@ public sealed class StreamTests
         Assert.All(await host.RowsAsync(), r => Assert.Equal(DeliveryState.Pending, r.State));
     }
 
+    [Fact]
+    public async Task AClientAddedAtRunTime_WithTheStream_ReadsIt_OneWithoutItGets403_AndTheListShowsTheRight()
+    {
+        using var host = new StreamHost();
+        await host.SendAsync("watch", StreamHost.Watch(1));
+
+        async Task<(string Key, JsonElement Client)> AddAsync(string body)
+        {
+            using var add = new HttpRequestMessage(HttpMethod.Post, "/api/clients") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            add.Headers.Authorization = new AuthenticationHeaderValue("Bearer", StreamHost.AdminKey);
+            using var added = await host.Client.SendAsync(add);
+            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+            var json = await added.Content.ReadFromJsonAsync<JsonElement>();
+            return (json.GetProperty("key").GetString()!, json.GetProperty("client"));
+        }
+
+        var (readerKey, reader) = await AddAsync("""{"name":"ci-reader","streams":["dev"]}""");
+        var (plainKey, _) = await AddAsync("""{"name":"ci-plain"}""");
+
+        Assert.Equal(["dev"], reader.GetProperty("streams").EnumerateArray().Select(s => s.GetString()));
+        Assert.Single(await host.ReadAsync(1, Limit, key: readerKey));
+        using (var refused = await host.Client.SendAsync(StreamHost.EventsRequest(plainKey), HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        using var list = new HttpRequestMessage(HttpMethod.Get, "/api/clients");
+        list.Headers.Authorization = new AuthenticationHeaderValue("Bearer", StreamHost.AdminKey);
+        var listed = (await (await host.Client.SendAsync(list)).Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray()
+            .ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("streams").EnumerateArray().Select(s => s.GetString()).ToList());
+        Assert.Equal(["dev"], listed["ci-reader"]);
+        Assert.Empty(listed["ci-plain"]);
+        Assert.Equal(["dev"], listed["listener"]); // configured: Hubgate:Clients:listener:Streams
+    }
+
+    [Fact]
+    public async Task AClientAddedAtRunTime_WithAStreamNameThatCannotBe_IsRefused_NamingTheField()
+    {
+        using var host = new StreamHost();
+        using var add = new HttpRequestMessage(HttpMethod.Post, "/api/clients")
+        {
+            Content = new StringContent("""{"name":"ci-bad","streams":["Dev Stream"]}""", Encoding.UTF8, "application/json"),
+        };
+        add.Headers.Authorization = new AuthenticationHeaderValue("Bearer", StreamHost.AdminKey);
+
+        using var refused = await host.Client.SendAsync(add);
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("Streams:0", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("held", HttpStatusCode.Conflict)]    // paused
     [InlineData("local", HttpStatusCode.Conflict)]   // not a stream

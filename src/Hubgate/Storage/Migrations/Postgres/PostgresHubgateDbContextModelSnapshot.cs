@@ -188,6 +188,10 @@ namespace Hubgate.Storage.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<string>("Streams")
+                        .IsRequired()
+                        .HasColumnType("text");
+
                     b.Property<bool>("Tokens")
                         .HasColumnType("boolean");
 

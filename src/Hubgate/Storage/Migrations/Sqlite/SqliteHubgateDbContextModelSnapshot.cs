@@ -183,6 +183,10 @@ namespace Hubgate.Storage.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Streams")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<bool>("Tokens")
                         .HasColumnType("INTEGER");
 
