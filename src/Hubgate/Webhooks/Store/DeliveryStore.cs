@@ -548,14 +548,35 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
     // ---------------------------------------------------------------- retention
 
     /// <summary>
-    /// One bounded step of retention: deletes up to <paramref name="batchSize"/> deliveries received before
-    /// <paramref name="before"/> that every subscription is done with (no row in a state other than settled), then —
-    /// for deliveries received before <paramref name="maxBefore"/> — marks what is still owed <c>expired</c> and deletes
-    /// those too. A short transaction each, so the write lock is never held for long. Returns how many deliveries were
-    /// pruned, and per subscription how many it was still owed (expired): the rows go with their delivery, so this is
-    /// the only count of them.
+    /// Where a retention pass ends: the sequence of the newest delivery received before <paramref name="before"/> (0:
+    /// none). Read once per pass, backwards along the index on the receipt time.
     /// </summary>
-    public async Task<(int Pruned, IReadOnlyDictionary<string, int> Expired)> PruneAsync(DateTimeOffset before, DateTimeOffset maxBefore, int batchSize, CancellationToken cancellationToken)
+    public async Task<long> PruneHorizonAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            long horizon = 0;
+            await ReadAsync(db, $"SELECT \"Id\" FROM {Inbox} WHERE \"ReceivedAt\" < @p0 ORDER BY \"ReceivedAt\" DESC LIMIT 1",
+                [Time(before)], r => horizon = r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+            return horizon;
+        }
+    }
+
+    /// <summary>
+    /// One bounded step of a retention pass: deletes up to <paramref name="batchSize"/> deliveries received before
+    /// <paramref name="before"/> that every subscription is done with (no row in a state other than settled), taken in
+    /// sequence order after <paramref name="after"/> and up to <paramref name="horizon"/>; then — for deliveries received
+    /// before <paramref name="maxBefore"/> — marks what is still owed <c>expired</c> and deletes those too. A short
+    /// transaction each, so the write lock is never held for long. The cursor is why a pass ends: deliveries still owed
+    /// to a paused subscription are passed over once per pass, not once per step (with a million of them ahead, every
+    /// step would read them all again). Returns how many deliveries were pruned; per subscription how many it was still
+    /// owed (expired: the rows go with their delivery, so this is the only count of them); and where the next step
+    /// starts, or null when the pass is over.
+    /// </summary>
+    public async Task<PruneStep> PruneAsync(DateTimeOffset before, DateTimeOffset maxBefore, int batchSize, long after, long horizon,
+        CancellationToken cancellationToken)
     {
         var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
@@ -563,9 +584,10 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
             await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             var done = new List<long>();
             await ReadAsync(db,
-                $"SELECT d.\"Id\" FROM {Inbox} d WHERE d.\"ReceivedAt\" < @p0 AND d.\"FannedOut\" AND NOT EXISTS (SELECT 1 FROM {Rows} s " +
-                $"WHERE s.\"DeliverySeq\" = d.\"Id\" AND s.\"State\" NOT IN ({Literals(Settled)})) ORDER BY d.\"ReceivedAt\" LIMIT {batchSize}",
-                [Time(before)], r => done.Add(r.GetInt64(0)), cancellationToken).ConfigureAwait(false);
+                $"SELECT d.\"Id\" FROM {Inbox} d WHERE d.\"Id\" > @p1 AND d.\"Id\" <= @p2 AND d.\"ReceivedAt\" < @p0 AND d.\"FannedOut\" " +
+                $"AND NOT EXISTS (SELECT 1 FROM {Rows} s WHERE s.\"DeliverySeq\" = d.\"Id\" AND s.\"State\" NOT IN ({Literals(Settled)})) " +
+                $"ORDER BY d.\"Id\" LIMIT {batchSize}",
+                [Time(before), after, horizon], r => done.Add(r.GetInt64(0)), cancellationToken).ConfigureAwait(false);
             var pruned = await DeleteAsync(db, done, cancellationToken).ConfigureAwait(false);
 
             var owed = new List<long>();
@@ -588,9 +610,13 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
                 pruned += await DeleteAsync(db, owed, cancellationToken).ConfigureAwait(false);
             }
 
-            return (pruned, expired);
+            long? next = done.Count == batchSize ? done[^1] : owed.Count == batchSize ? after : null;
+            return new PruneStep(pruned, expired, next);
         }
     }
+
+    /// <summary>What one step of retention did, and where the next one starts (null: the pass is over).</summary>
+    public sealed record PruneStep(int Pruned, IReadOnlyDictionary<string, int> Expired, long? Next);
 
     /// <summary>How many rows per subscription retention marked expired and removed, counted before they go.</summary>
     private static async Task<int> DeleteAsync(HubgateDbContext db, List<long> sequences, CancellationToken cancellationToken)

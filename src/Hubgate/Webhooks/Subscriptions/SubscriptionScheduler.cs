@@ -208,12 +208,15 @@ internal sealed partial class SubscriptionScheduler(
             {
                 await Task.Delay(settings.PruneInterval, time, stop).ConfigureAwait(false);
                 int pruned = 0, expired = 0;
-                for (var batch = 0; batch < 1000 && !stop.IsCancellationRequested; batch++)
+                var now = time.GetUtcNow();
+                var horizon = await store.PruneHorizonAsync(now - settings.Retention, stop).ConfigureAwait(false);
+                long? after = 0;
+                for (var batch = 0; batch < 1000 && after is { } from && !stop.IsCancellationRequested; batch++)
                 {
-                    var now = time.GetUtcNow();
-                    var (p, owed) = await store.PruneAsync(now - settings.Retention, now - settings.MaxRetention, 500, stop).ConfigureAwait(false);
-                    pruned += p;
-                    foreach (var (subscription, count) in owed)
+                    var step = await store.PruneAsync(now - settings.Retention, now - settings.MaxRetention, 500, from, horizon, stop).ConfigureAwait(false);
+                    pruned += step.Pruned;
+                    after = step.Next;
+                    foreach (var (subscription, count) in step.Expired)
                     {
                         // Counted where they are counted when delivered: per subscription, in state "expired".
                         expired += count;
@@ -221,12 +224,10 @@ internal sealed partial class SubscriptionScheduler(
                         Log.Expired(_logger, count, subscription, settings.MaxRetention);
                     }
 
-                    if (p == 0)
+                    if (after is not null)
                     {
-                        break;
+                        await Task.Delay(TimeSpan.FromMilliseconds(20), time, stop).ConfigureAwait(false);
                     }
-
-                    await Task.Delay(TimeSpan.FromMilliseconds(20), time, stop).ConfigureAwait(false);
                 }
 
                 if (pruned > 0)
