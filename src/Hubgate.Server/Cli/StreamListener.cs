@@ -78,7 +78,20 @@ internal sealed class StreamListener : IDisposable
                 using var response = await _hubgate.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
                 if (!response.IsSuccessStatusCode)
                 {
-                    var detail = await DetailAsync(response, cancellationToken);
+                    var (detail, status) = await DetailAsync(response, cancellationToken);
+                    if (response.StatusCode == HttpStatusCode.Conflict && status == "paused")
+                    {
+                        // Paused is for a while: its deliveries are kept, and the stream goes on from here once resumed.
+                        await _error.WriteLineAsync($"Subscription {_subscription} is paused; waiting for it to be resumed (asking again in {backoff.TotalSeconds:0} s).");
+                        if (!await DelayAsync(backoff, cancellationToken))
+                        {
+                            break;
+                        }
+
+                        backoff = Next(backoff);
+                        continue;
+                    }
+
                     if ((int)response.StatusCode is >= 400 and < 500 and not (int)HttpStatusCode.TooManyRequests)
                     {
                         await _error.WriteLineAsync($"hubgate listen: {(int)response.StatusCode} {detail}");
@@ -167,7 +180,7 @@ internal sealed class StreamListener : IDisposable
             using var response = await _hubgate.SendAsync(request, timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
-                await _error.WriteLineAsync($"{sequence}: not acknowledged: {(int)response.StatusCode} {await DetailAsync(response, cancellationToken)}");
+                await _error.WriteLineAsync($"{sequence}: not acknowledged: {(int)response.StatusCode} {(await DetailAsync(response, cancellationToken)).Detail}");
             }
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
@@ -176,17 +189,20 @@ internal sealed class StreamListener : IDisposable
         }
     }
 
-    private static async Task<string> DetailAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>A refusal's problem detail (or the start of its body), and the subscription's status when the refusal gives it.</summary>
+    private static async Task<(string Detail, string? SubscriptionStatus)> DetailAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         try
         {
             using var problem = JsonDocument.Parse(body);
-            return problem.RootElement.TryGetProperty("detail", out var detail) ? detail.GetString() ?? body : body;
+            var root = problem.RootElement;
+            return (root.TryGetProperty("detail", out var detail) ? detail.GetString() ?? body : body,
+                root.TryGetProperty("subscriptionStatus", out var status) && status.ValueKind == JsonValueKind.String ? status.GetString() : null);
         }
         catch (JsonException)
         {
-            return body.Length > 200 ? body[..200] : body;
+            return (body.Length > 200 ? body[..200] : body, null);
         }
     }
 

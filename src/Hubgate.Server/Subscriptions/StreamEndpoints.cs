@@ -37,7 +37,8 @@ internal static class StreamEndpoints
         {
             return HubgateProblems.Result(HubgateProblems.Conflict,
                 $"Subscription '{name}' is {subscription.Status.ToString().ToLowerInvariant()}{(subscription.DisabledReason is { } why ? $" ({why})" : "")}; " +
-                "its deliveries are kept for it. Resume it to read the stream.");
+                "its deliveries are kept for it. Resume it to read the stream.",
+                new KeyValuePair<string, object?>("subscriptionStatus", subscription.Status.ToString().ToLowerInvariant()));
         }
 
         var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();

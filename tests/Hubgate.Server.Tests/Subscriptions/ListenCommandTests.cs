@@ -2,6 +2,7 @@ using System.CommandLine;
 using Hubgate.Server.Cli;
 using Hubgate.Storage;
 using Hubgate.Tests.Webhooks.Subscriptions;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hubgate.Server.Tests.Subscriptions;
 
@@ -60,6 +61,48 @@ public sealed class ListenCommandTests
         Assert.Equal(2, exit);
         Assert.Contains("403", error.ToString(), StringComparison.Ordinal);
         Assert.Contains("Hubgate:Clients:other:Streams", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Listen_ToAPausedSubscription_WaitsSayingSo_ThenForwardsWhatWasKeptOnceItIsResumed()
+    {
+        using var host = new StreamHost();
+        await using var sink = await SubscriptionSink.StartAsync(ReceiverSecret, SubscriptionKey.Generate().StandardForm);
+        var push = WebhookFixtures.Load("push", "payload.json");
+        var kept = await host.SendAsync("push", push); // handed to the paused stream "held", kept for it
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+
+        var listening = HubgateCommand.RunAsync(
+            ["listen", "--subscription", "held", "--from", host.BaseAddress.ToString(), "--key", StreamHost.AdminKey,
+             "--forward", new Uri(sink.BaseUrl, "/octokit").ToString(), "--secret", ReceiverSecret],
+            configuration: new InvocationConfiguration { Output = output, Error = error }, cancellationToken: stop.Token);
+        await WaitForAsync(() => error.ToString().Contains("Subscription held is paused; waiting for it to be resumed", StringComparison.Ordinal), listening, error);
+        Assert.False(listening.IsCompleted, $"hubgate listen stopped on a paused subscription: {error}");
+        Assert.Empty(sink.OctokitPushes);
+
+        var catalog = host.App.Services.GetRequiredService<Hubgate.Webhooks.Subscriptions.SubscriptionCatalog>();
+        Assert.True(await catalog.SetStatusAsync("held", Hubgate.Storage.SubscriptionStatus.Active, reason: null, default));
+        await WaitForAsync(() => !sink.OctokitPushes.IsEmpty, listening, error);
+        await stop.CancelAsync();
+
+        Assert.Equal(0, await listening);
+        Assert.Equal([kept], sink.OctokitPushes.Select(p => p.DeliveryId));
+    }
+
+    [Fact]
+    public async Task Listen_ToASubscriptionThatIsNotAStream_StopsWithTheRefusal()
+    {
+        using var host = new StreamHost();
+        using var error = new StringWriter();
+
+        var exit = await HubgateCommand.RunAsync(["listen", "--subscription", "local", "--from", host.BaseAddress.ToString(), "--key", StreamHost.AdminKey],
+            configuration: new InvocationConfiguration { Output = TextWriter.Null, Error = error });
+
+        Assert.Equal(2, exit);
+        Assert.Contains("409", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Only a Stream subscription has events to read", error.ToString(), StringComparison.Ordinal);
     }
 
     private static async Task WaitForAsync(Func<bool> done, Task listening, StringWriter error)
