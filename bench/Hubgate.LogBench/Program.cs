@@ -7,7 +7,8 @@ using Hubgate.LogBench;
 // of a shared machine falls on every design alike; the summary gives medians and the spread.
 //
 //   dotnet run -c Release --project bench/Hubgate.LogBench -- [--record push|1m] [--appenders 32] [--seconds 5]
-//       [--rounds 3] [--designs segment,faster,rocksdb] [--dir /tmp/hubgate-logbench]
+//       [--rounds 3] [--designs segment,faster,rocksdb] [--dir /tmp/hubgate-logbench] [--records N]
+// --records stops each run after N appends instead of after --seconds (the re-read of 1 million records).
 var settings = Settings.Parse(args);
 var record = settings.Record == "1m" ? OneMegabyte(settings.Fixture) : File.ReadAllBytes(settings.Fixture);
 Console.WriteLine($"record {record.Length:N0} B, {settings.Appenders} appenders, {settings.Seconds} s a run, {settings.Rounds} rounds, "
@@ -61,7 +62,7 @@ static byte[] OneMegabyte(string fixture)
     return record;
 }
 
-internal sealed record Settings(string Record, int Appenders, int Seconds, int Rounds, string[] Designs, string Directory, string Fixture)
+internal sealed record Settings(string Record, int Appenders, int Seconds, int Rounds, string[] Designs, string Directory, string Fixture, long Records)
 {
     public static Settings Parse(string[] args)
     {
@@ -78,7 +79,8 @@ internal sealed record Settings(string Record, int Appenders, int Seconds, int R
             int.Parse(Arg("--rounds", "3"), CultureInfo.InvariantCulture),
             Arg("--designs", "segment,faster,rocksdb").Split(','),
             Arg("--dir", Path.Combine(Path.GetTempPath(), $"hubgate-logbench-{Environment.ProcessId}")),
-            Arg("--fixture", "tests/fixtures/github-webhooks/push/with-new-branch.payload.json"));
+            Arg("--fixture", "tests/fixtures/github-webhooks/push/with-new-branch.payload.json"),
+            long.Parse(Arg("--records", "0"), CultureInfo.InvariantCulture));
     }
 }
 
@@ -104,7 +106,7 @@ internal static class Bench
     public static async Task<RunResult> RunAsync(string design, string directory, byte[] record, Settings settings)
     {
         Directory.CreateDirectory(directory);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(settings.Records > 0 ? 30 : 5));
         var log = design switch
         {
             "segment" => await SegmentDesign.OpenAsync(directory, timeout.Token),
@@ -125,7 +127,8 @@ internal static class Bench
         process.Refresh();
         var cpuBefore = process.TotalProcessorTime;
         var started = time.GetTimestamp();
-        var deadline = started + (long)(settings.Seconds * (double)Stopwatch.Frequency);
+        var deadline = settings.Records > 0 ? long.MaxValue : started + (long)(settings.Seconds * (double)Stopwatch.Frequency);
+        var budget = settings.Records > 0 ? settings.Records : long.MaxValue;
         var latencies = new List<double>[settings.Appenders];
         var appenders = new Task[settings.Appenders];
         for (var a = 0; a < settings.Appenders; a++)
@@ -133,7 +136,7 @@ internal static class Bench
             var mine = latencies[a] = new List<double>(1 << 16);
             async Task Append()
             {
-                while (time.GetTimestamp() < deadline)
+                while (time.GetTimestamp() < deadline && Interlocked.Decrement(ref budget) >= 0)
                 {
                     var begin = time.GetTimestamp();
                     await log.AppendAsync(record, timeout.Token);

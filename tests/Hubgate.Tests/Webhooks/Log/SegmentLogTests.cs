@@ -70,6 +70,33 @@ public sealed class SegmentLogTests : IDisposable
         Assert.Equal(11, await reopened.AppendAsync(Payload(10), Token));
     }
 
+    [Fact]
+    public async Task ABatchOfConcurrentAppends_IsSplitAcrossSegments_WithEveryRecordInTheSegmentNamedForIt()
+    {
+        var recordBytes = LogRecordFormat.HeaderSize + Payload(0).Length;
+        await using (var log = await Open(segmentBytes: 3 * recordBytes))
+        {
+            // 32 appenders at once: the writer takes several waiting records per batch, and a batch crosses segments.
+            await Task.WhenAll(Enumerable.Range(0, 32).Select(a => Task.Run(async () =>
+            {
+                for (var i = 0; i < 5; i++)
+                {
+                    await log.AppendAsync(Payload(a), Token);
+                }
+            }, Token)));
+        }
+
+        var segments = SegmentFiles.List(_directory);
+        var records = (await ReadAll()).Cast<LogRecord>().ToList();
+        Assert.Equal(Enumerable.Range(1, 160).Select(i => (long)i), records.Select(r => r.Sequence));
+        foreach (var (path, first) in segments)
+        {
+            var inSegment = records.Where(r => r.Segment == path).Select(r => r.Sequence).ToList();
+            Assert.InRange(inSegment.Count, 1, 3);
+            Assert.Equal(first, inSegment[0]);
+        }
+    }
+
     [Theory]
     [InlineData(1)] // the last byte of the payload missing
     [InlineData(2000)] // most of the payload missing

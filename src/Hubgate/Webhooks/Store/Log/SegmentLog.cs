@@ -23,16 +23,14 @@ internal sealed class SegmentLog : IAsyncDisposable
     private readonly SegmentLogOptions _options;
     private readonly Task _writer;
     private SafeFileHandle _segment;
-    private long _segmentFirstSequence;
     private long _offset;
     private long _nextSequence;
     private Exception? _failed;
 
-    private SegmentLog(SegmentLogOptions options, SafeFileHandle segment, long segmentFirstSequence, long offset, long nextSequence)
+    private SegmentLog(SegmentLogOptions options, SafeFileHandle segment, long offset, long nextSequence)
     {
         _options = options;
         _segment = segment;
-        _segmentFirstSequence = segmentFirstSequence;
         _offset = offset;
         _nextSequence = nextSequence;
         _writer = DedicatedThread.Start("Hubgate log writer", WriteLoop);
@@ -55,7 +53,7 @@ internal sealed class SegmentLog : IAsyncDisposable
         var segments = SegmentFiles.List(options.Directory);
         if (segments.Count == 0)
         {
-            return new SegmentLog(options, CreateSegment(options.Directory, 1), 1, 0, 1);
+            return new SegmentLog(options, CreateSegment(options.Directory, 1), 0, 1);
         }
 
         var (path, first) = segments[^1];
@@ -91,7 +89,7 @@ internal sealed class SegmentLog : IAsyncDisposable
             throw;
         }
 
-        return new SegmentLog(options, handle, first, end, next) { CutTail = torn };
+        return new SegmentLog(options, handle, end, next) { CutTail = torn };
     }
 
     /// <summary>
@@ -269,7 +267,6 @@ internal sealed class SegmentLog : IAsyncDisposable
         var next = CreateSegment(_options.Directory, _nextSequence);
         _segment.Dispose();
         _segment = next;
-        _segmentFirstSequence = _nextSequence;
         _offset = 0;
     }
 
