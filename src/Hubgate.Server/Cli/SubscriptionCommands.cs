@@ -297,6 +297,7 @@ internal static class SubscriptionCommands
     {
         SubscriptionKind.Http => v.Url ?? "",
         SubscriptionKind.Stream => $"/api/subscriptions/{v.Name}/events",
+        SubscriptionKind.RabbitMq when v.RabbitMq is { } rabbit => $"{rabbit.Uri} → {rabbit.Exchange} ({rabbit.RoutingKey})",
         _ => "model + in-process handlers",
     };
 
