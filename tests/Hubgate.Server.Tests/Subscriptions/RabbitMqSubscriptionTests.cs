@@ -187,6 +187,40 @@ public sealed class RabbitMqSubscriptionTests(RabbitMqNode node) : IClassFixture
     }
 
     [Fact]
+    public async Task AddedThroughTheApi_TheUriIsShownMasked_StoredEncrypted_AndDeliveriesArePublished_AndABadUriIsRefusedNamingTheField()
+    {
+        var exchange = Unique("api");
+        await using var consumer = await RabbitMqConsumer.ConnectAsync(Broker);
+        await consumer.BindAsync(exchange, exchange + ".q", "github.push.*");
+        var settings = Settings(_gitHub);
+        settings["Hubgate:ApiKey"] = SubscriptionsApiTests.ApiKey;
+        using var app = new HubgateApplication(settings);
+        using var client = SubscriptionsApiTests.Client(app);
+        var masked = $"amqp://{ThrowawayRabbitMq.User}:****@127.0.0.1:{Broker.Port}/";
+
+        using var bad = await client.PostAsJsonAsync(new Uri("/api/subscriptions", UriKind.Relative),
+            new { name = "bus", kind = "rabbitmq", rabbitMq = new { uri = Broker.Uri.Replace("amqp://", "http://", StringComparison.Ordinal), exchange } });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains($"rabbitMq.uri must be an amqp:// or amqps:// URI with a host (was 'http://{ThrowawayRabbitMq.User}:****@", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var added = await client.PostAsJsonAsync(new Uri("/api/subscriptions", UriKind.Relative),
+            new { name = "bus", kind = "rabbitmq", events = new[] { "push" }, rabbitMq = new { uri = Broker.Uri, exchange } });
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        var answer = await added.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(JsonValueKind.Null, answer.GetProperty("signingKey").ValueKind);
+        Assert.Equal(masked, answer.GetProperty("subscription").GetProperty("rabbitMq").GetProperty("uri").GetString());
+        var push = Push(Spoon, 7201);
+        Assert.Equal(HttpStatusCode.Accepted, await SendAsync(client, push));
+
+        await WaitRowsAsync(app, "bus", 1, DeliveryState.Processed);
+        Assert.Equal([push.Id], (await consumer.DrainAsync(exchange + ".q")).Select(m => m.Properties.MessageId));
+        var list = await client.GetStringAsync(new Uri("/api/subscriptions", UriKind.Relative));
+        Assert.Contains(masked, list, StringComparison.Ordinal);
+        // the password in neither the answers nor (scanned when the app is disposed) the database file or the logs
+        TestSecrets.AssertNoneIn([("POST /api/subscriptions", answer.ToString()), ("GET /api/subscriptions", list)], []);
+    }
+
+    [Fact]
     public async Task HubgateCheck_ABrokerThatAnswers_IsConnected_WithItsExchangePresent()
     {
         var exchange = Unique("checked");

@@ -262,7 +262,7 @@ internal sealed partial class SubscriptionCatalog(
             db.Subscriptions.Add(new SubscriptionEntity
             {
                 Name = name, Kind = options.Kind, DefinitionJson = Serialize(options),
-                SecretProtected = secret is null ? null : _protector.Protect(secret),
+                SecretProtected = options.Kind == SubscriptionKind.RabbitMq ? ProtectedSecret(options) : secret is null ? null : _protector.Protect(secret),
                 Source = SubscriptionSource.Api, Status = options.Paused ? SubscriptionStatus.Paused : SubscriptionStatus.Active,
                 CreatedAt = now, UpdatedAt = now,
             });

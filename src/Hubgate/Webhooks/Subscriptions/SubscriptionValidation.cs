@@ -55,17 +55,22 @@ internal static partial class SubscriptionValidation
         }
         else if (options.Kind == SubscriptionKind.RabbitMq)
         {
+            // Configuration keys nest with ':' (Subscriptions:bus:RabbitMq:Uri); the API's JSON members with '.' (rabbitMq.uri).
+            var section = field("RabbitMq");
+            string Rabbit(string name) => section.Contains(':', StringComparison.Ordinal)
+                ? $"{section}:{name}"
+                : $"{section}.{System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(name)}";
             if (!string.IsNullOrEmpty(options.Url))
             {
-                problems.Add($"{field("Url")} is for Http subscriptions; a RabbitMq subscription's broker is {field("RabbitMq")}:Uri");
+                problems.Add($"{field("Url")} is for Http subscriptions; a RabbitMq subscription's broker is {Rabbit("Uri")}");
             }
 
             if (options.Secret is not null)
             {
-                problems.Add($"{field("Secret")} is for Http subscriptions; a RabbitMq subscription's messages are not signed (the broker's user and password are in {field("RabbitMq")}:Uri)");
+                problems.Add($"{field("Secret")} is for Http subscriptions; a RabbitMq subscription's messages are not signed (the broker's user and password are in {Rabbit("Uri")})");
             }
 
-            RabbitMqProblems(options.RabbitMq, name => $"{field("RabbitMq")}:{name}", problems);
+            RabbitMqProblems(options.RabbitMq, Rabbit, problems);
         }
 
         if (options.Kind != SubscriptionKind.RabbitMq && options.RabbitMq is not null)
