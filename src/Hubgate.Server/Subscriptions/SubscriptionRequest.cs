@@ -62,7 +62,7 @@ internal sealed record SubscriptionRequest
             }
             else
             {
-                problems.Add($"kind must be http, stream or rabbitmq (was '{Kind}').");
+                problems.Add($"kind must be http, stream or rabbit_mq (was '{Kind}').");
             }
         }
 
@@ -134,9 +134,10 @@ internal sealed record SubscriptionRequest
         return null;
     }
 
-    /// <summary>An enum member by name, any case; numbers are not names.</summary>
+    /// <summary>An enum member by name, any case, with or without the '_' of the API's answers (<c>rabbit_mq</c>); numbers are not names.</summary>
     internal static bool TryParseName<T>(string text, out T value) where T : struct, Enum =>
-        Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value) && !char.IsAsciiDigit(text.TrimStart('-').FirstOrDefault());
+        Enum.TryParse(text.Replace("_", "", StringComparison.Ordinal), ignoreCase: true, out value) && Enum.IsDefined(value)
+        && !char.IsAsciiDigit(text.TrimStart('-').FirstOrDefault());
 }
 
 /// <summary>A RabbitMQ subscription's broker as the API takes it (<c>rabbitMq</c>): unset = the defaults of <c>RabbitMqOptions</c>.</summary>

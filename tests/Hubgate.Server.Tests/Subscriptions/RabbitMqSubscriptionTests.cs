@@ -204,11 +204,12 @@ public sealed class RabbitMqSubscriptionTests(RabbitMqNode node) : IClassFixture
         Assert.Contains($"rabbitMq.uri must be an amqp:// or amqps:// URI with a host (was 'http://{ThrowawayRabbitMq.User}:****@", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         using var added = await client.PostAsJsonAsync(new Uri("/api/subscriptions", UriKind.Relative),
-            new { name = "bus", kind = "rabbitmq", events = new[] { "push" }, rabbitMq = new { uri = Broker.Uri, exchange } });
+            new { name = "bus", kind = "rabbit_mq", events = new[] { "push" }, rabbitMq = new { uri = Broker.Uri, exchange } });
         Assert.Equal(HttpStatusCode.Created, added.StatusCode);
         var answer = await added.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(JsonValueKind.Null, answer.GetProperty("signingKey").ValueKind);
         Assert.Equal(masked, answer.GetProperty("subscription").GetProperty("rabbitMq").GetProperty("uri").GetString());
+        Assert.Equal("rabbit_mq", answer.GetProperty("subscription").GetProperty("kind").GetString());
         var push = Push(Spoon, 7201);
         Assert.Equal(HttpStatusCode.Accepted, await SendAsync(client, push));
 
