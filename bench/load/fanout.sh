@@ -34,8 +34,9 @@ cd "$(dirname "$0")/../.."
 SECRET="load-test-secret"
 SINK_SECRET="fanout-sink-secret-0123456789"
 API_KEY="fanout-admin-key-0123456789abcdef"
-PORT=5400
-SINK_PORTS=(5401 5402 5403)
+# PORT=N moves the server (and the sinks to N+1..N+3, the RabbitMQ node to N+10..N+12): another run on the machine.
+PORT=${PORT:-5400}
+SINK_PORTS=($((PORT + 1)) $((PORT + 2)) $((PORT + 3)))
 WORK="$(mktemp -d)"
 PIDS=()
 # An entry -PGID is a process group of the script's own (the RabbitMQ node and its epmd): the whole group is stopped.
@@ -63,6 +64,8 @@ wait_up() { # url
 }
 
 start_hubgate() { # db worker subscriptions(http|stream|rabbitmq|rabbitmq-paused|none)
+  # Something else on the port would take the load meant for this server: refuse rather than measure it.
+  if (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then echo "127.0.0.1:$PORT is in use (another run?): set PORT" >&2; exit 1; fi
   local -a env=(GitHub__WebhookSecret="$SECRET" ConnectionStrings__Hubgate="Data Source=$1" Webhooks__RunWorker="$2"
     Hubgate__ApiKey="$API_KEY" Logging__LogLevel__Default=Warning)
   case "$3" in
@@ -201,7 +204,7 @@ stream() { # rate seconds
 }
 
 # A RabbitMQ node of this script's own, in its own process group (stopped with it): own epmd, ports, data, cookie.
-RMQ_PORT=5410
+RMQ_PORT=$((PORT + 10))
 start_rabbitmq() {
   local root="$WORK/rmq" i
   [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || { echo "rabbitmq-server is not installed (apt-get install rabbitmq-server)" >&2; exit 1; }
@@ -211,10 +214,11 @@ start_rabbitmq() {
   printf 'listeners.tcp.1 = 127.0.0.1:%s\ndefault_user = hubgate\ndefault_pass = %s\nloopback_users = none\ndisk_free_limit.absolute = 50MB\nlog.console = false\n' \
     "$RMQ_PORT" "$RMQ_PASSWORD" > "$root/rabbitmq.conf"
   echo '[].' > "$root/enabled_plugins"
-  setsid epmd -address 127.0.0.1 -port 5412 >/dev/null 2>&1 &
+  if (echo > "/dev/tcp/127.0.0.1/$RMQ_PORT") 2>/dev/null; then echo "127.0.0.1:$RMQ_PORT is in use (another run?): set PORT" >&2; exit 1; fi
+  setsid epmd -address 127.0.0.1 -port $((PORT + 12)) >/dev/null 2>&1 &
   PIDS+=("-$!")
-  HOME="$root/home" ERL_EPMD_PORT=5412 RABBITMQ_NODENAME="hubgate-bench@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-    RABBITMQ_NODE_PORT=$RMQ_PORT RABBITMQ_DIST_PORT=5411 RABBITMQ_MNESIA_BASE="$root/mnesia" RABBITMQ_LOG_BASE="$root/log" \
+  HOME="$root/home" ERL_EPMD_PORT=$((PORT + 12)) RABBITMQ_NODENAME="hubgate-bench-$PORT@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT=$RMQ_PORT RABBITMQ_DIST_PORT=$((PORT + 11)) RABBITMQ_MNESIA_BASE="$root/mnesia" RABBITMQ_LOG_BASE="$root/log" \
     RABBITMQ_CONFIG_FILE="$root/rabbitmq.conf" RABBITMQ_ENABLED_PLUGINS_FILE="$root/enabled_plugins" \
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
     setsid /usr/lib/rabbitmq/bin/rabbitmq-server >"$root/out.log" 2>&1 &
@@ -245,6 +249,11 @@ print(f"  {sub}: confirmed={len(rows)} receipt_to_confirmed_ms p50={pct(.5):.1f}
 PY
 }
 
+stop_hubgate() { # pid: the server must still be running (its log if not)
+  if ! kill "$1" 2>/dev/null; then echo "the server (pid $1) had stopped; its log:" >&2; tail -30 "$WORK/server.log" >&2; exit 1; fi
+  wait "$1" 2>/dev/null || true
+}
+
 rabbitmq() { # rate seconds backlog
   local rate=$1 seconds=$2 backlog_n=$3 db="$WORK/rmq-backlog.db" run="b-$RANDOM" pid consumer result drained
   start_rabbitmq
@@ -258,12 +267,12 @@ rabbitmq() { # rate seconds backlog
   result=$($TOOL drive "http://127.0.0.1:$PORT/webhooks/github" 2000 $((backlog_n / 2000)) "$WORK/body.json" "$SECRET" "$run" | grep RESULT || true)
   drained=$(drain "$db" local)
   echo "stored: ${result#RESULT } local_drain_s=${drained% *}"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  stop_hubgate "$pid"
   printf 'rabbitmq backlog publish: concurrency=%s load_before=%s ' "${RMQ_CONCURRENCY:-64}" "$(load_avg)"
   pid=$(start_hubgate "$db" true rabbitmq); PIDS+=("$pid")
   drained=$(drain "$db" bus)
   echo "drain_s=${drained% *} backlog_left=${drained#* } load_after=$(load_avg)"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  stop_hubgate "$pid"
   confirmed "$db" "$run" bus
   # 2. At a steady rate.
   db="$WORK/rmq-rate.db"; run="r$rate-$RANDOM"
@@ -275,7 +284,7 @@ rabbitmq() { # rate seconds backlog
   result=$($TOOL drive "http://127.0.0.1:$PORT/webhooks/github" "$rate" "$seconds" "$WORK/body.json" "$SECRET" "$run" | grep RESULT || true)
   drained=$(drain "$db" local bus)
   echo "load_after=$(load_avg) ${result#RESULT } drain_s=${drained% *} backlog_left=${drained#* }"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  stop_hubgate "$pid"
   kill "$consumer"; wait "$consumer" 2>/dev/null || true
   cat "$WORK/consumer.log"
   confirmed "$db" "$run" bus
