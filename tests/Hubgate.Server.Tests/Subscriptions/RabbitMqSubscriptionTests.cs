@@ -153,7 +153,8 @@ public sealed class RabbitMqSubscriptionTests(RabbitMqNode node) : IClassFixture
         var wrong = "wrong-" + Guid.NewGuid().ToString("N")[..12];
         TestSecrets.Register(wrong, "a wrong RabbitMQ password");
         var exchange = Unique("refused");
-        var settings = Publish(Settings(_gitHub), "refused", Broker.UriWithWrongPassword(wrong), exchange, QuickRetries(20, 200));
+        // one retry, a minute later: the row stays failed, with its error, while the test looks at it
+        var settings = Publish(Settings(_gitHub), "refused", Broker.UriWithWrongPassword(wrong), exchange, QuickRetries(1, 60_000));
         settings["Hubgate:ApiKey"] = SubscriptionsApiTests.ApiKey;
         using var app = new HubgateApplication(settings);
         using var client = SubscriptionsApiTests.Client(app);
@@ -182,6 +183,14 @@ public sealed class RabbitMqSubscriptionTests(RabbitMqNode node) : IClassFixture
             .Single(c => c.GetProperty("name").GetString() == "RabbitMQ (refused)");
         Assert.False(check.GetProperty("ok").GetBoolean());
         Assert.StartsWith($"The broker at {masked} refused the credentials", check.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var (browser, _) = await Dashboard.DashboardSignIn.SignInAsync(app, SubscriptionsApiTests.ApiKey);
+        using (browser)
+        {
+            var dashboard = await browser.GetStringAsync(new Uri("/subscriptions", UriKind.Relative));
+            Assert.Contains(System.Net.WebUtility.HtmlEncode(masked), dashboard, StringComparison.Ordinal);
+            TestSecrets.AssertNoneIn([("the dashboard's Subscriptions page", dashboard)], []);
+        }
+
         TestSecrets.AssertNoneIn([("hubgate check", output + error.ToString()), ("/api/subscriptions", view.ToString()), ("/readyz", ready.ToString())], []);
         // and the logs, the error bodies and the database file are scanned when the app is disposed
     }
