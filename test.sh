@@ -21,6 +21,17 @@ if [[ ! -x /usr/bin/chromium && $(id -u) -eq 0 ]] && command -v apt-get >/dev/nu
     || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 fi
 
+# The RabbitMQ subscription tests start a node of their own from Debian's rabbitmq-server (never its system service);
+# install it if this machine lacks it. Its post-install tries to start the system service, which may fail in a
+# container: that is fine, the package's files are what the tests need.
+if [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "RabbitMQ not found: installing rabbitmq-server" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server >/dev/null; } \
+    || true
+  [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || echo "rabbitmq-server could not be installed: the RabbitMQ tests will fail saying so" >&2
+fi
+
 status=0
 dotnet build Hubgate.slnx -v quiet -nologo || exit $?
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using RabbitMQ.Client;
 
 // The tools of bench/load/fanout.sh (see there for the whole measurement):
 //   sinks  PORT[,PORT…] OUTDIR            HTTP sinks on 127.0.0.1 answering 204; on SIGTERM each writes OUTDIR/sink-PORT.csv
@@ -13,18 +14,21 @@ using System.Text;
 //                                         i / RATE s, at most 512 in flight), delivery ids RUN-i; prints one RESULT line.
 //   listen URL KEY OUT SECONDS            reads the Server-Sent Events stream at URL with the bearer KEY for SECONDS and writes
 //                                         OUT (event id = the delivery's sequence, receipt in Unix ms).
+//   consume URI EXCHANGE OUT SECONDS      declares EXCHANGE (durable topic) and a durable queue bound to it with '#', consumes it
+//                                         for SECONDS and writes OUT (message_id, receipt in Unix ms).
 return args.FirstOrDefault() switch
 {
     "sinks" when args.Length == 3 => await Sinks(args[1].Split(',').Select(int.Parse).ToArray(), args[2]),
     "drive" when args.Length == 7 => await Drive(new Uri(args[1]), double.Parse(args[2], CultureInfo.InvariantCulture),
         int.Parse(args[3], CultureInfo.InvariantCulture), await File.ReadAllBytesAsync(args[4]), args[5], args[6]),
     "listen" when args.Length == 5 => await Listen(new Uri(args[1]), args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture)),
+    "consume" when args.Length == 5 => await Consume(new Uri(args[1]), args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: sinks PORTS OUTDIR | drive URL RATE SECONDS BODY SECRET RUN | listen URL KEY OUT SECONDS");
+    Console.Error.WriteLine("usage: sinks PORTS OUTDIR | drive URL RATE SECONDS BODY SECRET RUN | listen URL KEY OUT SECONDS | consume URI EXCHANGE OUT SECONDS");
     return 2;
 }
 
@@ -173,3 +177,40 @@ static async Task<int> Listen(Uri url, string key, string outFile, int seconds)
     Console.WriteLine($"listen: {rows.Count} events");
     return 0;
 }
+
+static async Task<int> Consume(Uri broker, string exchange, string outFile, int seconds)
+{
+    var rows = new ConcurrentQueue<string>();
+    await using var connection = await new RabbitMQ.Client.ConnectionFactory { Uri = broker }.CreateConnectionAsync();
+    await using var channel = await connection.CreateChannelAsync();
+    await channel.ExchangeDeclareAsync(exchange, RabbitMQ.Client.ExchangeType.Topic, durable: true, autoDelete: false);
+    var queue = (await channel.QueueDeclareAsync(exchange + ".bench", durable: true, exclusive: false, autoDelete: false)).QueueName;
+    await channel.QueueBindAsync(queue, exchange, "#");
+    await channel.BasicQosAsync(0, 1000, false);
+    var consumer = new RabbitMQ.Client.Events.AsyncEventingBasicConsumer(channel);
+    consumer.ReceivedAsync += (_, message) =>
+    {
+        rows.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{message.BasicProperties.MessageId},{UnixMs():F3}"));
+        return Task.CompletedTask;
+    };
+    await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+    Console.WriteLine("consume: ready");
+    using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+    using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+    {
+        context.Cancel = true;
+        stop.Cancel();
+    });
+    try
+    {
+        await Task.Delay(Timeout.Infinite, stop.Token);
+    }
+    catch (OperationCanceledException)
+    {
+    }
+
+    await File.WriteAllLinesAsync(outFile, rows);
+    Console.WriteLine($"consume: {rows.Count} messages");
+    return 0;
+}
+

@@ -21,17 +21,26 @@
 #       three subscriptions configured against none, interleaved A/B, wrk with ingest.lua (32 connections), as ingest.sh
 #   bench/load/fanout.sh stream [rate, default 1000] [seconds, default 60]      one Stream subscription `feed` and one
 #       listener on GET /api/subscriptions/feed/events (admin key); receipt → listener p50/p99 by the SSE id (= sequence)
+#   bench/load/fanout.sh rabbitmq [rate, default 1000] [seconds, default 60] [backlog, default 40000]
+#       one RabbitMQ subscription `bus` (Concurrency RMQ_CONCURRENCY, default 64) publishing with confirms to a node of
+#       the script's own (Debian's rabbitmq-server, own epmd, 127.0.0.1; one consumer on a queue bound with '#'):
+#       1. backlog: BACKLOG pushes stored and fanned out while `bus` is declared paused (local drains them), then the
+#          server restarted with `bus` active: publish rate = rows confirmed ÷ (last ProcessedAt − first ProcessedAt);
+#       2. rate: a fresh database, RATE/s for SECONDS; receipt → confirmed (the row's ProcessedAt − ReceivedAt) and
+#          receipt → consumer p50/p99.
 # Needs wrk, curl, openssl, sqlite3, python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECRET="load-test-secret"
 SINK_SECRET="fanout-sink-secret-0123456789"
 API_KEY="fanout-admin-key-0123456789abcdef"
-PORT=5400
-SINK_PORTS=(5401 5402 5403)
+# PORT=N moves the server (and the sinks to N+1..N+3, the RabbitMQ node to N+10..N+12): another run on the machine.
+PORT=${PORT:-5400}
+SINK_PORTS=($((PORT + 1)) $((PORT + 2)) $((PORT + 3)))
 WORK="$(mktemp -d)"
 PIDS=()
-cleanup() { for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
+# An entry -PGID is a process group of the script's own (the RabbitMQ node and its epmd): the whole group is stopped.
+cleanup() { for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -- "$pid" 2>/dev/null || true; done; sleep 1; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 for tool in wrk curl openssl sqlite3 python3; do command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }; done
@@ -54,7 +63,9 @@ wait_up() { # url
   echo "nothing answers at $1" >&2; exit 1
 }
 
-start_hubgate() { # db worker subscriptions(http|stream|none)
+start_hubgate() { # db worker subscriptions(http|stream|rabbitmq|rabbitmq-paused|none)
+  # Something else on the port would take the load meant for this server: refuse rather than measure it.
+  if (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then echo "127.0.0.1:$PORT is in use (another run?): set PORT" >&2; exit 1; fi
   local -a env=(GitHub__WebhookSecret="$SECRET" ConnectionStrings__Hubgate="Data Source=$1" Webhooks__RunWorker="$2"
     Hubgate__ApiKey="$API_KEY" Logging__LogLevel__Default=Warning)
   case "$3" in
@@ -66,6 +77,10 @@ start_hubgate() { # db worker subscriptions(http|stream|none)
         [[ -n "${SINK_CONCURRENCY:-}" ]] && env+=("Subscriptions__sink${i}__Concurrency=$SINK_CONCURRENCY")
       done ;;
     stream) env+=(Subscriptions__feed__Kind=Stream) ;;
+    rabbitmq*)
+      env+=(Subscriptions__bus__Kind=RabbitMq "Subscriptions__bus__RabbitMq__Uri=$RMQ_URI" Subscriptions__bus__RabbitMq__Exchange=github
+        "Subscriptions__bus__Concurrency=${RMQ_CONCURRENCY:-64}")
+      [[ "$3" = rabbitmq-paused ]] && env+=(Subscriptions__bus__Paused=true) ;;
   esac
   env "${env[@]}" dotnet "$SERVER_DLL" --urls "http://127.0.0.1:$PORT" >>"$WORK/server.log" 2>&1 &
   echo $!
@@ -188,7 +203,96 @@ stream() { # rate seconds
   report "$db" "$run" "$WORK/listener.csv"
 }
 
+# A RabbitMQ node of this script's own, in its own process group (stopped with it): own epmd, ports, data, cookie.
+RMQ_PORT=$((PORT + 10))
+start_rabbitmq() {
+  local root="$WORK/rmq" i
+  [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || { echo "rabbitmq-server is not installed (apt-get install rabbitmq-server)" >&2; exit 1; }
+  mkdir -p "$root/home" "$root/mnesia" "$root/log"
+  RMQ_PASSWORD="bench-$(openssl rand -hex 8)"
+  RMQ_URI="amqp://hubgate:$RMQ_PASSWORD@127.0.0.1:$RMQ_PORT/"
+  printf 'listeners.tcp.1 = 127.0.0.1:%s\ndefault_user = hubgate\ndefault_pass = %s\nloopback_users = none\ndisk_free_limit.absolute = 50MB\nlog.console = false\n' \
+    "$RMQ_PORT" "$RMQ_PASSWORD" > "$root/rabbitmq.conf"
+  echo '[].' > "$root/enabled_plugins"
+  if (echo > "/dev/tcp/127.0.0.1/$RMQ_PORT") 2>/dev/null; then echo "127.0.0.1:$RMQ_PORT is in use (another run?): set PORT" >&2; exit 1; fi
+  setsid epmd -address 127.0.0.1 -port $((PORT + 12)) >/dev/null 2>&1 &
+  PIDS+=("-$!")
+  HOME="$root/home" ERL_EPMD_PORT=$((PORT + 12)) RABBITMQ_NODENAME="hubgate-bench-$PORT@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT=$RMQ_PORT RABBITMQ_DIST_PORT=$((PORT + 11)) RABBITMQ_MNESIA_BASE="$root/mnesia" RABBITMQ_LOG_BASE="$root/log" \
+    RABBITMQ_CONFIG_FILE="$root/rabbitmq.conf" RABBITMQ_ENABLED_PLUGINS_FILE="$root/enabled_plugins" \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+    setsid /usr/lib/rabbitmq/bin/rabbitmq-server >"$root/out.log" 2>&1 &
+  PIDS+=("-$!")
+  for i in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$RMQ_PORT") 2>/dev/null && return 0; sleep 0.2; done
+  echo "RabbitMQ did not start:"; tail -20 "$root/out.log"; exit 1
+}
+
+# Receipt → confirmed for subscription $3 of run $2: the row's ProcessedAt minus the delivery's ReceivedAt, and the rate
+# at which rows were confirmed (between the first and the last ProcessedAt).
+confirmed() { # db run subscription
+  python3 - "$@" <<'PY'
+import sqlite3, sys
+db, run, sub = sys.argv[1:4]
+con = sqlite3.connect(db)
+def ms(v): return (v >> 11) / 10.0 - 62135596800000.0
+rows = [(ms(r), ms(p)) for r, p in con.execute(
+    "SELECT d.ReceivedAt, s.ProcessedAt FROM subscription_deliveries s JOIN webhook_deliveries d ON d.Id = s.DeliverySeq "
+    "WHERE s.Subscription = ? AND s.State = 'Processed' AND d.DeliveryId LIKE ?", (sub, run + "-%"))]
+if not rows:
+    print(f"  {sub}: nothing confirmed"); sys.exit()
+lag = sorted(p - r for r, p in rows)
+first, last = min(p for _, p in rows), max(p for _, p in rows)
+def pct(q): return lag[min(len(lag) - 1, int(q * len(lag)))]
+rate = len(rows) / ((last - first) / 1000.0) if last > first else float("nan")
+print(f"  {sub}: confirmed={len(rows)} receipt_to_confirmed_ms p50={pct(.5):.1f} p99={pct(.99):.1f} max={lag[-1]:.1f} "
+      f"confirm_window_s={(last - first) / 1000.0:.2f} confirmed_per_s={rate:.0f}")
+PY
+}
+
+stop_hubgate() { # pid: the server must still be running (its log if not)
+  if ! kill "$1" 2>/dev/null; then echo "the server (pid $1) had stopped; its log:" >&2; tail -30 "$WORK/server.log" >&2; exit 1; fi
+  wait "$1" 2>/dev/null || true
+}
+
+rabbitmq() { # rate seconds backlog
+  local rate=$1 seconds=$2 backlog_n=$3 db="$WORK/rmq-backlog.db" run="b-$RANDOM" pid consumer result drained
+  start_rabbitmq
+  $TOOL consume "$RMQ_URI" github "$WORK/consumer-backlog.csv" 900 >"$WORK/consumer.log" 2>&1 &
+  consumer=$!; PIDS+=("$consumer")
+  sleep 2
+  # 1. From a stored backlog: stored and fanned out with `bus` paused (local drains them), then `bus` resumed alone.
+  pid=$(start_hubgate "$db" true rabbitmq-paused); PIDS+=("$pid")
+  wait_up "http://127.0.0.1:$PORT/"
+  printf 'rabbitmq backlog=%s load_before=%s ' "$backlog_n" "$(load_avg)"
+  result=$($TOOL drive "http://127.0.0.1:$PORT/webhooks/github" 2000 $((backlog_n / 2000)) "$WORK/body.json" "$SECRET" "$run" | grep RESULT || true)
+  drained=$(drain "$db" local)
+  echo "stored: ${result#RESULT } local_drain_s=${drained% *}"
+  stop_hubgate "$pid"
+  printf 'rabbitmq backlog publish: concurrency=%s load_before=%s ' "${RMQ_CONCURRENCY:-64}" "$(load_avg)"
+  pid=$(start_hubgate "$db" true rabbitmq); PIDS+=("$pid")
+  drained=$(drain "$db" bus)
+  echo "drain_s=${drained% *} backlog_left=${drained#* } load_after=$(load_avg)"
+  stop_hubgate "$pid"
+  confirmed "$db" "$run" bus
+  # 2. At a steady rate.
+  db="$WORK/rmq-rate.db"; run="r$rate-$RANDOM"
+  pid=$(start_hubgate "$db" true rabbitmq); PIDS+=("$pid")
+  wait_up "http://127.0.0.1:$PORT/"
+  $TOOL drive "http://127.0.0.1:$PORT/webhooks/github" 200 5 "$WORK/body.json" "$SECRET" "warm$rate" | grep RESULT | sed 's/^RESULT/  warm-up/' >&2 || true
+  drain "$db" local bus >/dev/null
+  printf 'rabbitmq rate=%s seconds=%s concurrency=%s load_before=%s ' "$rate" "$seconds" "${RMQ_CONCURRENCY:-64}" "$(load_avg)"
+  result=$($TOOL drive "http://127.0.0.1:$PORT/webhooks/github" "$rate" "$seconds" "$WORK/body.json" "$SECRET" "$run" | grep RESULT || true)
+  drained=$(drain "$db" local bus)
+  echo "load_after=$(load_avg) ${result#RESULT } drain_s=${drained% *} backlog_left=${drained#* }"
+  stop_hubgate "$pid"
+  kill "$consumer"; wait "$consumer" 2>/dev/null || true
+  cat "$WORK/consumer.log"
+  confirmed "$db" "$run" bus
+  report "$db" "$run" "$WORK/consumer-backlog.csv"
+}
+
 case "${1:-}" in
+  rabbitmq) rabbitmq "${2:-1000}" "${3:-60}" "${4:-40000}" ;;
   ingest) ingest "${2:-3}" "${3:-20}" ;;
   stream) stream "${2:-1000}" "${3:-60}" ;;
   *) for rate in ${1:-1000}; do fanout "$rate" "${2:-60}"; done ;;

@@ -13,7 +13,7 @@ namespace Hubgate.Server.Cli;
 /// <c>hubgate check</c>: the configuration end to end, each finding in words — per App (every App, or the one named by
 /// <c>--app</c>): App id, private key, webhook secret, GitHub reachable with that App's JWT and answering as that App
 /// (its name and installation count); the data directory (<c>Hubgate:DataDirectory</c>, when the database is in it);
-/// and the database, reachable and migrated. Exit code 0 when everything passes,
+/// the database, reachable and migrated; and each RabbitMQ subscription's broker (connected, exchange present). Exit code 0 when everything passes,
 /// 1 otherwise. Nothing is changed (no migration).
 /// </summary>
 internal static class CheckCommand
@@ -111,6 +111,22 @@ internal static class CheckCommand
         checks.Add(new Check("Database", reachable && migrated, !reachable
             ? $"{migrator.Describe()}: cannot be opened: {error}"
             : migrated ? $"{migrator.Describe()}: reachable, migrations applied" : $"{migrator.Describe()}: reachable, migrations pending — run `hubgate migrate` (or start the service)."));
+
+        if (reachable && migrated)
+        {
+            // One line per RabbitMQ subscription: the broker reachable with its credentials, the exchange there.
+            var catalog = services.Get<Hubgate.Webhooks.Subscriptions.SubscriptionCatalog>();
+            var brokers = services.Get<Hubgate.Webhooks.Subscriptions.RabbitMq.RabbitMqBrokers>();
+            foreach (var broker in await Health.HealthEndpoints.BrokersAsync(catalog, brokers, cancellationToken))
+            {
+                checks.Add(new Check($"RabbitMQ ({broker.Subscription})", broker.Ok, broker switch
+                {
+                    { Ok: true, ExchangePresent: true } => $"{broker.Broker}: connected, exchange '{broker.Exchange}' present",
+                    { Ok: true } => $"{broker.Broker}: connected; exchange '{broker.Exchange}' not there yet, declared when the first delivery is published",
+                    _ => broker.Error ?? $"{broker.Broker}: not connected",
+                }));
+            }
+        }
 
         foreach (var app in apps)
         {

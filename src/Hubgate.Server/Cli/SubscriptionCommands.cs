@@ -19,7 +19,7 @@ internal static class SubscriptionCommands
 {
     public static Command Create(IReadOnlyDictionary<string, string?>? settings)
     {
-        var subscriptions = new Command("subscriptions", "Where verified deliveries go besides the in-process handlers (the built-in 'local'): HTTP endpoints and streams.");
+        var subscriptions = new Command("subscriptions", "Where verified deliveries go besides the in-process handlers (the built-in 'local'): HTTP endpoints, streams and RabbitMQ.");
         subscriptions.Subcommands.Add(Add(settings));
         subscriptions.Subcommands.Add(List(settings));
         subscriptions.Subcommands.Add(Show(settings));
@@ -33,7 +33,15 @@ internal static class SubscriptionCommands
     private static Command Add(IReadOnlyDictionary<string, string?>? settings)
     {
         var name = new Argument<string>("name") { Description = "1 to 64 of a-z, 0-9 and '-'." };
-        var kind = new Option<string?>("--kind") { Description = "http (default: POST to --url) or stream (read at /api/subscriptions/NAME/events)." };
+        var kind = new Option<string?>("--kind") { Description = "http (default: POST to --url), stream (read at /api/subscriptions/NAME/events) or rabbitmq (published to --exchange on --rabbitmq-uri)." };
+        var rabbitUri = new Option<string?>("--rabbitmq-uri")
+        {
+            Description = "A rabbitmq subscription's broker: amqp://user:password@host:5672/vhost or amqps://. Visible to other users in the process list: prefer --rabbitmq-uri-file.",
+        };
+        var rabbitUriFile = new Option<FileInfo?>("--rabbitmq-uri-file") { Description = "A file holding the broker URI (a trailing newline is ignored)." };
+        var exchange = new Option<string?>("--exchange") { Description = "A rabbitmq subscription's durable topic exchange (default github)." };
+        var routingKey = new Option<string?>("--routing-key") { Description = "Its routing key template: {event}, {action}, {installation}, {repository} (default github.{event}.{action})." };
+        var noDeclare = new Option<bool>("--no-declare-exchange") { Description = "Do not declare the exchange: it must exist (a broker where Hubgate may not declare)." };
         var url = new Option<string?>("--url") { Description = "An HTTP subscription's endpoint: an absolute http or https URL." };
         var secret = new Option<string?>("--secret")
         {
@@ -53,6 +61,7 @@ internal static class SubscriptionCommands
         var command = new Command("add", "Adds a subscription; an HTTP one's signing key is printed once.")
         {
             name, kind, url, secret, secretFile, events, repositories, installations, ordering, concurrency, retry, timeout, disableAfter, paused, json,
+            rabbitUri, rabbitUriFile, exchange, routingKey, noDeclare,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -63,6 +72,20 @@ internal static class SubscriptionCommands
                 return 2;
             }
 
+            var (uriRead, brokerUri) = await SecretOptions.ReadAsync(parse, rabbitUri, rabbitUriFile, cancellationToken);
+            if (!uriRead)
+            {
+                return 2;
+            }
+
+            RabbitMqRequest? rabbit = brokerUri is null && parse.GetValue(exchange) is null && parse.GetValue(routingKey) is null && !parse.GetValue(noDeclare)
+                ? null
+                : new RabbitMqRequest
+                {
+                    Uri = brokerUri, Exchange = parse.GetValue(exchange), RoutingKey = parse.GetValue(routingKey),
+                    DeclareExchange = parse.GetValue(noDeclare) ? false : null,
+                };
+
             var request = new SubscriptionRequest
             {
                 Name = parse.GetValue(name), Kind = parse.GetValue(kind), Url = parse.GetValue(url), Secret = signingSecret,
@@ -70,6 +93,7 @@ internal static class SubscriptionCommands
                 Ordering = parse.GetValue(ordering), Concurrency = parse.GetValue(concurrency),
                 Retry = parse.GetValue(retry) is { Length: > 0 } delays ? delays : null,
                 Timeout = parse.GetValue(timeout), DisableAfter = parse.GetValue(disableAfter), Paused = parse.GetValue(paused),
+                RabbitMq = rabbit,
             };
             if (request.ToOptions(out var problems) is not { } options)
             {
@@ -297,6 +321,7 @@ internal static class SubscriptionCommands
     {
         SubscriptionKind.Http => v.Url ?? "",
         SubscriptionKind.Stream => $"/api/subscriptions/{v.Name}/events",
+        SubscriptionKind.RabbitMq when v.RabbitMq is { } rabbit => $"{rabbit.Uri} → {rabbit.Exchange} ({rabbit.RoutingKey})",
         _ => "model + in-process handlers",
     };
 

@@ -32,6 +32,8 @@ internal static class SubscriptionPages
         SubscriptionKind.Http when Uri.TryCreate(s.Options.Url, UriKind.Absolute, out var url) =>
             url.GetLeftPart(UriPartial.Path) + (string.IsNullOrEmpty(url.Query) ? "" : "?…"),
         SubscriptionKind.Stream => $"GET /api/subscriptions/{s.Name}/events",
+        SubscriptionKind.RabbitMq when s.Options.RabbitMq is { } rabbit =>
+            $"{Hubgate.Webhooks.Subscriptions.RabbitMq.BrokerUri.Masked(rabbit.Uri) ?? "(broker URI unreadable)"} → exchange {rabbit.Exchange}, key {rabbit.RoutingKey}",
         SubscriptionKind.Local => "the model and the in-process handlers",
         _ => "—",
     };

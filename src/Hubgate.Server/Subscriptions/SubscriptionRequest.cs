@@ -24,6 +24,7 @@ internal sealed record SubscriptionRequest
     public string? Timeout { get; init; }
     public string? DisableAfter { get; init; }
     public bool? Paused { get; init; }
+    public RabbitMqRequest? RabbitMq { get; init; }
 
     /// <summary>
     /// The definition to hand to <see cref="SubscriptionCatalog.AddAsync"/>; null with <paramref name="problems"/> (each
@@ -34,6 +35,25 @@ internal sealed record SubscriptionRequest
     {
         problems = [];
         var options = new SubscriptionOptions { Url = Url, Secret = Secret, Paused = Paused ?? false };
+        if (RabbitMq is { } rabbit)
+        {
+            options.RabbitMq = new Hubgate.Webhooks.Subscriptions.RabbitMq.RabbitMqOptions { Uri = rabbit.Uri };
+            if (rabbit.Exchange is not null)
+            {
+                options.RabbitMq.Exchange = rabbit.Exchange;
+            }
+
+            if (rabbit.RoutingKey is not null)
+            {
+                options.RabbitMq.RoutingKey = rabbit.RoutingKey;
+            }
+
+            if (rabbit.DeclareExchange is { } declare)
+            {
+                options.RabbitMq.DeclareExchange = declare;
+            }
+        }
+
         if (Kind is not null)
         {
             if (TryParseName<SubscriptionKind>(Kind, out var kind))
@@ -42,7 +62,7 @@ internal sealed record SubscriptionRequest
             }
             else
             {
-                problems.Add($"kind must be http or stream (was '{Kind}').");
+                problems.Add($"kind must be http, stream or rabbit_mq (was '{Kind}').");
             }
         }
 
@@ -114,7 +134,17 @@ internal sealed record SubscriptionRequest
         return null;
     }
 
-    /// <summary>An enum member by name, any case; numbers are not names.</summary>
+    /// <summary>An enum member by name, any case, with or without the '_' of the API's answers (<c>rabbit_mq</c>); numbers are not names.</summary>
     internal static bool TryParseName<T>(string text, out T value) where T : struct, Enum =>
-        Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value) && !char.IsAsciiDigit(text.TrimStart('-').FirstOrDefault());
+        Enum.TryParse(text.Replace("_", "", StringComparison.Ordinal), ignoreCase: true, out value) && Enum.IsDefined(value)
+        && !char.IsAsciiDigit(text.TrimStart('-').FirstOrDefault());
+}
+
+/// <summary>A RabbitMQ subscription's broker as the API takes it (<c>rabbitMq</c>): unset = the defaults of <c>RabbitMqOptions</c>.</summary>
+internal sealed record RabbitMqRequest
+{
+    public string? Uri { get; init; }
+    public string? Exchange { get; init; }
+    public string? RoutingKey { get; init; }
+    public bool? DeclareExchange { get; init; }
 }

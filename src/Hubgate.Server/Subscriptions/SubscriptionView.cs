@@ -23,6 +23,7 @@ internal sealed record SubscriptionView(
     TimeSpan? Timeout,
     TimeSpan? DisableAfter,
     string? Url,
+    RabbitMqView? RabbitMq,
     DateTimeOffset? CreatedAt,
     SubscriptionStatsView Stats)
 {
@@ -40,6 +41,7 @@ internal sealed record SubscriptionView(
             local ? null : options.Timeout,
             local ? null : options.DisableAfter,
             options.Url,
+            options.RabbitMq is { } rabbit ? RabbitMqView.From(rabbit) : null,
             subscription.CreatedAt == DateTimeOffset.MinValue ? null : subscription.CreatedAt, // local before its row is first written
             SubscriptionStatsView.From(stats));
     }
@@ -73,6 +75,13 @@ internal sealed record SubscriptionView(
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         return From(subscription, await SubscriptionHealth.LoadAsync(db, subscription, time.GetUtcNow(), cancellationToken));
     }
+}
+
+/// <summary>A RabbitMQ subscription's broker (its URI with the password masked), exchange and routing key.</summary>
+internal sealed record RabbitMqView(string? Uri, string Exchange, string RoutingKey, bool DeclareExchange)
+{
+    public static RabbitMqView From(Hubgate.Webhooks.Subscriptions.RabbitMq.RabbitMqOptions rabbit) =>
+        new(Hubgate.Webhooks.Subscriptions.RabbitMq.BrokerUri.Masked(rabbit.Uri), rabbit.Exchange, rabbit.RoutingKey, rabbit.DeclareExchange);
 }
 
 /// <summary>Which deliveries a subscription takes; an empty list means every one.</summary>

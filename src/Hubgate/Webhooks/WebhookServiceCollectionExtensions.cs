@@ -109,6 +109,8 @@ public static class WebhookServiceCollectionExtensions
             },
             sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<HttpDispatch>();
+        services.TryAddSingleton<Subscriptions.RabbitMq.RabbitMqBrokers>();
+        services.TryAddSingleton<Subscriptions.RabbitMq.RabbitMqDispatch>();
         services.TryAddSingleton<SubscriptionStats>();
         if (!services.Any(d => d.ServiceType == typeof(SubscriptionGauges)))
         {

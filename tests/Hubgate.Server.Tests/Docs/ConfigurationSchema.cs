@@ -31,6 +31,7 @@ internal sealed class ConfigurationSchema
         (typeof(GitHubAppsOptions), "read by hand in GitHubAppsOptions.Read: GitHub itself is the App default, GitHub:Apps:{name} the others (mounted below)"),
         (typeof(Hubgate.Server.Access.ClientOptions), "the values of ApiKeyOptions.Clients (Hubgate:Clients:{name})"),
         (typeof(Hubgate.Webhooks.Subscriptions.SubscriptionOptions), "each child of Subscriptions but AllowLoopback (Subscriptions:{name}), read by SubscriptionsConfiguration (mounted below)"),
+        (typeof(Hubgate.Webhooks.Subscriptions.RabbitMq.RabbitMqOptions), "SubscriptionOptions.RabbitMq (Subscriptions:{name}:RabbitMq)"),
     ];
 
     /// <summary>Keys read straight from configuration, not through an options class.</summary>

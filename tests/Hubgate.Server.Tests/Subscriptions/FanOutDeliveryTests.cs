@@ -15,7 +15,7 @@ namespace Hubgate.Server.Tests.Subscriptions;
 /// </summary>
 public sealed class FanOutDeliveryTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
     private FakeGitHubServer _gitHub = null!;
     private FanOutSink _sink = null!;
 
@@ -31,18 +31,18 @@ public sealed class FanOutDeliveryTests : IAsyncLifetime
         await _gitHub.DisposeAsync();
     }
 
-    private static async Task<List<SubscriptionDeliveryEntity>> RowsAsync(HubgateApplication app, string? subscription = null)
+    internal static async Task<List<SubscriptionDeliveryEntity>> RowsAsync(HubgateApplication app, string? subscription = null)
     {
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
         return await db.SubscriptionDeliveries.AsNoTracking().Where(r => subscription == null || r.Subscription == subscription).ToListAsync();
     }
 
-    private static string Describe(List<SubscriptionDeliveryEntity> rows) =>
+    internal static string Describe(List<SubscriptionDeliveryEntity> rows) =>
         string.Join(", ", rows.GroupBy(r => (r.Subscription, r.State)).Select(g => $"{g.Key.Subscription}:{g.Key.State}={g.Count()}")) +
         " | " + string.Join(" | ", rows.Where(r => r.LastError != null).Select(r => r.LastError).Distinct().Take(3));
 
     /// <summary>Waits (bounded) until <paramref name="subscription"/> has <paramref name="count"/> rows, all in one of <paramref name="states"/>.</summary>
-    private static async Task<List<SubscriptionDeliveryEntity>> WaitRowsAsync(HubgateApplication app, string subscription, int count, params DeliveryState[] states)
+    internal static async Task<List<SubscriptionDeliveryEntity>> WaitRowsAsync(HubgateApplication app, string subscription, int count, params DeliveryState[] states)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)

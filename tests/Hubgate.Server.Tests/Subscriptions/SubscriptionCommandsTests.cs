@@ -30,6 +30,35 @@ public sealed class SubscriptionCommandsTests
     }
 
     [Fact]
+    public async Task AddRabbitMq_FromAUriFile_IsStoredWithItsExchange_AndListAndShowMaskThePassword()
+    {
+        const string password = "cli-broker-password-7d1e";
+        TestSecrets.Register(password, "a RabbitMQ password");
+        using var app = new HubgateApplication(SubscriptionsApiTests.Settings());
+        var uriFile = Path.Combine(app.Directory, "bus.uri");
+        await File.WriteAllTextAsync(uriFile, $"amqps://hubgate:{password}@mq.example.com:5671/github\n");
+
+        var (exit, output, error) = await RunAsync(app, "subscriptions", "add", "bus", "--kind", "rabbitmq", "--rabbitmq-uri-file", uriFile,
+            "--exchange", "events", "--routing-key", "{installation}.{event}", "--no-declare-exchange");
+
+        Assert.True(exit == 0, error);
+        Assert.Equal("Subscription bus (rabbitmq) is added.", output.Trim());
+        var stored = (await app.Services.GetRequiredService<SubscriptionCatalog>().RefreshAsync(CancellationToken.None)).Single(s => s.Name == "bus");
+        Assert.Equal(($"amqps://hubgate:{password}@mq.example.com:5671/github", "events", "{installation}.{event}", false),
+            (stored.Options.RabbitMq!.Uri, stored.Options.RabbitMq.Exchange, stored.Options.RabbitMq.RoutingKey, stored.Options.RabbitMq.DeclareExchange));
+        var list = await RunAsync(app, "subscriptions", "list");
+        var show = await RunAsync(app, "subscriptions", "show", "bus", "--json");
+        foreach (var text in (string[])[list.Output, show.Output])
+        {
+            Assert.Empty(TestSecrets.FindIn(text));
+        }
+
+        Assert.Contains("amqps://hubgate:****@mq.example.com:5671/github", list.Output, StringComparison.Ordinal);
+        Assert.Equal("amqps://hubgate:****@mq.example.com:5671/github",
+            JsonDocument.Parse(show.Output).RootElement.GetProperty("rabbitMq").GetProperty("uri").GetString());
+    }
+
+    [Fact]
     public async Task Add_PrintsTheKeyOnce_TheServerSignsWithIt_ListAndShowNeverPrintASecret()
     {
         const string secret = "cli-subscription-secret-from-a-file-42";

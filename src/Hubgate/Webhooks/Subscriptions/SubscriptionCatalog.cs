@@ -100,7 +100,7 @@ internal sealed partial class SubscriptionCatalog(
 
                     row.Kind = options.Kind;
                     row.DefinitionJson = definition;
-                    row.SecretProtected = options.Secret is null ? null : _protector.Protect(options.Secret);
+                    row.SecretProtected = ProtectedSecret(options);
                     row.Source = SubscriptionSource.Configuration;
                     if (options.Paused)
                     {
@@ -118,7 +118,7 @@ internal sealed partial class SubscriptionCatalog(
                 db.Subscriptions.Add(new SubscriptionEntity
                 {
                     Name = name, Kind = options.Kind, DefinitionJson = definition,
-                    SecretProtected = options.Secret is null ? null : _protector.Protect(options.Secret),
+                    SecretProtected = ProtectedSecret(options),
                     Source = SubscriptionSource.Configuration, Status = options.Paused ? SubscriptionStatus.Paused : SubscriptionStatus.Active,
                     CreatedAt = now, UpdatedAt = now,
                 });
@@ -189,7 +189,23 @@ internal sealed partial class SubscriptionCatalog(
         var options = row.Kind == SubscriptionKind.Local ? LocalOptions : JsonSerializer.Deserialize<SubscriptionOptions>(row.DefinitionJson, Json)!;
         options.Kind = row.Kind;
         SubscriptionKey? key = null;
-        if (row.SecretProtected is { } protectedSecret)
+        if (row.Kind == SubscriptionKind.RabbitMq && options.RabbitMq is { } rabbit)
+        {
+            // The definition holds the URI with its password masked; the whole URI is kept encrypted.
+            rabbit.Uri = null;
+            if (row.SecretProtected is { } protectedUri)
+            {
+                try
+                {
+                    rabbit.Uri = _protector.Unprotect(protectedUri);
+                }
+                catch (System.Security.Cryptography.CryptographicException)
+                {
+                    Log.SecretUnreadable(logger, row.Name);
+                }
+            }
+        }
+        else if (row.SecretProtected is { } protectedSecret)
         {
             try
             {
@@ -246,7 +262,7 @@ internal sealed partial class SubscriptionCatalog(
             db.Subscriptions.Add(new SubscriptionEntity
             {
                 Name = name, Kind = options.Kind, DefinitionJson = Serialize(options),
-                SecretProtected = secret is null ? null : _protector.Protect(secret),
+                SecretProtected = options.Kind == SubscriptionKind.RabbitMq ? ProtectedSecret(options) : secret is null ? null : _protector.Protect(secret),
                 Source = SubscriptionSource.Api, Status = options.Paused ? SubscriptionStatus.Paused : SubscriptionStatus.Active,
                 CreatedAt = now, UpdatedAt = now,
             });
@@ -404,9 +420,15 @@ internal sealed partial class SubscriptionCatalog(
 
     private static string Serialize(SubscriptionOptions options)
     {
-        // The secret is stored apart, encrypted; the definition never carries it.
+        // The secret is stored apart, encrypted; the definition never carries it, nor a broker URI's password.
         var secret = options.Secret;
+        var uri = options.RabbitMq?.Uri;
         options.Secret = null;
+        if (options.RabbitMq is { } rabbit)
+        {
+            rabbit.Uri = RabbitMq.BrokerUri.Masked(uri);
+        }
+
         try
         {
             return JsonSerializer.Serialize(options, Json);
@@ -414,8 +436,18 @@ internal sealed partial class SubscriptionCatalog(
         finally
         {
             options.Secret = secret;
+            if (options.RabbitMq is { } restored)
+            {
+                restored.Uri = uri;
+            }
         }
     }
+
+    /// <summary>What is kept encrypted: an HTTP subscription's signing secret, a RabbitMQ subscription's whole broker URI.</summary>
+    private string? ProtectedSecret(SubscriptionOptions options) =>
+        options.Kind == SubscriptionKind.RabbitMq
+            ? options.RabbitMq?.Uri is { } uri ? _protector.Protect(uri) : null
+            : options.Secret is null ? null : _protector.Protect(options.Secret);
 
     /// <summary>A property's name as the API's JSON spells it (<c>Url</c> → <c>url</c>).</summary>
     internal static string JsonName(string property) => JsonNamingPolicy.CamelCase.ConvertName(property);
@@ -437,7 +469,7 @@ internal sealed partial class SubscriptionCatalog(
         [LoggerMessage(EventId = 384, Level = LogLevel.Warning, Message = "Subscription {Name}, added through the API, is now declared in configuration: the configuration's definition replaces it")]
         public static partial void DeclaredOverApi(ILogger logger, string name);
 
-        [LoggerMessage(EventId = 385, Level = LogLevel.Error, Message = "Subscription {Name}: its secret cannot be decrypted with this key ring (Data Protection keys lost or not shared between replicas); its deliveries fail until it is added again")]
+        [LoggerMessage(EventId = 385, Level = LogLevel.Error, Message = "Subscription {Name}: its secret (or broker URI) cannot be decrypted with this key ring (Data Protection keys lost or not shared between replicas); its deliveries fail until it is added again")]
         public static partial void SecretUnreadable(ILogger logger, string name);
     }
 }

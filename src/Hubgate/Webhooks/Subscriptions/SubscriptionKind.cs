@@ -9,6 +9,8 @@ internal enum SubscriptionKind
     Http,
     /// <summary>Read by a listener as Server-Sent Events, resumable from a sequence.</summary>
     Stream,
+    /// <summary>Published to a RabbitMQ exchange, delivered when the broker confirms it.</summary>
+    RabbitMq,
 }
 
 /// <summary>Which deliveries of a subscription must be delivered one after another.</summary>

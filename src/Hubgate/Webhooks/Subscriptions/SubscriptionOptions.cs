@@ -24,6 +24,9 @@ internal sealed class SubscriptionOptions
     /// </summary>
     public string? Secret { get; set; }
 
+    /// <summary>A RabbitMQ subscription's broker, exchange and routing key.</summary>
+    public RabbitMq.RabbitMqOptions? RabbitMq { get; set; }
+
     /// <summary>Events to deliver: <c>push</c>, <c>pull_request.closed</c> (one action), <c>*</c>; empty = every event.</summary>
     public IList<string> Events { get; } = [];
 

@@ -24,6 +24,7 @@ internal sealed partial class SubscriptionScheduler(
     FanOut fanOut,
     DeliverySignal ingested,
     WorkSignal work,
+    RabbitMq.RabbitMqBrokers brokers,
     IOptionsMonitor<WebhookOptions> options,
     TimeProvider time,
     ILoggerFactory loggers) : BackgroundService
@@ -110,20 +111,27 @@ internal sealed partial class SubscriptionScheduler(
     /// <summary>Starts a worker for each subscription that should have one and stops those that should not.</summary>
     private void Reconcile(IReadOnlyList<Subscription> subscriptions, CancellationToken stoppingToken)
     {
-        var wanted = subscriptions.Where(s => s.IsActive && s.Kind is SubscriptionKind.Local or SubscriptionKind.Http).ToDictionary(s => s.Name);
+        var wanted = subscriptions.Where(s => s.IsActive && s.Kind is SubscriptionKind.Local or SubscriptionKind.Http or SubscriptionKind.RabbitMq).ToDictionary(s => s.Name);
         foreach (var (name, runner) in _runners.Where(r => !wanted.ContainsKey(r.Key) || r.Value.Loop.IsCompleted).ToList())
         {
             runner.Stop.Cancel();
             _runners.Remove(name);
             Log.Stopped(_logger, name);
+            // A broker subscription's channel closes once its worker has let go of it (the connection stays, shared).
+            _ = runner.Loop.ContinueWith(_ => brokers.ReleaseAsync(name), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
         }
 
         foreach (var subscription in wanted.Values.Where(s => !_runners.ContainsKey(s.Name)))
         {
-            var worker = subscription.Kind == SubscriptionKind.Local
+            IDeliveryDispatch? dispatch = subscription.Kind switch
+            {
+                SubscriptionKind.Http => services.GetRequiredService<HttpDispatch>(),
+                SubscriptionKind.RabbitMq => services.GetRequiredService<RabbitMq.RabbitMqDispatch>(),
+                _ => null,
+            };
+            var worker = dispatch is null
                 ? services.GetRequiredService<DeliveryWorker>()
-                : new DeliveryWorker(identity, subscription.Name, store, catalog, fanOut, services.GetRequiredService<HttpDispatch>(), options, time,
-                    loggers.CreateLogger<DeliveryWorker>());
+                : new DeliveryWorker(identity, subscription.Name, store, catalog, fanOut, dispatch, options, time, loggers.CreateLogger<DeliveryWorker>());
             var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             _runners[subscription.Name] = new Runner(worker, stop,
                 DedicatedThread.Start($"Hubgate subscription {subscription.Name}", () => WorkLoop(worker, stop.Token)));

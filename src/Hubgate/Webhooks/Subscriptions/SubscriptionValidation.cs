@@ -31,11 +31,11 @@ internal static partial class SubscriptionValidation
         var problems = new List<string>();
         if (!Enum.IsDefined(options.Kind))
         {
-            problems.Add($"{field("Kind")} must be Http or Stream (was {(int)options.Kind})");
+            problems.Add($"{field("Kind")} must be Http, Stream or RabbitMq (was {(int)options.Kind})");
         }
         else if (options.Kind == SubscriptionKind.Local)
         {
-            problems.Add($"{field("Kind")}: Local is the built-in subscription '{LocalName}'; declare Http or Stream");
+            problems.Add($"{field("Kind")}: Local is the built-in subscription '{LocalName}'; declare Http, Stream or RabbitMq");
         }
 
         if (options.Kind == SubscriptionKind.Http)
@@ -53,8 +53,32 @@ internal static partial class SubscriptionValidation
         {
             problems.Add($"{field("Url")} is for Http subscriptions; a Stream subscription is read at /api/subscriptions/{{name}}/events");
         }
+        else if (options.Kind == SubscriptionKind.RabbitMq)
+        {
+            // Configuration keys nest with ':' (Subscriptions:bus:RabbitMq:Uri); the API's JSON members with '.' (rabbitMq.uri).
+            var section = field("RabbitMq");
+            string Rabbit(string name) => section.Contains(':', StringComparison.Ordinal)
+                ? $"{section}:{name}"
+                : $"{section}.{System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(name)}";
+            if (!string.IsNullOrEmpty(options.Url))
+            {
+                problems.Add($"{field("Url")} is for Http subscriptions; a RabbitMq subscription's broker is {Rabbit("Uri")}");
+            }
 
-        if (options.Secret is not null || (secretRequired && options.Kind == SubscriptionKind.Http))
+            if (options.Secret is not null)
+            {
+                problems.Add($"{field("Secret")} is for Http subscriptions; a RabbitMq subscription's messages are not signed (the broker's user and password are in {Rabbit("Uri")})");
+            }
+
+            RabbitMqProblems(options.RabbitMq, Rabbit, problems);
+        }
+
+        if (options.Kind != SubscriptionKind.RabbitMq && options.RabbitMq is not null)
+        {
+            problems.Add($"{field("RabbitMq")} is for RabbitMq subscriptions (Kind is {options.Kind})");
+        }
+
+        if ((options.Secret is not null && options.Kind != SubscriptionKind.RabbitMq) || (secretRequired && options.Kind == SubscriptionKind.Http))
         {
             if (SubscriptionKey.Parse(options.Secret, out var secretError) is null)
             {
@@ -113,6 +137,44 @@ internal static partial class SubscriptionValidation
 
         return problems;
     }
+
+    /// <summary>A RabbitMQ subscription's broker settings; <paramref name="field"/> names one of them.</summary>
+    private static void RabbitMqProblems(RabbitMq.RabbitMqOptions? rabbit, Func<string, string> field, List<string> problems)
+    {
+        if (rabbit is null || string.IsNullOrWhiteSpace(rabbit.Uri))
+        {
+            problems.Add($"{field("Uri")} is required for a RabbitMq subscription: amqp://user:password@host:5672/vhost or amqps://…");
+            return;
+        }
+
+        // Never quote the URI itself: it carries the broker's password.
+        var masked = RabbitMq.BrokerUri.Masked(rabbit.Uri);
+        if (!Uri.TryCreate(rabbit.Uri, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps") || string.IsNullOrEmpty(uri.Host))
+        {
+            problems.Add($"{field("Uri")} must be an amqp:// or amqps:// URI with a host (was '{masked}')");
+        }
+        else if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment) || uri.AbsolutePath.TrimStart('/').Contains('/', StringComparison.Ordinal))
+        {
+            problems.Add($"{field("Uri")} must be amqp(s)://user:password@host:port/vhost with no query, fragment or further path (write a vhost's '/' as %2F; was '{masked}')");
+        }
+
+        if (string.IsNullOrEmpty(rabbit.Exchange) || !ExchangePattern().IsMatch(rabbit.Exchange))
+        {
+            problems.Add($"{field("Exchange")} must be 1 to 255 of A-Z, a-z, 0-9, '-', '_', '.' and ':' (was '{rabbit.Exchange}')");
+        }
+        else if (rabbit.Exchange.StartsWith("amq.", StringComparison.Ordinal) && rabbit.DeclareExchange)
+        {
+            problems.Add($"{field("Exchange")}: names starting with 'amq.' are the broker's own and cannot be declared; set {field("DeclareExchange")} to false to publish to '{rabbit.Exchange}'");
+        }
+
+        if (RabbitMq.RoutingKeyTemplate.Parse(rabbit.RoutingKey, out var problem) is null)
+        {
+            problems.Add($"{field("RoutingKey")} {problem}");
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_.:-]{1,255}$")]
+    private static partial Regex ExchangePattern();
 
     [GeneratedRegex("^[a-z0-9-]{1,64}$")]
     private static partial Regex NamePattern();
