@@ -635,9 +635,9 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
     private async Task<T> InStateTransactionAsync<T>(HubgateDbContext db, Func<Task<T>> write, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await RelaxCommitsAsync(db, cancellationToken).ConfigureAwait(false);
         try
         {
+            await RelaxCommitsAsync(db, cancellationToken).ConfigureAwait(false);
             var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
