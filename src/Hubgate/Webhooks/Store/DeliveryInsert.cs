@@ -50,6 +50,8 @@ internal static class DeliveryInsert
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Durable before ingest answers, whatever the pooled connection was last used for.
+            await store.DurableCommitsAsync(db, cancellationToken).ConfigureAwait(false);
             var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Hubgate.Storage;
+using Microsoft.Data.Sqlite;
 using Hubgate.Webhooks.Subscriptions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
@@ -109,9 +110,7 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
                     return 0;
                 }
 
-                await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-                var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                await using (transaction.ConfigureAwait(false))
+                return await InStateTransactionAsync(db, async () =>
                 {
                     if (FanOutLock is { } fanOutLock)
                     {
@@ -159,9 +158,8 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
                     await BulkInsert.InsertAsync(db, rows, cancellationToken).ConfigureAwait(false);
                     await ExecuteAsync(db, $"UPDATE {Inbox} SET \"FannedOut\" = {True} WHERE \"Id\" IN ({Numbers(deliveries.Select(d => d.Id))})",
                         [], cancellationToken).ConfigureAwait(false);
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     return deliveries.Count;
-                }
+                }, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -197,76 +195,93 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
         await using (db.ConfigureAwait(false))
         {
             await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            object[] parameters = [subscription, Time(now)];
+            if (LockForClaim.Length > 0)
+            {
+                // PostgreSQL: the reads lock the rows they return, so they are in the claim's transaction.
+                return await InStateTransactionAsync(db, async () => await TakeAsync(db,
+                    await ReadDueAsync(db, parameters, batchSize, ordered, cancellationToken).ConfigureAwait(false),
+                    parameters, owner, leaseUntil, maxAttempts, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            }
+
             // SQLite: read outside a transaction (a write transaction would hold the write lock for the reads); the
-            // conditional UPDATE is what makes the claim exclusive. PostgreSQL: the reads lock the rows they return.
-            var transaction = LockForClaim.Length > 0 ? await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false) : null;
-            try
-            {
-                var blocked = ordered
-                    ? $" AND (s.\"OrderKey\" IS NULL OR NOT EXISTS (SELECT 1 FROM {Rows} e WHERE e.\"Subscription\" = s.\"Subscription\" " +
-                      $"AND e.\"OrderKey\" = s.\"OrderKey\" AND e.\"DeliverySeq\" < s.\"DeliverySeq\" AND e.\"State\" NOT IN ({Literals(Settled)})))"
-                    : "";
-                var due = new List<(long Seq, DeliveryState State, int Attempts)>();
-                object[] parameters = [subscription, Time(now)];
-                void Add(DbDataReader r) => due.Add((r.GetInt64(0), Enum.Parse<DeliveryState>(r.GetString(1)), r.GetInt32(2)));
-                foreach (var state in (DeliveryState[])[DeliveryState.Pending, DeliveryState.Failed])
-                {
-                    await ReadAsync(db,
-                        $"SELECT s.\"DeliverySeq\", s.\"State\", s.\"Attempts\" - s.\"AttemptsAtReplay\" FROM {Rows} s " +
-                        $"WHERE s.\"Subscription\" = @p0 AND s.\"State\" = {Literal(state)} AND s.\"NextAttemptAt\" <= @p1{blocked} " +
-                        $"ORDER BY s.\"NextAttemptAt\", s.\"DeliverySeq\" LIMIT {batchSize} {LockForClaim}",
-                        parameters, Add, cancellationToken).ConfigureAwait(false);
-                }
-
-                await ReadAsync(db,
-                    $"SELECT s.\"DeliverySeq\", s.\"State\", s.\"Attempts\" - s.\"AttemptsAtReplay\" FROM {Rows} s " +
-                    $"WHERE s.\"Subscription\" = @p0 AND s.\"State\" = {Literal(DeliveryState.Processing)} AND s.\"LeaseExpiresAt\" < @p1 " +
-                    // Along the claim index (only the rows in flight); ORDER BY "DeliverySeq" alone made SQLite walk every row the subscription ever had by its key.
-                    $"ORDER BY s.\"NextAttemptAt\", s.\"DeliverySeq\" LIMIT {batchSize} {LockForClaim}",
-                    parameters, Add, cancellationToken).ConfigureAwait(false);
-
-                var oldest = due.OrderBy(d => d.Seq).Take(batchSize).ToList();
-                var orphaned = oldest.Where(d => d.State == DeliveryState.Processing && d.Attempts >= maxAttempts).Select(d => d.Seq).ToList();
-                if (orphaned.Count > 0)
-                {
-                    await ExecuteAsync(db,
-                        $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Dead)}, \"LeaseOwner\" = NULL, \"LeaseExpiresAt\" = NULL, " +
-                        "\"LastError\" = 'The worker processing its last attempt stopped (crash or lease expiry) before finishing.' " +
-                        $"WHERE \"Subscription\" = @p0 AND \"DeliverySeq\" IN ({Numbers(orphaned)}) AND \"State\" = {Literal(DeliveryState.Processing)} AND \"LeaseExpiresAt\" < @p1",
-                        parameters, cancellationToken).ConfigureAwait(false);
-                }
-
-                var candidates = oldest.Select(d => d.Seq).Except(orphaned).ToList();
-                var claimed = new List<Claimed>(candidates.Count);
-                if (candidates.Count > 0)
-                {
-                    // One conditional UPDATE claims the batch: a row another worker claimed meanwhile no longer matches.
-                    await ReadAsync(db,
-                        $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Processing)}, \"LeaseOwner\" = @p2, \"LeaseExpiresAt\" = @p3, " +
-                        "\"Attempts\" = \"Attempts\" + 1 " +
-                        $"WHERE \"Subscription\" = @p0 AND \"DeliverySeq\" IN ({Numbers(candidates)}) AND (CASE WHEN \"State\" = {Literal(DeliveryState.Processing)} " +
-                        $"THEN \"LeaseExpiresAt\" < @p1 ELSE \"State\" IN ({Literal(DeliveryState.Pending)}, {Literal(DeliveryState.Failed)}) AND \"NextAttemptAt\" <= @p1 END) " +
-                        "RETURNING \"DeliverySeq\", \"Attempts\", \"AttemptsAtReplay\"",
-                        [subscription, Time(now), owner, Time(leaseUntil)],
-                        r => claimed.Add(new Claimed(r.GetInt64(0), r.GetInt32(1), r.GetInt32(2))), cancellationToken).ConfigureAwait(false);
-                }
-
-                if (transaction is not null)
-                {
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                claimed.Sort((a, b) => a.Seq.CompareTo(b.Seq));
-                return claimed;
-            }
-            finally
-            {
-                if (transaction is not null)
-                {
-                    await transaction.DisposeAsync().ConfigureAwait(false);
-                }
-            }
+            // conditional UPDATE is what makes the claim exclusive. The writes are a transaction all the same: it queues
+            // for the write lock behind the process's other writers (SqliteWriteGate) instead of polling for it in
+            // SQLite's busy handler, which sleeps up to 100 ms a time and lost to the gated writers again and again under
+            // load (claims waited up to 2 s: docs/benchmarks.md).
+            var due = await ReadDueAsync(db, parameters, batchSize, ordered, cancellationToken).ConfigureAwait(false);
+            return due.Count == 0
+                ? []
+                : await InStateTransactionAsync(db, () => TakeAsync(db, due, parameters, owner, leaseUntil, maxAttempts, cancellationToken),
+                    cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The claim's reads: up to <paramref name="batchSize"/> due rows, oldest first, each kind along the claim index.
+    /// <paramref name="parameters"/>: the subscription and now.
+    /// </summary>
+    private async Task<List<(long Seq, DeliveryState State, int Attempts)>> ReadDueAsync(HubgateDbContext db, object[] parameters, int batchSize,
+        bool ordered, CancellationToken cancellationToken)
+    {
+        var blocked = ordered
+            ? $" AND (s.\"OrderKey\" IS NULL OR NOT EXISTS (SELECT 1 FROM {Rows} e WHERE e.\"Subscription\" = s.\"Subscription\" " +
+              $"AND e.\"OrderKey\" = s.\"OrderKey\" AND e.\"DeliverySeq\" < s.\"DeliverySeq\" AND e.\"State\" NOT IN ({Literals(Settled)})))"
+            : "";
+        var due = new List<(long Seq, DeliveryState State, int Attempts)>();
+        void Add(DbDataReader r) => due.Add((r.GetInt64(0), Enum.Parse<DeliveryState>(r.GetString(1)), r.GetInt32(2)));
+        foreach (var state in (DeliveryState[])[DeliveryState.Pending, DeliveryState.Failed])
+        {
+            await ReadAsync(db,
+                $"SELECT s.\"DeliverySeq\", s.\"State\", s.\"Attempts\" - s.\"AttemptsAtReplay\" FROM {Rows} s " +
+                $"WHERE s.\"Subscription\" = @p0 AND s.\"State\" = {Literal(state)} AND s.\"NextAttemptAt\" <= @p1{blocked} " +
+                $"ORDER BY s.\"NextAttemptAt\", s.\"DeliverySeq\" LIMIT {batchSize} {LockForClaim}",
+                parameters, Add, cancellationToken).ConfigureAwait(false);
+        }
+
+        await ReadAsync(db,
+            $"SELECT s.\"DeliverySeq\", s.\"State\", s.\"Attempts\" - s.\"AttemptsAtReplay\" FROM {Rows} s " +
+            $"WHERE s.\"Subscription\" = @p0 AND s.\"State\" = {Literal(DeliveryState.Processing)} AND s.\"LeaseExpiresAt\" < @p1 " +
+            // Along the claim index (only the rows in flight); ORDER BY "DeliverySeq" alone made SQLite walk every row the subscription ever had by its key.
+            $"ORDER BY s.\"NextAttemptAt\", s.\"DeliverySeq\" LIMIT {batchSize} {LockForClaim}",
+            parameters, Add, cancellationToken).ConfigureAwait(false);
+        return [.. due.OrderBy(d => d.Seq).Take(batchSize)];
+    }
+
+    /// <summary>
+    /// The claim's writes, in the current transaction: <paramref name="due"/> rows whose worker vanished on their last
+    /// allowed attempt are made dead, the others leased to <paramref name="owner"/> by one conditional UPDATE (a row
+    /// another worker claimed meanwhile no longer matches). Returns what was claimed, by sequence.
+    /// </summary>
+    private async Task<List<Claimed>> TakeAsync(HubgateDbContext db, List<(long Seq, DeliveryState State, int Attempts)> due, object[] parameters,
+        string owner, DateTimeOffset leaseUntil, int maxAttempts, CancellationToken cancellationToken)
+    {
+        var orphaned = due.Where(d => d.State == DeliveryState.Processing && d.Attempts >= maxAttempts).Select(d => d.Seq).ToList();
+        if (orphaned.Count > 0)
+        {
+            await ExecuteAsync(db,
+                $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Dead)}, \"LeaseOwner\" = NULL, \"LeaseExpiresAt\" = NULL, " +
+                "\"LastError\" = 'The worker processing its last attempt stopped (crash or lease expiry) before finishing.' " +
+                $"WHERE \"Subscription\" = @p0 AND \"DeliverySeq\" IN ({Numbers(orphaned)}) AND \"State\" = {Literal(DeliveryState.Processing)} AND \"LeaseExpiresAt\" < @p1",
+                parameters, cancellationToken).ConfigureAwait(false);
+        }
+
+        var candidates = due.Select(d => d.Seq).Except(orphaned).ToList();
+        var claimed = new List<Claimed>(candidates.Count);
+        if (candidates.Count > 0)
+        {
+            await ReadAsync(db,
+                $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Processing)}, \"LeaseOwner\" = @p2, \"LeaseExpiresAt\" = @p3, " +
+                "\"Attempts\" = \"Attempts\" + 1 " +
+                $"WHERE \"Subscription\" = @p0 AND \"DeliverySeq\" IN ({Numbers(candidates)}) AND (CASE WHEN \"State\" = {Literal(DeliveryState.Processing)} " +
+                $"THEN \"LeaseExpiresAt\" < @p1 ELSE \"State\" IN ({Literal(DeliveryState.Pending)}, {Literal(DeliveryState.Failed)}) AND \"NextAttemptAt\" <= @p1 END) " +
+                "RETURNING \"DeliverySeq\", \"Attempts\", \"AttemptsAtReplay\"",
+                [.. parameters, owner, Time(leaseUntil)],
+                r => claimed.Add(new Claimed(r.GetInt64(0), r.GetInt32(1), r.GetInt32(2))), cancellationToken).ConfigureAwait(false);
+        }
+
+        claimed.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+        return claimed;
     }
 
     /// <summary>The inbox rows (bodies included) of <paramref name="sequences"/>, by sequence.</summary>
@@ -286,10 +301,9 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
         var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
-            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(db,
+            await InStateTransactionAsync(db, () => ExecuteAsync(db,
                 $"UPDATE {Rows} SET \"LeaseExpiresAt\" = @p1 WHERE \"Subscription\" = @p2 AND \"State\" = {Literal(DeliveryState.Processing)} AND \"LeaseOwner\" = @p0",
-                [owner, Time(leaseUntil), subscription], cancellationToken).ConfigureAwait(false);
+                [owner, Time(leaseUntil), subscription], cancellationToken), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -311,15 +325,13 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
         await using (db.ConfigureAwait(false))
         {
             var plan = FinishPlans.GetValue(db.Model, BuildFinish);
-            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (transaction.ConfigureAwait(false))
+            await InStateTransactionAsync(db, async () =>
             {
                 await BulkInsert.ExecutePerRowAsync(db, plan.Sql, plan.Columns, rows, new BulkInsert.DbParameterValue("@owner", owner),
                     async (reader, r, ct) => recorded[r] = await reader.ReadAsync(ct).ConfigureAwait(false),
                     cancellationToken).ConfigureAwait(false);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
+                return rows.Count;
+            }, cancellationToken).ConfigureAwait(false);
         }
 
         return recorded;
@@ -350,11 +362,10 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
         var db = await Databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
-            await db.Database.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
-            await ExecuteAsync(db,
+            await InStateTransactionAsync(db, () => ExecuteAsync(db,
                 $"UPDATE {Rows} SET \"State\" = {Literal(DeliveryState.Pending)}, \"NextAttemptAt\" = @p3, \"LeaseOwner\" = NULL, \"LeaseExpiresAt\" = NULL, " +
                 $"\"Attempts\" = \"Attempts\" - 1 WHERE \"Subscription\" = @p0 AND \"DeliverySeq\" = @p1 AND \"LeaseOwner\" = @p2 AND \"State\" = {Literal(DeliveryState.Processing)}",
-                [subscription, sequence, owner, Time(now)], CancellationToken.None).ConfigureAwait(false);
+                [subscription, sequence, owner, Time(now)], CancellationToken.None), CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -642,6 +653,45 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
 
     public void Dispose() => _fanOut.Dispose();
 
+    /// <summary>
+    /// Runs <paramref name="write"/> in a transaction of subscription state (fan-out rows, claims, leases, outcomes) and
+    /// commits it: on SQLite the transaction queues for the write lock behind the process's other writers
+    /// (<see cref="SqliteWriteGate"/>) and commits without an fsync of its own (<see cref="RelaxCommitsAsync"/>).
+    /// </summary>
+    private async Task<T> InStateTransactionAsync<T>(HubgateDbContext db, Func<Task<T>> write, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RelaxCommitsAsync(db, cancellationToken).ConfigureAwait(false);
+            var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var result = await write().ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return result;
+            }
+        }
+        finally
+        {
+            await DurableCommitsAsync(db, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Before a transaction of subscription state only: its commit need not reach the disk before it returns (SQLite:
+    /// <c>synchronous = NORMAL</c>; PostgreSQL: unchanged). Losing such a commit to a power cut only means deliveries
+    /// are attempted again: docs/design/subscriptions.md, "Durability of state commits".
+    /// </summary>
+    protected virtual Task RelaxCommitsAsync(HubgateDbContext db, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Every commit on this connection reaches the disk before it returns (SQLite: <c>synchronous = FULL</c>, the
+    /// connection's setting from <see cref="SqlitePragmas"/>): after each transaction of subscription state, and before
+    /// each of the inbox's, which must be durable before ingest answers.
+    /// </summary>
+    internal virtual Task DurableCommitsAsync(HubgateDbContext db, CancellationToken cancellationToken) => Task.CompletedTask;
+
     private static DbCommand Command(HubgateDbContext db, string sql, object[] parameters)
     {
         var command = db.Database.GetDbConnection().CreateCommand();
@@ -714,6 +764,24 @@ internal sealed class SqliteDeliveryStore(IDbContextFactory<HubgateDbContext> da
     protected override string True => "1";
 
     public override bool ReclaimsAtStart => true;
+
+    protected override async Task RelaxCommitsAsync(HubgateDbContext db, CancellationToken cancellationToken) =>
+        await ExecuteAsync(db, "PRAGMA synchronous = NORMAL", [], cancellationToken).ConfigureAwait(false);
+
+    internal override async Task DurableCommitsAsync(HubgateDbContext db, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ExecuteAsync(db, "PRAGMA synchronous = FULL", [], cancellationToken).ConfigureAwait(false);
+        }
+        catch when (db.Database.GetDbConnection() is SqliteConnection connection)
+        {
+            // The setting belongs to the native connection, which the pool would hand to the next user still relaxed:
+            // the pool drops it instead.
+            SqliteConnection.ClearPool(connection);
+            throw;
+        }
+    }
 }
 
 /// <summary>PostgreSQL, several replicas: claims lock the rows they read and skip those another replica is claiming.</summary>

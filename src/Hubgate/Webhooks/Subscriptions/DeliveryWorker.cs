@@ -63,7 +63,7 @@ internal sealed partial class DeliveryWorker
     /// </summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
-        await _fanOut.RunAsync(cancellationToken).ConfigureAwait(false);
+        await _fanOut.RunUnlessRunningAsync(cancellationToken).ConfigureAwait(false);
         var subscription = await _catalog.FindAsync(Subscription, cancellationToken).ConfigureAwait(false);
         if (subscription is not { IsActive: true })
         {

@@ -15,8 +15,32 @@ internal sealed class FanOut(DeliveryStore store, SubscriptionCatalog catalog, W
     /// <summary>Batches per call, so that one call is bounded; what is left is taken by the next.</summary>
     private const int MaxBatches = 16;
 
+    /// <summary>How many <see cref="RunAsync"/> calls are under way in this process.</summary>
+    private int _running;
+
+    /// <summary>
+    /// As <see cref="RunAsync"/> unless a fan-out is already under way in this process (a worker before it claims): that
+    /// one wakes the workers when it hands anything out, so waiting for it (one transaction at a time) would only delay
+    /// this worker's claim. Returns how many deliveries this call handed out.
+    /// </summary>
+    public Task<int> RunUnlessRunningAsync(CancellationToken cancellationToken) =>
+        Volatile.Read(ref _running) > 0 ? Task.FromResult(0) : RunAsync(cancellationToken);
+
     /// <summary>Fans out what is waiting (up to <see cref="MaxBatches"/> batches); wakes the workers when there was any. Returns how many deliveries.</summary>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _running);
+        try
+        {
+            return await FanOutWaitingAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+        }
+    }
+
+    private async Task<int> FanOutWaitingAsync(CancellationToken cancellationToken)
     {
         var total = 0;
         for (var i = 0; i < MaxBatches; i++)
