@@ -16,24 +16,65 @@ namespace Hubgate.Storage;
 /// it through the busy handler. A writer that cannot get the gate within the busy timeout goes ahead without it, as
 /// it would have without the gate.
 /// </para>
+/// <para>
+/// The inbox's writes go first: a transaction begun inside <see cref="First"/> is handed the gate before every
+/// transaction of the subscriptions' state that is waiting (fan-out, claims, outcomes), which otherwise queued ahead of
+/// it in arrival order and made the answer to GitHub wait behind them (ingest p99 79 → 799 ms at 1,000 deliveries/s
+/// once the claims went through the gate). The others keep their arrival order among themselves.
+/// </para>
 /// </summary>
 internal sealed class SqliteWriteGate : DbTransactionInterceptor, IDisposable
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private static readonly AsyncLocal<bool> Priority = new();
     private readonly Lock _lock = new();
+    private readonly Queue<TaskCompletionSource<bool>> _first = new();
+    private readonly Queue<TaskCompletionSource<bool>> _rest = new();
     private readonly TimeSpan _timeout;
+    private bool _taken;
     private DbConnection? _holder;
     private DbTransaction? _transaction;
 
     public SqliteWriteGate(TimeSpan timeout) => _timeout = timeout;
 
     /// <summary>Whether a transaction holds the gate now (for tests).</summary>
-    internal bool IsHeld => _gate.CurrentCount == 0;
+    internal bool IsHeld
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _taken;
+            }
+        }
+    }
+
+    /// <summary>How many transactions wait for the gate now (for tests).</summary>
+    internal int Waiting
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _first.Count(w => !w.Task.IsCompleted) + _rest.Count(w => !w.Task.IsCompleted);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Transactions begun until the result is disposed (in this asynchronous flow) are handed the gate before the
+    /// others waiting: the inbox's, whose commit GitHub's answer waits for.
+    /// </summary>
+    public static IDisposable First()
+    {
+        var before = Priority.Value;
+        Priority.Value = true;
+        return new Restore(before);
+    }
 
     public override InterceptionResult<DbTransaction> TransactionStarting(DbConnection connection, TransactionStartingEventData eventData,
         InterceptionResult<DbTransaction> result)
     {
-        if (_gate.Wait(_timeout))
+        if (EnterAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult())
         {
             Hold(connection);
         }
@@ -44,12 +85,69 @@ internal sealed class SqliteWriteGate : DbTransactionInterceptor, IDisposable
     public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection,
         TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
     {
-        if (await _gate.WaitAsync(_timeout, cancellationToken).ConfigureAwait(false))
+        if (await EnterAsync(cancellationToken).ConfigureAwait(false))
         {
             Hold(connection);
         }
 
         return result;
+    }
+
+    /// <summary>Takes the gate, waiting in the queue of this flow's priority; false when the busy timeout passed first.</summary>
+    private async ValueTask<bool> EnterAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<bool> turn;
+        lock (_lock)
+        {
+            if (!_taken)
+            {
+                _taken = true;
+                return true;
+            }
+
+            turn = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            (Priority.Value ? _first : _rest).Enqueue(turn);
+        }
+
+        try
+        {
+            return await turn.Task.WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            bool handed;
+            lock (_lock)
+            {
+                // Given up: a release now passes this turn over. Unless the gate was handed to it in the meantime, when
+                // it is this transaction's after all (or, cancelled, goes on to the next).
+                handed = !turn.TrySetResult(false) && turn.Task.Result;
+                if (handed && e is OperationCanceledException)
+                {
+                    PassOn();
+                }
+            }
+
+            if (e is OperationCanceledException)
+            {
+                throw;
+            }
+
+            return handed;
+        }
+    }
+
+    /// <summary>Hands the gate to the next turn still waiting, the inbox's before the others; or leaves it free. Under the lock.</summary>
+    private void PassOn()
+    {
+        while (_first.TryDequeue(out var next) || _rest.TryDequeue(out next))
+        {
+            if (next.TrySetResult(true))
+            {
+                return;
+            }
+        }
+
+        _taken = false;
     }
 
     public override DbTransaction TransactionStarted(DbConnection connection, TransactionEndEventData eventData, DbTransaction result)
@@ -89,7 +187,16 @@ internal sealed class SqliteWriteGate : DbTransactionInterceptor, IDisposable
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            while (_first.TryDequeue(out var waiting) || _rest.TryDequeue(out waiting))
+            {
+                waiting.TrySetResult(false);
+            }
+        }
+    }
 
     private void Hold(DbConnection connection)
     {
@@ -136,7 +243,12 @@ internal sealed class SqliteWriteGate : DbTransactionInterceptor, IDisposable
             _holder.StateChange -= Closed;
             _holder = null;
             _transaction = null;
-            _gate.Release();
+            PassOn();
         }
+    }
+
+    private sealed class Restore(bool before) : IDisposable
+    {
+        public void Dispose() => Priority.Value = before;
     }
 }

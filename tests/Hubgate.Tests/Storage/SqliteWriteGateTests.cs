@@ -96,6 +96,64 @@ public sealed class SqliteWriteGateTests : IAsyncDisposable
         Assert.Equal(80, await check.Database.SqlQueryRaw<long>("SELECT count(*) AS Value FROM scratch").SingleAsync());
     }
 
+    [Fact]
+    public async Task TheInboxsTransaction_IsHandedTheGateBeforeOthersWaiting_WhichKeepTheirOrder()
+    {
+        await ScratchTableAsync();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Task Writer(string name, bool first) => Task.Run(async () =>
+        {
+            await using var db = await _factory.CreateDbContextAsync();
+            Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction transaction;
+            if (first)
+            {
+                using (SqliteWriteGate.First())
+                {
+                    transaction = await db.Database.BeginTransactionAsync();
+                }
+            }
+            else
+            {
+                transaction = await db.Database.BeginTransactionAsync();
+            }
+
+            await using (transaction)
+            {
+                order.Enqueue(name);
+                await db.Database.ExecuteSqlAsync($"INSERT INTO scratch (x) VALUES ({order.Count})");
+                await transaction.CommitAsync();
+            }
+        });
+
+        async Task QueuedAsync(int waiting)
+        {
+            for (var i = 0; i < 200 && _gate.Waiting < waiting; i++)
+            {
+                await Task.Delay(10);
+            }
+
+            Assert.Equal(waiting, _gate.Waiting);
+        }
+
+        List<Task> writers = [];
+        await using (var holder = await _factory.CreateDbContextAsync())
+        {
+            await using var held = await holder.Database.BeginTransactionAsync();
+            writers.Add(Writer("state-1", first: false));
+            await QueuedAsync(1);
+            writers.Add(Writer("state-2", first: false));
+            await QueuedAsync(2);
+            writers.Add(Writer("inbox", first: true));
+            await QueuedAsync(3);
+            await held.CommitAsync();
+        }
+
+        await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(["inbox", "state-1", "state-2"], order);
+        Assert.False(_gate.IsHeld);
+    }
+
     private async Task ScratchTableAsync()
     {
         await using var db = await _factory.CreateDbContextAsync();

@@ -52,7 +52,13 @@ internal static class DeliveryInsert
         {
             // Durable before ingest answers, whatever the pooled connection was last used for.
             await store.DurableCommitsAsync(db, cancellationToken).ConfigureAwait(false);
-            var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            IDbContextTransaction transaction;
+            using (SqliteWriteGate.First())
+            {
+                // Ahead of the subscriptions' state transactions waiting at the gate: GitHub's answer waits for this one.
+                transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             await using (transaction.ConfigureAwait(false))
             {
                 await store.LockInboxAsync(db, cancellationToken).ConfigureAwait(false);
