@@ -9,8 +9,9 @@ namespace Hubgate.Server.Tests.Cli;
 
 /// <summary>
 /// <c>hubgate demo</c> as a user runs it: its own process, no configuration, the story told through the real pipeline,
-/// then Ctrl-C (SIGINT by PID).
+/// then Ctrl-C (SIGINT by PID). SQLite pass only: the demo keeps its own SQLite database whatever the run's database is.
 /// </summary>
+[Trait("Database", "Sqlite")]
 public sealed partial class DemoCommandTests
 {
     private static readonly TimeSpan StoryBound = TimeSpan.FromSeconds(90);
