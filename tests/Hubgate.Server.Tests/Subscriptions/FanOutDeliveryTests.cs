@@ -213,6 +213,32 @@ public sealed class FanOutDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADeliveryTheDestinationHangsOn_HoldsUpNoLaterOne_OfTheSameSubscription()
+    {
+        // The worker keeps Concurrency attempts in flight and records outcomes as they finish: one slow attempt takes one
+        // slot, it does not hold back the deliveries received after it until it is done (as a batch at a time did).
+        var stuck = Push(Hello, 1);
+        _sink.HangOn("slow", stuck.Id);
+        var settings = Settings(_gitHub).Subscribe("slow", _sink, ("Timeout", "00:00:45"), ("Concurrency", "4"));
+        using var app = new HubgateApplication(settings);
+        using var client = app.CreateClient();
+
+        await SendAllAsync(client, [stuck]);
+        await FanOutSink.WaitUntilAsync(() => _sink.AttemptsOf("slow") == 1, Bound, () => "the first delivery never reached the sink");
+        var later = Mix(4);
+        await SendAllAsync(client, later);
+
+        await FanOutSink.WaitUntilAsync(() => _sink.Of("slow").Count == later.Count, Bound,
+            () => $"{_sink.Of("slow").Count} of {later.Count} later deliveries reached the sink while the first hung");
+        AssertReceivedOnce("slow", later);
+        var rows = await RowsAsync(app, "slow");
+        var stuckSeq = rows.Min(r => r.DeliverySeq);
+        Assert.Equal(DeliveryState.Processing, rows.Single(r => r.DeliverySeq == stuckSeq).State);
+        var settled = await WaitRowsAsync(app, "slow", later.Count + 1, DeliveryState.Processed, DeliveryState.Processing);
+        Assert.Equal(later.Count, settled.Count(r => r.State == DeliveryState.Processed));
+    }
+
+    [Fact]
     public async Task A410_DisablesTheSubscriptionWithTheReason_LaterDeliveriesAreKept_AndResumingDeliversAllOfThem()
     {
         _sink.Answer("gone", 410);

@@ -87,6 +87,25 @@ internal sealed class FanOutSink : IAsyncDisposable
         return false;
     };
 
+    /// <summary><paramref name="name"/> never answers delivery <paramref name="deliveryId"/> (until aborted) and accepts every other from now on.</summary>
+    public void HangOn(string name, string deliveryId) => _behaviour[name] = async context =>
+    {
+        if (context.Request.Headers["X-GitHub-Delivery"] != deliveryId)
+        {
+            return true;
+        }
+
+        try
+        {
+            await Task.Delay(TimeSpan.FromMinutes(2), context.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return false;
+    };
+
     /// <summary><paramref name="name"/> takes <paramref name="delay"/> before it verifies and accepts (a window for overlaps to show).</summary>
     public void Slow(string name, TimeSpan delay) => _behaviour[name] = async context =>
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Hubgate.Storage;
 using Hubgate.Telemetry;
 using Hubgate.Webhooks.Store;
@@ -10,8 +11,9 @@ namespace Hubgate.Webhooks.Subscriptions;
 /// <summary>
 /// Delivers one subscription's deliveries: claims its due rows with a lease (<see cref="DeliveryStore.ClaimAsync"/>),
 /// makes one attempt each through the subscription kind's <see cref="IDeliveryDispatch"/> — the model and in-process
-/// handlers for the built-in <c>local</c>, a signed POST for an HTTP subscription — and records every outcome of the
-/// batch in one transaction. Leases are short (<c>Webhooks:LeaseDuration</c>) and renewed by a heartbeat while the
+/// handlers for the built-in <c>local</c>, a signed POST for an HTTP subscription, a confirmed publish for a RabbitMQ
+/// one — and records the outcomes in one transaction per batch (<see cref="RunOnceAsync"/>, the built-in subscription's
+/// sequential attempts) or per group of whatever finished meanwhile (<see cref="PumpAsync"/>, the concurrent kinds). Leases are short (<c>Webhooks:LeaseDuration</c>) and renewed by a heartbeat while the
 /// attempts run, so a row whose worker died is claimed again within a lease (at the next start on SQLite). One worker
 /// per subscription: a slow or failing destination never holds up another.
 /// </summary>
@@ -119,6 +121,196 @@ internal sealed partial class DeliveryWorker
         }
 
         return outcomes.Count(o => o is not null);
+    }
+
+    /// <summary>Whether this worker's attempts are made one after another (<see cref="RunOnceAsync"/> in a loop) rather than pipelined (<see cref="PumpAsync"/>).</summary>
+    public bool Sequential => _dispatch.Sequential;
+
+    /// <summary>
+    /// Delivers a concurrent subscription as a pipeline until <paramref name="stop"/>, until the subscription is paused,
+    /// disabled or removed, or until its <c>Concurrency</c> changes (the caller starts it again): up to
+    /// <c>Concurrency</c> attempts in flight, each started as soon as a slot is free; claims of what is due whenever
+    /// fewer than two rounds are held (claimed and not yet recorded), so a delivery that arrives mid-batch is not kept
+    /// waiting for the slowest attempt of the batch before it; and outcomes recorded by one recorder in groups of
+    /// whatever finished meanwhile (one transaction each), while the heartbeat holds every lease. A crash before an
+    /// outcome is recorded leaves its row leased: it is attempted again after the lease, as with <see cref="RunOnceAsync"/>.
+    /// </summary>
+    public async Task PumpAsync(WorkSignal work, CancellationToken stop)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var subscription = await _catalog.FindAsync(Subscription, stop).ConfigureAwait(false);
+        if (subscription is not { IsActive: true })
+        {
+            return;
+        }
+
+        var pump = new Pump(subscription);
+        var settings = _options.CurrentValue;
+        using var heartbeat = new CancellationTokenSource();
+        var beating = HeartbeatAsync(settings, heartbeat.Token);
+        var recording = RecordAsync(pump, stop);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var wake = work.Current;
+                var freed = pump.Freed.Current;
+                await _fanOut.RunUnlessRunningAsync(stop).ConfigureAwait(false);
+                subscription = await _catalog.FindAsync(Subscription, stop).ConfigureAwait(false);
+                if (subscription is not { IsActive: true } || subscription.Options.Concurrency != pump.Concurrency)
+                {
+                    return;
+                }
+
+                pump.Subscription = subscription;
+                var room = pump.Limit - Volatile.Read(ref pump.Outstanding);
+                if (room < Math.Max(1, pump.Concurrency / 2))
+                {
+                    await freed.WaitAsync(stop).ConfigureAwait(false); // until the recorder lets go of some
+                    continue;
+                }
+
+                settings = _options.CurrentValue;
+                var now = _time.GetUtcNow();
+                var claimed = await _store.ClaimAsync(Subscription, Name, room, subscription.IsOrdered, MaxAttempts(subscription, settings),
+                    now, now + settings.LeaseDuration, stop).ConfigureAwait(false);
+                if (claimed.Count == 0)
+                {
+                    // Nothing due: new deliveries, a resumed subscription or (ordered) a recorded outcome that lets the
+                    // next delivery of its key go make something due; the poll interval catches retries coming due.
+                    await WorkSignal.WaitAsync(subscription.IsOrdered ? Task.WhenAny(wake, freed) : wake, settings.PollInterval, _time, stop)
+                        .ConfigureAwait(false);
+                    continue;
+                }
+
+                Interlocked.Add(ref pump.Outstanding, claimed.Count);
+                var deliveries = await _store.LoadAsync([.. claimed.Select(c => c.Seq)], CancellationToken.None).ConfigureAwait(false);
+                foreach (var claim in claimed)
+                {
+                    await pump.Slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                    _ = AttemptInPumpAsync(pump, subscription, claim, deliveries, settings, stop);
+                }
+            }
+        }
+        finally
+        {
+            // Every attempt under way finishes (or, when stopping, hands its delivery back) and is recorded before the leases go.
+            for (var i = 0; i < pump.Concurrency; i++)
+            {
+                await pump.Slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            pump.Outcomes.Writer.Complete();
+            try
+            {
+                await recording.ConfigureAwait(false);
+            }
+            finally
+            {
+                await heartbeat.CancelAsync().ConfigureAwait(false);
+                await beating.ConfigureAwait(false);
+                pump.Slots.Dispose();
+            }
+        }
+    }
+
+    /// <summary>One attempt in the pipeline: its outcome (or null) goes to the recorder, and its slot is freed.</summary>
+    private async Task AttemptInPumpAsync(Pump pump, Subscription subscription, Claimed claim, Dictionary<long, WebhookDeliveryEntity> deliveries,
+        WebhookOptions settings, CancellationToken stop)
+    {
+        Outcome? outcome = null;
+        try
+        {
+            outcome = await AttemptAsync(subscription, claim, deliveries, settings, stop).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Not an outcome: the row stays leased and is attempted again once the lease runs out.
+            Log.AttemptFailed(_logger, Subscription, claim.Seq, e.GetType().Name, e.Message);
+        }
+        finally
+        {
+            pump.Outcomes.Writer.TryWrite(outcome);
+            pump.Slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// The pipeline's recorder: records whatever outcomes finished since the last group in one transaction (up to
+    /// <see cref="MaxRecordGroup"/>), then frees their room for the next claim. A group that cannot be recorded is tried
+    /// again every second while the heartbeat holds its leases; when stopping, it is left leased for the next start.
+    /// </summary>
+    private async Task RecordAsync(Pump pump, CancellationToken stop)
+    {
+        var reader = pump.Outcomes.Reader;
+        var group = new List<Outcome>(MaxRecordGroup);
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            var taken = 0;
+            while (group.Count < MaxRecordGroup && reader.TryRead(out var outcome))
+            {
+                taken++;
+                if (outcome is not null)
+                {
+                    group.Add(outcome);
+                }
+            }
+
+            while (true)
+            {
+                try
+                {
+                    await FinishAsync(pump.Subscription, group).ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception e)
+                {
+                    Log.RecordFailed(_logger, Subscription, group.Count, e.GetType().Name, e.Message);
+                    if (stop.IsCancellationRequested)
+                    {
+                        break;
+                    }
+
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(1), _time, stop).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            group.Clear();
+            Interlocked.Add(ref pump.Outstanding, -taken);
+            pump.Freed.Notify();
+        }
+    }
+
+    /// <summary>Outcomes recorded in one transaction by the pipeline at most.</summary>
+    private const int MaxRecordGroup = 256;
+
+    /// <summary>One run of <see cref="PumpAsync"/>: its slots, its outcomes on their way to the recorder, what it holds.</summary>
+    private sealed class Pump(Subscription subscription)
+    {
+        public int Concurrency { get; } = subscription.Options.Concurrency;
+
+        /// <summary>Rows held at most (claimed, not yet recorded): two rounds, so the next round is claimed while this one runs.</summary>
+        public int Limit => Concurrency * 2;
+
+        public SemaphoreSlim Slots { get; } = new(subscription.Options.Concurrency, subscription.Options.Concurrency);
+
+        public Channel<Outcome?> Outcomes { get; } = Channel.CreateUnbounded<Outcome?>(new UnboundedChannelOptions { SingleReader = true });
+
+        /// <summary>Given each time the recorder lets go of rows.</summary>
+        public WorkSignal Freed { get; } = new();
+
+        /// <summary>The subscription as last read (its health is kept on this).</summary>
+        public Subscription Subscription { get; set; } = subscription;
+
+        /// <summary>Rows claimed and not yet recorded.</summary>
+        public int Outstanding;
     }
 
     /// <summary>How many attempts a delivery gets since its last replay before it is dead.</summary>
@@ -275,6 +467,20 @@ internal sealed partial class DeliveryWorker
             return; // the built-in subscription's failures are its handlers', not a destination's: it is never disabled
         }
 
+        try
+        {
+            await KeepHealthAsync(subscription, outcomes).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // The outcomes are recorded: recording them again would find their leases gone. Health is kept at the next.
+            Log.HealthFailed(_logger, Subscription, e.GetType().Name, e.Message);
+        }
+    }
+
+    /// <summary>Disables the subscription on 410 Gone, or once it has failed every attempt for <c>DisableAfter</c>.</summary>
+    private async Task KeepHealthAsync(Subscription subscription, List<Outcome> outcomes)
+    {
         if (outcomes.FirstOrDefault(o => o.Gone) is { } gone)
         {
             var reason = $"The destination answered 410 Gone to delivery {gone.Delivery.DeliveryId}.";
@@ -322,6 +528,15 @@ internal sealed partial class DeliveryWorker
 
         [LoggerMessage(EventId = 325, Level = LogLevel.Information, Message = "[{Subscription}] Delivery {DeliveryId} ({Event}) handed back for the next start: shutting down")]
         public static partial void Released(ILogger logger, string subscription, string deliveryId, string @event);
+
+        [LoggerMessage(EventId = 336, Level = LogLevel.Error, Message = "[{Subscription}] The attempt at delivery #{Sequence} failed unexpectedly ({Exception}: {Reason}); it is attempted again when its lease runs out")]
+        public static partial void AttemptFailed(ILogger logger, string subscription, long sequence, string exception, string reason);
+
+        [LoggerMessage(EventId = 337, Level = LogLevel.Error, Message = "[{Subscription}] {Count} outcomes could not be recorded ({Exception}: {Reason}); trying again in a second while their leases hold")]
+        public static partial void RecordFailed(ILogger logger, string subscription, int count, string exception, string reason);
+
+        [LoggerMessage(EventId = 338, Level = LogLevel.Warning, Message = "[{Subscription}] Outcomes were recorded but the subscription's health could not be ({Exception}: {Reason}); it is kept at the next outcomes")]
+        public static partial void HealthFailed(ILogger logger, string subscription, string exception, string reason);
 
         [LoggerMessage(EventId = 329, Level = LogLevel.Warning, Message = "[{Subscription}] The delivery worker could not renew its leases ({Exception}: {Reason}); trying again at the next heartbeat")]
         public static partial void HeartbeatFailed(ILogger logger, string subscription, string exception, string reason);

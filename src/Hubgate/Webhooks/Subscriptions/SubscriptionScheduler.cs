@@ -147,6 +147,15 @@ internal sealed partial class SubscriptionScheduler(
             var wake = work.Current;
             try
             {
+                if (!worker.Sequential)
+                {
+                    // Pipelined: returns when the subscription stops being active or its concurrency changes.
+                    worker.PumpAsync(work, stop).GetAwaiter().GetResult();
+                    errorDelay = TimeSpan.FromSeconds(1);
+                    WorkSignal.WaitAsync(wake, options.CurrentValue.PollInterval, time, stop).GetAwaiter().GetResult();
+                    continue;
+                }
+
                 var worked = worker.RunOnceAsync(stop).GetAwaiter().GetResult();
                 errorDelay = TimeSpan.FromSeconds(1);
                 if (worked == 0)
