@@ -16,7 +16,7 @@ public sealed partial class FakeGitHubServer
 {
     private readonly Dictionary<string, byte[]> _hookPayloads = new(StringComparer.Ordinal);
     private readonly List<Task> _redeliveriesInFlight = [];
-    private readonly List<(string Prefix, TimeSpan Delay)> _latencies = [];
+    private readonly List<(string Prefix, TimeSpan Delay, bool Exact)> _latencies = [];
     private (HttpClient Client, string Path, string Secret)? _webhook;
 
     /// <summary>
@@ -64,12 +64,15 @@ public sealed partial class FakeGitHubServer
         }
     }
 
-    /// <summary>Every request whose path (below the API base) starts with <paramref name="pathPrefix"/> is answered <paramref name="delay"/> later.</summary>
-    internal void AddLatency(string pathPrefix, TimeSpan delay)
+    /// <summary>
+    /// Every request whose path (below the API base, without the query) starts with <paramref name="pathPrefix"/> — or,
+    /// when <paramref name="exact"/>, is exactly it — is answered <paramref name="delay"/> later.
+    /// </summary>
+    internal void AddLatency(string pathPrefix, TimeSpan delay, bool exact = false)
     {
         lock (_lock)
         {
-            _latencies.Add((pathPrefix, delay));
+            _latencies.Add((pathPrefix, delay, exact));
         }
     }
 
@@ -78,7 +81,7 @@ public sealed partial class FakeGitHubServer
         TimeSpan delay;
         lock (_lock)
         {
-            delay = _latencies.Where(l => path.StartsWith(l.Prefix, StringComparison.Ordinal)).Select(l => l.Delay).DefaultIfEmpty().Max();
+            delay = _latencies.Where(l => l.Exact ? path == l.Prefix : path.StartsWith(l.Prefix, StringComparison.Ordinal)).Select(l => l.Delay).DefaultIfEmpty().Max();
         }
 
         return delay > TimeSpan.Zero ? Task.Delay(delay, cancellationToken) : Task.CompletedTask;

@@ -1,3 +1,7 @@
+using Hubgate.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Hubgate.TestSupport;
 
 /// <summary>
@@ -13,14 +17,20 @@ public static class TestDatabase
     public static bool IsPostgres =>
         string.Equals(Environment.GetEnvironmentVariable(Variable), "postgres", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary><c>Database:Provider</c> and <c>ConnectionStrings:Hubgate</c> for the database of <paramref name="directory"/>.</summary>
-    public static Dictionary<string, string?> Settings(string directory)
+    /// <summary>
+    /// <c>Database:Provider</c> and <c>ConnectionStrings:Hubgate</c> for the database of <paramref name="directory"/>.
+    /// With <paramref name="migrated"/> (for a caller that migrates at start anyway), a new PostgreSQL database is a copy
+    /// of one migrated once per test process (<see cref="ThrowawayPostgres.MigratedTemplate"/>), so the migrations are
+    /// not applied again for every test; without, it is empty, as a test of migrations or of an unmigrated database needs.
+    /// </summary>
+    public static Dictionary<string, string?> Settings(string directory, bool migrated = false)
     {
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         if (IsPostgres)
         {
             settings["Database:Provider"] = "Postgres";
-            settings["ConnectionStrings:Hubgate"] = ThrowawayPostgres.Shared.CreateDatabase(NameOf(directory));
+            var server = ThrowawayPostgres.Shared;
+            settings["ConnectionStrings:Hubgate"] = server.CreateDatabase(NameOf(directory), migrated ? server.MigratedTemplate(MigrateAsync) : null);
         }
         else
         {
@@ -29,6 +39,21 @@ public static class TestDatabase
         }
 
         return settings;
+    }
+
+    /// <summary>Brings the PostgreSQL database at <paramref name="connectionString"/> to this build's schema, as a server does at start.</summary>
+    private static async Task MigrateAsync(string connectionString)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Hubgate"] = connectionString,
+        }).Build();
+        var services = new ServiceCollection().AddLogging().AddHubgateStorage(configuration).BuildServiceProvider();
+        await using (services)
+        {
+            await services.MigrateHubgateDatabaseAsync();
+        }
     }
 
     /// <summary>

@@ -139,7 +139,8 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
     {
         var settings = Settings();
         settings["GitHub:MaxRateLimitWait"] = "00:01:00";
-        var reset = _gitHub.Clock.UtcNow.AddSeconds(15); // beyond GitHub:RequestTimeout (10 s): the wait must not run inside one attempt
+        settings["GitHub:RequestTimeout"] = "00:00:02";
+        var reset = _gitHub.Clock.UtcNow.AddSeconds(4); // beyond GitHub:RequestTimeout (2 s): the wait must not run inside one attempt
         _gitHub.SetRateLimit(0, limit: 5000, remaining: 0, reset);
 
         var (exit, output, _) = await RunAsync(settings, "token", "1");

@@ -26,7 +26,7 @@ public class HubgateApplication : WebApplicationFactory<Program>
         Directory = Path.Combine(Path.GetTempPath(), "hubgate-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
         DatabasePath = Path.Combine(Directory, "hubgate.db");
-        _settings = TestDatabase.Settings(Directory);
+        _settings = TestDatabase.Settings(Directory, migrated: true);
         _settings["Urls"] = "http://127.0.0.1:0";
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

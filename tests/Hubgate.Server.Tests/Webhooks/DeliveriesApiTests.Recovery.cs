@@ -122,8 +122,8 @@ public sealed partial class DeliveriesApiTests
             _gitHub.AddHookDelivery($"lost-{i}", "push", null, "Invalid HTTP Response: 502", 502, now.AddMinutes(-5 - i));
         }
 
-        // A slow delivery log, so the two runs overlap.
-        _gitHub.AddLatency("/app/hook/deliveries", TimeSpan.FromMilliseconds(500));
+        // A slow delivery log (its listing; the redelivery requests answer at once), so the two runs overlap.
+        _gitHub.AddLatency("/app/hook/deliveries", TimeSpan.FromMilliseconds(1500), exact: true);
         using var app = new HubgateApplication(Settings());
         using var client = Client(app);
 

@@ -43,7 +43,7 @@ internal sealed class TestServices : IAsyncDisposable
     {
         directory ??= Path.Combine(Path.GetTempPath(), "hubgate-unit", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
-        var all = TestDatabase.Settings(directory);
+        var all = TestDatabase.Settings(directory, migrated: true);
         foreach (var (key, value) in settings)
         {
             all[key] = value;
