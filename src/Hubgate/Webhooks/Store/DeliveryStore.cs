@@ -284,15 +284,46 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
         return claimed;
     }
 
-    /// <summary>The inbox rows (bodies included) of <paramref name="sequences"/>, by sequence.</summary>
+    /// <summary>What this process stored last (<see cref="RecentDeliveries"/>): the inbox adds to it, <see cref="LoadAsync"/> reads it first.</summary>
+    public RecentDeliveries Recent { get; } = new();
+
+    /// <summary>
+    /// The inbox rows (bodies included) of <paramref name="sequences"/>, by sequence: those this process stored lately
+    /// from memory (<see cref="Recent"/>), the others in one read. Callers only read them.
+    /// </summary>
     public async Task<Dictionary<long, WebhookDeliveryEntity>> LoadAsync(IReadOnlyCollection<long> sequences, CancellationToken cancellationToken)
     {
+        var found = new Dictionary<long, WebhookDeliveryEntity>(sequences.Count);
+        List<long>? missing = null;
+        foreach (var sequence in sequences)
+        {
+            if (Recent.TryGet(sequence, out var delivery))
+            {
+                found[sequence] = delivery;
+            }
+            else
+            {
+                (missing ??= []).Add(sequence);
+            }
+        }
+
+        if (missing is null)
+        {
+            return found;
+        }
+
         var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
-            var ids = sequences.ToArray();
-            return await db.WebhookDeliveries.AsNoTracking().Where(d => ids.Contains(d.Id)).ToDictionaryAsync(d => d.Id, cancellationToken).ConfigureAwait(false);
+            var ids = missing.ToArray();
+            await foreach (var delivery in db.WebhookDeliveries.AsNoTracking().Where(d => ids.Contains(d.Id)).AsAsyncEnumerable()
+                               .WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                found[delivery.Id] = delivery;
+            }
         }
+
+        return found;
     }
 
     /// <summary>Extends the lease of every row of <paramref name="subscription"/> that <paramref name="owner"/> holds, in one statement (the heartbeat), along the claim index.</summary>

@@ -218,6 +218,7 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
 
             pending.Delivery.Id = result.Id;
             pending.Delivery.PossibleReplayOf = result.PossibleReplayOf;
+            _store.Recent.Add(pending.Delivery);
             if (result.PossibleReplayOf is { } earlier)
             {
                 Log.PossibleReplay(_logger, pending.Delivery.App, pending.Delivery.DeliveryId, earlier, pending.Delivery.Event);

@@ -129,8 +129,8 @@ internal sealed partial class DeliveryWorker
     /// <summary>
     /// Delivers a concurrent subscription as a pipeline until <paramref name="stop"/>, until the subscription is paused,
     /// disabled or removed, or until its <c>Concurrency</c> changes (the caller starts it again): up to
-    /// <c>Concurrency</c> attempts in flight, each started as soon as a slot is free; claims of what is due whenever
-    /// fewer than two rounds are held (claimed and not yet recorded), so a delivery that arrives mid-batch is not kept
+    /// <c>Concurrency</c> attempts in flight, each started as soon as a slot is free; claims of up to two rounds of what
+    /// is due whenever there is room (rows held — claimed, not yet recorded — stay within <see cref="Pump.Limit"/>), so a delivery that arrives mid-batch is not kept
     /// waiting for the slowest attempt of the batch before it; and outcomes recorded by one recorder in groups of
     /// whatever finished meanwhile (one transaction each), while the heartbeat holds every lease. A crash before an
     /// outcome is recorded leaves its row leased: it is attempted again after the lease, as with <see cref="RunOnceAsync"/>.
@@ -155,6 +155,11 @@ internal sealed partial class DeliveryWorker
             {
                 var wake = work.Current;
                 var freed = pump.Freed.Current;
+                if (pump.Halted)
+                {
+                    return;
+                }
+
                 await _fanOut.RunUnlessRunningAsync(stop).ConfigureAwait(false);
                 subscription = await _catalog.FindAsync(Subscription, stop).ConfigureAwait(false);
                 if (subscription is not { IsActive: true } || subscription.Options.Concurrency != pump.Concurrency)
@@ -172,7 +177,9 @@ internal sealed partial class DeliveryWorker
 
                 settings = _options.CurrentValue;
                 var now = _time.GetUtcNow();
-                var claimed = await _store.ClaimAsync(Subscription, Name, room, subscription.IsOrdered, MaxAttempts(subscription, settings),
+                // At most two rounds a claim: what is claimed waits for a slot, and a row waits less in the database,
+                // where a retry due or another replica can still take it.
+                var claimed = await _store.ClaimAsync(Subscription, Name, Math.Min(room, pump.Concurrency * 2), subscription.IsOrdered, MaxAttempts(subscription, settings),
                     now, now + settings.LeaseDuration, stop).ConfigureAwait(false);
                 if (claimed.Count == 0)
                 {
@@ -221,7 +228,18 @@ internal sealed partial class DeliveryWorker
         Outcome? outcome = null;
         try
         {
+            if (pump.Halted)
+            {
+                // The destination is gone or the subscription was disabled: hand the row back unattempted.
+                await _store.ReleaseAsync(Subscription, claim.Seq, Name, _time.GetUtcNow()).ConfigureAwait(false);
+                return;
+            }
+
             outcome = await AttemptAsync(subscription, claim, deliveries, settings, stop).ConfigureAwait(false);
+            if (outcome is { Gone: true })
+            {
+                pump.Halted = true; // no further attempt at a destination that answered 410 Gone
+            }
         }
         catch (Exception e)
         {
@@ -260,7 +278,11 @@ internal sealed partial class DeliveryWorker
             {
                 try
                 {
-                    await FinishAsync(pump.Subscription, group).ConfigureAwait(false);
+                    if (await FinishAsync(pump.Subscription, group).ConfigureAwait(false))
+                    {
+                        pump.Halted = true;
+                    }
+
                     break;
                 }
                 catch (Exception e)
@@ -296,8 +318,12 @@ internal sealed partial class DeliveryWorker
     {
         public int Concurrency { get; } = subscription.Options.Concurrency;
 
-        /// <summary>Rows held at most (claimed, not yet recorded): two rounds, so the next round is claimed while this one runs.</summary>
-        public int Limit => Concurrency * 2;
+        /// <summary>
+        /// Rows held at most (claimed, not yet recorded): eight rounds (at least 64, at most 1,000), so that the next
+        /// rounds are claimed and attempted while earlier outcomes wait for their transaction — with two, a congested
+        /// database stalled the claims behind the recording and a backlog of a second and more stayed (docs/benchmarks.md).
+        /// </summary>
+        public int Limit => Math.Clamp(Concurrency * 8, 64, 1000);
 
         public SemaphoreSlim Slots { get; } = new(subscription.Options.Concurrency, subscription.Options.Concurrency);
 
@@ -311,6 +337,9 @@ internal sealed partial class DeliveryWorker
 
         /// <summary>Rows claimed and not yet recorded.</summary>
         public int Outstanding;
+
+        /// <summary>Set when the destination answered 410 Gone or the subscription was disabled: nothing more is attempted.</summary>
+        public volatile bool Halted;
     }
 
     /// <summary>How many attempts a delivery gets since its last replay before it is dead.</summary>
@@ -427,12 +456,15 @@ internal sealed partial class DeliveryWorker
     /// <summary>What one attempt came to, recorded with the rest of its batch.</summary>
     private sealed record Outcome(WebhookDeliveryEntity Delivery, SubscriptionDeliveryEntity Row, TimeSpan? RetryIn, bool Gone);
 
-    /// <summary>Records the batch's outcomes, logs each, and keeps the subscription's health (disabling it on 410 or long failure).</summary>
-    private async Task FinishAsync(Subscription subscription, List<Outcome> outcomes)
+    /// <summary>
+    /// Records the batch's outcomes, logs each, and keeps the subscription's health (disabling it on 410 or long
+    /// failure). Returns whether the subscription was disabled.
+    /// </summary>
+    private async Task<bool> FinishAsync(Subscription subscription, List<Outcome> outcomes)
     {
         if (outcomes.Count == 0)
         {
-            return;
+            return false;
         }
 
         var recorded = await _store.FinishAsync([.. outcomes.Select(o => o.Row)], Name, CancellationToken.None).ConfigureAwait(false);
@@ -464,38 +496,42 @@ internal sealed partial class DeliveryWorker
 
         if (subscription.Kind == SubscriptionKind.Local)
         {
-            return; // the built-in subscription's failures are its handlers', not a destination's: it is never disabled
+            return false; // the built-in subscription's failures are its handlers', not a destination's: it is never disabled
         }
 
         try
         {
-            await KeepHealthAsync(subscription, outcomes).ConfigureAwait(false);
+            return await KeepHealthAsync(subscription, outcomes).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             // The outcomes are recorded: recording them again would find their leases gone. Health is kept at the next.
             Log.HealthFailed(_logger, Subscription, e.GetType().Name, e.Message);
+            return false;
         }
     }
 
-    /// <summary>Disables the subscription on 410 Gone, or once it has failed every attempt for <c>DisableAfter</c>.</summary>
-    private async Task KeepHealthAsync(Subscription subscription, List<Outcome> outcomes)
+    /// <summary>Disables the subscription on 410 Gone, or once it has failed every attempt for <c>DisableAfter</c>; returns whether it did.</summary>
+    private async Task<bool> KeepHealthAsync(Subscription subscription, List<Outcome> outcomes)
     {
         if (outcomes.FirstOrDefault(o => o.Gone) is { } gone)
         {
             var reason = $"The destination answered 410 Gone to delivery {gone.Delivery.DeliveryId}.";
             await _catalog.SetStatusAsync(Subscription, SubscriptionStatus.Disabled, reason, CancellationToken.None).ConfigureAwait(false);
             HubgateTelemetry.SubscriptionsDisabled.Add(1, new KeyValuePair<string, object?>("subscription", Subscription));
-            return;
+            return true;
         }
 
         var delivered = outcomes.Any(o => o.Row.State == DeliveryState.Processed);
         var failed = outcomes.Any(o => o.Row.State is DeliveryState.Failed or DeliveryState.Dead);
         var lastError = outcomes.LastOrDefault(o => o.Row.LastError is not null)?.Row.LastError;
-        if (await _catalog.RecordHealthAsync(subscription, delivered, failed, lastError, CancellationToken.None).ConfigureAwait(false) is not null)
+        if (await _catalog.RecordHealthAsync(subscription, delivered, failed, lastError, CancellationToken.None).ConfigureAwait(false) is null)
         {
-            HubgateTelemetry.SubscriptionsDisabled.Add(1, new KeyValuePair<string, object?>("subscription", Subscription));
+            return false;
         }
+
+        HubgateTelemetry.SubscriptionsDisabled.Add(1, new KeyValuePair<string, object?>("subscription", Subscription));
+        return true;
     }
 
     /// <summary>The built-in subscription's retry delay: RetryDelay · 2^(attempt−1), capped at MaxRetryDelay, with ±20 % jitter.</summary>
