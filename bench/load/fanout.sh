@@ -252,6 +252,9 @@ PY
 stop_hubgate() { # pid: the server must still be running (its log if not)
   if ! kill "$1" 2>/dev/null; then echo "the server (pid $1) had stopped; its log:" >&2; tail -30 "$WORK/server.log" >&2; exit 1; fi
   wait "$1" 2>/dev/null || true
+  # Started in a command substitution, the server is not this shell's child and `wait` returns at once: wait (at most
+  # 30 s) until it has exited, so that the next start finds its port free.
+  for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
 }
 
 rabbitmq() { # rate seconds backlog

@@ -32,6 +32,9 @@ internal sealed partial class SubscriptionScheduler(
     private readonly ILogger _logger = loggers.CreateLogger<SubscriptionScheduler>();
     private readonly Dictionary<string, Runner> _runners = new(StringComparer.Ordinal);
 
+    /// <summary>Workers told to stop whose broker channel is let go once they have finished (<see cref="ReleaseChannels"/>).</summary>
+    private readonly List<(string Name, Task Loop)> _stopping = [];
+
     private sealed record Runner(DeliveryWorker Worker, CancellationTokenSource Stop, Task Loop);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -116,9 +119,8 @@ internal sealed partial class SubscriptionScheduler(
         {
             runner.Stop.Cancel();
             _runners.Remove(name);
+            _stopping.Add((name, runner.Loop));
             Log.Stopped(_logger, name);
-            // A broker subscription's channel closes once its worker has let go of it (the connection stays, shared).
-            _ = runner.Loop.ContinueWith(_ => brokers.ReleaseAsync(name), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
         }
 
         foreach (var subscription in wanted.Values.Where(s => !_runners.ContainsKey(s.Name)))
@@ -136,6 +138,25 @@ internal sealed partial class SubscriptionScheduler(
             _runners[subscription.Name] = new Runner(worker, stop,
                 DedicatedThread.Start($"Hubgate subscription {subscription.Name}", () => WorkLoop(worker, stop.Token)));
             Log.Started(_logger, subscription.Name, subscription.Kind);
+        }
+
+        ReleaseChannels();
+    }
+
+    /// <summary>
+    /// Closes the broker channel of each subscription whose stopped worker has finished, unless a worker delivers it
+    /// again meanwhile (resumed at once): that one publishes on the same channel, which must stay open. The connection
+    /// stays, shared.
+    /// </summary>
+    private void ReleaseChannels()
+    {
+        foreach (var done in _stopping.Where(s => s.Loop.IsCompleted).ToList())
+        {
+            _stopping.Remove(done);
+            if (!_runners.ContainsKey(done.Name) && !_stopping.Any(s => s.Name == done.Name))
+            {
+                _ = brokers.ReleaseAsync(done.Name);
+            }
         }
     }
 

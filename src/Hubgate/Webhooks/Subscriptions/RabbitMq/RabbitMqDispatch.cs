@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Hubgate.Storage;
 using RabbitMQ.Client;
@@ -14,6 +15,9 @@ namespace Hubgate.Webhooks.Subscriptions.RabbitMq;
 /// </summary>
 internal sealed class RabbitMqDispatch(RabbitMqBrokers brokers, TimeProvider time) : IDeliveryDispatch
 {
+    /// <summary>Routing key templates as parsed, by their text: parsed once, not at every publish (a process has a few).</summary>
+    private static readonly ConcurrentDictionary<string, (RoutingKeyTemplate? Template, string? Problem)> Templates = new(StringComparer.Ordinal);
+
     public bool Sequential => false;
 
     public async Task<AttemptResult> AttemptAsync(Subscription subscription, WebhookDeliveryEntity delivery, int attempt, CancellationToken stoppingToken)
@@ -28,7 +32,8 @@ internal sealed class RabbitMqDispatch(RabbitMqBrokers brokers, TimeProvider tim
             return Failed("The subscription's broker URI cannot be decrypted with this key ring (Data Protection keys lost or not shared); add the subscription again.");
         }
 
-        var routingKey = RoutingKeyTemplate.Parse(rabbit.RoutingKey, out var problem)?.Render(delivery.Event, delivery.Action, delivery.InstallationId, delivery.RepositoryFullName);
+        var (template, problem) = Templates.GetOrAdd(rabbit.RoutingKey ?? "", t => (RoutingKeyTemplate.Parse(t, out var p), p));
+        var routingKey = template?.Render(delivery.Event, delivery.Action, delivery.InstallationId, delivery.RepositoryFullName);
         if (routingKey is null || Encoding.UTF8.GetByteCount(routingKey) > RoutingKeyTemplate.MaxBytes)
         {
             return Failed(routingKey is null
