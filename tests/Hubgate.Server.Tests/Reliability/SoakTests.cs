@@ -16,7 +16,8 @@ namespace Hubgate.Server.Tests.Reliability;
 /// A 60-second soak at a steady 20 deliveries a second of mixed events — push (new commits each time), pull_request
 /// (with a slow extra handler, 100 ms), installation, and events nobody handles — through the real endpoint, worker
 /// and model: nothing lost, the queue drained at the end, and the managed heap after the run within 64 MiB of what it
-/// was after warm-up. Runs once (SQLite pass), alone: the heap is the test process's, so no other test may run beside it.
+/// was after warm-up. Runs once (SQLite), alone: the heap is the test process's, so no other test may run beside it
+/// (test.sh runs it in a test process of its own, beside the PostgreSQL pass).
 /// </summary>
 [Trait("Database", "Sqlite")]
 [Collection(RunsAlone.Name)]
