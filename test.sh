@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 results="$(mktemp -d)"
-trap '[[ -n "${soak:-}" ]] && kill "$soak" 2>/dev/null; rm -rf "$results"' EXIT
+# (A trap command that fails would turn the run's exit status into 1 under set -e: none may fail.)
+trap 'if [[ -n "${soak:-}" ]]; then kill "$soak" 2>/dev/null || true; fi; rm -rf "$results"' EXIT
 
 # PostgreSQL 15 for the second pass comes with the machine image; install it if this machine lacks it.
 pg_bin="${HUBGATE_PG_BIN:-/usr/lib/postgresql/15/bin}"
