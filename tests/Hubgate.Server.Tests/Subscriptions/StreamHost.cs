@@ -90,6 +90,14 @@ internal sealed class StreamHost : IDisposable
     /// </summary>
     public async Task<List<Event>> ReadAsync(int count, TimeSpan limit, string query = "", long? lastEventId = null, string key = ListenerKey)
     {
+        var events = await TryReadAsync(count, limit, query, lastEventId, key);
+        Assert.True(events.Count == count, $"The listener got {events.Count} of {count} events within {limit}.");
+        return events;
+    }
+
+    /// <summary>As <see cref="ReadAsync"/>, but returns what came within <paramref name="limit"/>, however many.</summary>
+    public async Task<List<Event>> TryReadAsync(int count, TimeSpan limit, string query = "", long? lastEventId = null, string key = ListenerKey)
+    {
         using var deadline = new CancellationTokenSource(limit);
         using var request = EventsRequest(key, query: query, lastEventId: lastEventId);
         using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
@@ -115,8 +123,24 @@ internal sealed class StreamHost : IDisposable
             }
         }
 
-        Assert.True(events.Count == count, $"The listener got {events.Count} of {count} events within {limit}.");
         return events;
+    }
+
+    /// <summary>How many deliveries the inbox holds.</summary>
+    public async Task<int> InboxCountAsync()
+    {
+        await using var db = await App.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
+        return await db.WebhookDeliveries.CountAsync();
+    }
+
+    /// <summary>The inbox's smallest and largest sequence, and how many are not fanned out, as text for a failure message.</summary>
+    public async Task<string> InboxRangeAsync()
+    {
+        await using var db = await App.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
+        var first = await db.WebhookDeliveries.MinAsync(d => (long?)d.Id);
+        var last = await db.WebhookDeliveries.MaxAsync(d => (long?)d.Id);
+        var waiting = await db.WebhookDeliveries.CountAsync(d => !d.FannedOut);
+        return $"{first}-{last}, {waiting} not fanned out";
     }
 
     /// <summary>The delivery ids of <paramref name="subscription"/>'s rows, in sequence order, with their state.</summary>
