@@ -567,6 +567,14 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
         var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
+            // The newest first, then what is owed. Each read sees what was committed when it ran, so a row the fan-out
+            // commits between them is either found owed (and the start is before it) or newer than the newest read (and
+            // read after it). In the other order, a delivery handed out between "nothing owed" and "the newest" was
+            // skipped: a listener connecting as a delivery arrived could miss it.
+            long newest = 0;
+            await ReadAsync(db, $"SELECT MAX(\"DeliverySeq\") FROM {Rows} WHERE \"Subscription\" = @p0",
+                [subscription], r => newest = r.IsDBNull(0) ? 0 : r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+
             long? oldest = null;
             foreach (var state in (DeliveryState[])[DeliveryState.Pending, DeliveryState.Failed])
             {
@@ -575,15 +583,7 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
                     [subscription], r => oldest = r.IsDBNull(0) ? oldest : Math.Min(oldest ?? long.MaxValue, r.GetInt64(0)), cancellationToken).ConfigureAwait(false);
             }
 
-            if (oldest is { } first)
-            {
-                return first - 1;
-            }
-
-            long newest = 0;
-            await ReadAsync(db, $"SELECT MAX(\"DeliverySeq\") FROM {Rows} WHERE \"Subscription\" = @p0",
-                [subscription], r => newest = r.IsDBNull(0) ? 0 : r.GetInt64(0), cancellationToken).ConfigureAwait(false);
-            return newest;
+            return oldest is { } first ? first - 1 : newest;
         }
     }
 
