@@ -41,7 +41,9 @@ builder.AddTelemetry();
 builder.AddDashboard();
 builder.AddAppSetup();
 
-var app = builder.Build();
+// Disposed on every way out: the console logger writes from a queue of its own, and only disposing it flushes the
+// line that says why the service did not start (it was lost, now and then, under load).
+await using var app = builder.Build();
 if (!await app.PrepareDatabaseAsync())
 {
     return 2; // said in one line which database could not be reached or migrated
