@@ -55,7 +55,9 @@ public sealed class RecentDeliveriesTests
     [Fact]
     public async Task StoredDeliveries_AreLoadedFromMemory_AndAfterARestartFromTheDatabase_ByteForByte()
     {
-        var first = await TestServices.StartAsync(Settings());
+        var settings = Settings();
+        settings["Webhooks:RunWorker"] = "true";
+        var first = await TestServices.StartAsync(settings);
         var directory = first.Directory;
         var bodies = new[] { WebhookFixtures.Load("push", "payload.json"), WebhookFixtures.Load("ping", "payload.json") };
         await StoreAsync(first, "push", bodies[0], "kept-1");
@@ -65,7 +67,7 @@ public sealed class RecentDeliveriesTests
 
         var fromMemory = await store.LoadAsync([1, 2], CancellationToken.None);
         await first.DisposeAsync();
-        await using var second = await TestServices.StartAsync(Settings(), directory: directory);
+        await using var second = await TestServices.StartAsync(settings, directory: directory);
         try
         {
             var restarted = second.Get<DeliveryStore>();
@@ -88,6 +90,27 @@ public sealed class RecentDeliveriesTests
         finally
         {
             second.DeleteFiles();
+        }
+    }
+
+    [Fact]
+    public async Task OnAnIngestOnlyReplica_NothingIsKept_AndStoredDeliveriesAreLoadedFromTheDatabase()
+    {
+        await using var services = await TestServices.StartAsync(Settings()); // Webhooks:RunWorker false
+        try
+        {
+            var body = WebhookFixtures.Load("push", "payload.json");
+            await StoreAsync(services, "push", body, "ingest-only-1");
+            var store = services.Get<DeliveryStore>();
+
+            var loaded = await store.LoadAsync([1], CancellationToken.None);
+
+            Assert.Equal(0, store.Recent.Count);
+            Assert.Equal(body, loaded[1].Body);
+        }
+        finally
+        {
+            services.DeleteFiles();
         }
     }
 }

@@ -47,6 +47,13 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
 
     /// <summary>Whether bodies are stored compressed (<see cref="BodyCodec"/>, SQLite), done here on the caller's thread.</summary>
     private readonly bool _compressBodies;
+
+    /// <summary>
+    /// Whether what is stored is kept for this process's workers (<see cref="DeliveryStore.Recent"/>): not on an
+    /// ingest-only replica (<c>Webhooks:RunWorker</c> false, read once at start as the scheduler does), which would hold
+    /// its memory for nothing.
+    /// </summary>
+    private readonly bool _keepRecent;
     private readonly Task _writer;
 
     public WebhookInbox(IDbContextFactory<HubgateDbContext> databases, DeliveryStore store, IOptions<DatabaseOptions> database, IOptionsMonitor<WebhookOptions> options,
@@ -57,6 +64,7 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
         _store = store;
         _compressBodies = database.Value.Provider == DatabaseProvider.Sqlite;
         _options = options;
+        _keepRecent = options.CurrentValue.RunWorker;
         _signal = signal;
         _work = work;
         _time = time;
@@ -218,7 +226,11 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
 
             pending.Delivery.Id = result.Id;
             pending.Delivery.PossibleReplayOf = result.PossibleReplayOf;
-            _store.Recent.Add(pending.Delivery);
+            if (_keepRecent)
+            {
+                _store.Recent.Add(pending.Delivery);
+            }
+
             if (result.PossibleReplayOf is { } earlier)
             {
                 Log.PossibleReplay(_logger, pending.Delivery.App, pending.Delivery.DeliveryId, earlier, pending.Delivery.Event);
