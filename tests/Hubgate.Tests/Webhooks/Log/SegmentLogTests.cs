@@ -21,7 +21,7 @@ public sealed class SegmentLogTests : IDisposable
     public async Task ConcurrentAppends_AreAllDurableAndReadBackInOrderAfterReopening()
     {
         const int appenders = 32, perAppender = 20;
-        var appended = new System.Collections.Concurrent.ConcurrentDictionary<long, byte[]>();
+        var appended = new System.Collections.Concurrent.ConcurrentDictionary<long, (byte[] Payload, LogPosition Position)>();
         await using (var log = await Open())
         {
             await Task.WhenAll(Enumerable.Range(0, appenders).Select(a => Task.Run(async () =>
@@ -29,8 +29,8 @@ public sealed class SegmentLogTests : IDisposable
                 for (var i = 0; i < perAppender; i++)
                 {
                     var payload = Payload(a * perAppender + i);
-                    var sequence = await log.AppendAsync(payload, Token);
-                    Assert.True(appended.TryAdd(sequence, payload), $"sequence {sequence} handed out twice");
+                    var position = await log.AppendAsync(payload, Token);
+                    Assert.True(appended.TryAdd(position.Sequence, (payload, position)), $"sequence {position.Sequence} handed out twice");
                 }
             }, Token)));
         }
@@ -39,11 +39,20 @@ public sealed class SegmentLogTests : IDisposable
         Assert.All(items, item => Assert.IsType<LogRecord>(item));
         var records = items.Cast<LogRecord>().ToList();
         Assert.Equal(Enumerable.Range(1, appenders * perAppender).Select(i => (long)i), records.Select(r => r.Sequence));
-        Assert.All(records, r => Assert.Equal(appended[r.Sequence], r.Payload.ToArray()));
+        Assert.All(records, r => Assert.Equal(appended[r.Sequence].Payload, r.Payload.ToArray()));
+        // The position each append reported is where the reader found the record, and reads it back by itself.
+        Assert.All(records, r => Assert.Equal(appended[r.Sequence].Position.Offset, r.Offset));
+        foreach (var record in records.Where(r => r.Sequence % 50 == 0))
+        {
+            Assert.Equal(record.Payload.ToArray(), await SegmentLogReader.ReadRecordAsync(record.Segment, appended[record.Sequence].Position, Token));
+        }
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => SegmentLogReader.ReadRecordAsync(records[0].Segment,
+            new LogPosition(records[1].Sequence, records[0].Offset), Token)); // another record's place
 
         await using var reopened = await Open();
         Assert.Null(reopened.CutTail);
-        Assert.Equal(appenders * perAppender + 1, await reopened.AppendAsync(Payload(-1), Token));
+        Assert.Equal(appenders * perAppender + 1, (await reopened.AppendAsync(Payload(-1), Token)).Sequence);
     }
 
     [Fact]
@@ -54,7 +63,7 @@ public sealed class SegmentLogTests : IDisposable
         {
             for (var i = 0; i < 10; i++)
             {
-                Assert.Equal(i + 1, await log.AppendAsync(Payload(i), Token));
+                Assert.Equal(i + 1, (await log.AppendAsync(Payload(i), Token)).Sequence);
             }
         }
 
@@ -67,7 +76,7 @@ public sealed class SegmentLogTests : IDisposable
         Assert.Equal(new long[] { 8, 9, 10 }, fromEight);
 
         await using var reopened = await Open(segmentBytes: 3 * recordBytes);
-        Assert.Equal(11, await reopened.AppendAsync(Payload(10), Token));
+        Assert.Equal(11, (await reopened.AppendAsync(Payload(10), Token)).Sequence);
     }
 
     [Fact]
@@ -121,7 +130,7 @@ public sealed class SegmentLogTests : IDisposable
         await using (var log = await Open())
         {
             Assert.Equal(thirdAt, log.CutTail?.Offset);
-            Assert.Equal(3, await log.AppendAsync(shorter, Token));
+            Assert.Equal(3, (await log.AppendAsync(shorter, Token)).Sequence);
         }
 
         var after = await ReadAll();
@@ -151,7 +160,7 @@ public sealed class SegmentLogTests : IDisposable
         // Nothing after it is cut: the next append follows the last intact record.
         await using var log = await Open();
         Assert.Null(log.CutTail);
-        Assert.Equal(6, await log.AppendAsync(Payload(5), Token));
+        Assert.Equal(6, (await log.AppendAsync(Payload(5), Token)).Sequence);
     }
 
     [Fact]

@@ -27,3 +27,9 @@ internal enum LogFaultKind
     /// <summary>Damaged bytes with intact records after them, or at the end of a sealed (older) segment: data loss to report.</summary>
     Corrupt,
 }
+
+/// <summary>
+/// Where an appended record is: its sequence, and its offset in the segment that holds it (the segment whose name is
+/// the largest first sequence not after it).
+/// </summary>
+internal readonly record struct LogPosition(long Sequence, long Offset);

@@ -53,7 +53,8 @@ internal sealed class SegmentLog : IAsyncDisposable
         var segments = SegmentFiles.List(options.Directory);
         if (segments.Count == 0)
         {
-            return new SegmentLog(options, CreateSegment(options.Directory, 1), 0, 1);
+            var start = Math.Max(1, options.FirstSequence);
+            return new SegmentLog(options, CreateSegment(options.Directory, start), 0, start);
         }
 
         var (path, first) = segments[^1];
@@ -93,10 +94,11 @@ internal sealed class SegmentLog : IAsyncDisposable
     }
 
     /// <summary>
-    /// Appends <paramref name="payload"/> and completes, with its sequence, once it is on disk. The caller must not change
-    /// the payload's bytes until then. Cancelling stops the wait, not the write: the record may still become durable.
+    /// Appends <paramref name="payload"/> and completes, with its sequence and place, once it is on disk. The caller must
+    /// not change the payload's bytes until then. Cancelling stops the wait, not the write: the record may still become
+    /// durable.
     /// </summary>
-    public Task<long> AppendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    public Task<LogPosition> AppendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
         if (payload.Length > _options.MaxRecordBytes)
         {
@@ -105,7 +107,7 @@ internal sealed class SegmentLog : IAsyncDisposable
 
         if (Volatile.Read(ref _failed) is { } failed)
         {
-            return Task.FromException<long>(new IOException("The log failed to sync and must be opened again.", failed));
+            return Task.FromException<LogPosition>(new IOException("The log failed to sync and must be opened again.", failed));
         }
 
         var pending = new Pending(payload);
@@ -252,9 +254,11 @@ internal sealed class SegmentLog : IAsyncDisposable
             throw;
         }
 
+        var offset = _offset;
         for (var i = start; i < end; i++)
         {
-            batch[i].Completion.TrySetResult(_nextSequence + (i - start));
+            batch[i].Completion.TrySetResult(new LogPosition(_nextSequence + (i - start), offset));
+            offset += LogRecordFormat.HeaderSize + batch[i].Payload.Length;
         }
 
         _offset = newOffset;
@@ -279,6 +283,6 @@ internal sealed class SegmentLog : IAsyncDisposable
 
     private sealed record Pending(ReadOnlyMemory<byte> Payload)
     {
-        public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<LogPosition> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -12,6 +12,9 @@ internal sealed record SegmentLogOptions(string Directory)
     /// <summary>Records written and synced together stop at this count (one gathered write: two buffers a record).</summary>
     public int MaxBatchRecords { get; init; } = 256;
 
+    /// <summary>The sequence of the first record when the folder holds no segment yet (a log started again beside an index that already covers earlier sequences).</summary>
+    public long FirstSequence { get; init; } = 1;
+
     /// <summary>Larger payloads are refused (GitHub caps a delivery at 25 MB).</summary>
     public int MaxRecordBytes { get; init; } = 32 << 20;
 }

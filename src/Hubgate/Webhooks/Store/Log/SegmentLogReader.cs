@@ -35,6 +35,48 @@ internal static class SegmentLogReader
         }
     }
 
+    /// <summary>
+    /// The payload of the record at <paramref name="position"/> in the segment file <paramref name="path"/>: its header
+    /// and both CRCs checked, and its sequence the one asked for. Throws <see cref="InvalidDataException"/> naming the
+    /// segment and offset when the bytes there are not that intact record.
+    /// </summary>
+    public static async Task<byte[]> ReadRecordAsync(string path, LogPosition position, CancellationToken cancellationToken = default)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var header = new byte[LogRecordFormat.HeaderSize];
+        if (await ReadFullyAsync(file, header, position.Offset, cancellationToken).ConfigureAwait(false) < header.Length
+            || !LogRecordFormat.TryReadHeader(header, out var read) || read.Sequence != position.Sequence)
+        {
+            throw new InvalidDataException($"No intact record {position.Sequence} in {Path.GetFileName(path)} at offset {position.Offset}.");
+        }
+
+        var payload = new byte[read.PayloadLength];
+        if (await ReadFullyAsync(file, payload, position.Offset + LogRecordFormat.HeaderSize, cancellationToken).ConfigureAwait(false) < payload.Length
+            || LogRecordFormat.Checksum(payload) != read.PayloadChecksum)
+        {
+            throw new InvalidDataException($"Record {position.Sequence} in {Path.GetFileName(path)} at offset {position.Offset} is damaged (CRC).");
+        }
+
+        return payload;
+    }
+
+    private static async Task<int> ReadFullyAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, Memory<byte> buffer, long offset, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var read = await RandomAccess.ReadAsync(file, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
+    }
+
     /// <summary>The items of one segment file; <paramref name="newest"/> says whether a damaged end is a torn tail.</summary>
     public static async IAsyncEnumerable<LogItem> ReadSegmentAsync(string path, bool newest,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
