@@ -13,8 +13,8 @@ using Xunit.Abstractions;
 namespace Hubgate.Server.Tests.Reliability;
 
 /// <summary>
-/// The server process killed with SIGKILL in the middle of a burst of 10,000 deliveries, on its default SQLite database,
-/// while it also fans them out to an HTTP subscription: after a restart every delivery it had acknowledged is stored,
+/// The server process killed with SIGKILL in the middle of a burst of 10,000 deliveries, on its default SQLite database
+/// with every body in the delivery log, while it also fans them out to an HTTP subscription: after a restart every delivery it had acknowledged is stored,
 /// processed exactly once by the built-in subscription and delivered at least once to the HTTP one; nothing is stored
 /// twice, and the database file is intact. (The same on PostgreSQL with a second replica taking over: Replicas/ReplicaTests.)
 /// </summary>
@@ -65,6 +65,9 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
         ["GitHub:ApiBaseUrl"] = _gitHub.ApiBaseUrl.AbsoluteUri,
         ["GitHub:SyncInterval"] = "0",
         ["Webhooks:PollInterval"] = "00:00:00.050",
+        // Every body in SQLite's delivery log (by default only those from 64 KiB), rows committed without a sync: the
+        // path a kill puts most at stake. After the restart the sink gets the bodies read back from the log.
+        ["Webhooks:LogBodiesFrom"] = "0",
         ["Subscriptions:AllowLoopback"] = "true",
         ["Subscriptions:sink:Url"] = _sink.Url,
         ["Subscriptions:sink:Secret"] = SinkSecret,
@@ -100,7 +103,9 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
             var sent = 0;
             await Parallel.ForEachAsync(Enumerable.Range(0, Count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (n, token) =>
             {
-                if (Interlocked.Increment(ref sent) == Count * 2 / 5)
+                // A fifth of the way: what was stored before the kill is what the restart must take up (the built-in
+                // subscription lags the burst by thousands), and the suite keeps its time.
+                if (Interlocked.Increment(ref sent) == Count / 5)
                 {
                     server.Kill(); // SIGKILL: no shutdown code runs
                 }
@@ -123,7 +128,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         var burst = clock.Elapsed;
-        Assert.InRange(acknowledged.Count, Count / 10, Count * 9 / 10); // the kill really landed mid-burst
+        Assert.InRange(acknowledged.Count, Count / 20, Count * 9 / 10); // the kill really landed mid-burst
         Assert.Equal(Count, acknowledged.Count + unanswered);
         Assert.Equal(["ok"], Query("PRAGMA integrity_check", r => r.GetString(0)));
         var atKill = _sink.Arrivals.Values.Sum();
