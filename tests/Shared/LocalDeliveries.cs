@@ -21,7 +21,8 @@ internal sealed class LocalDelivery
     public string? PossibleReplayOf { get; init; }
     public string BodySha256 { get; init; } = "";
     public bool FannedOut { get; init; }
-    public byte[] Body { get; init; } = [];
+    /// <summary>The body column: empty for a body in SQLite's delivery log until <see cref="LocalDeliveryQueries.WithBodiesAsync"/> reads it.</summary>
+    public byte[] Body { get; set; } = [];
     public string? HeadersJson { get; init; }
     public long? HookId { get; init; }
     /// <summary><c>Pending</c> until the fan-out has given the built-in subscription its row.</summary>
@@ -70,4 +71,23 @@ internal static class LocalRowQueries
     /// <summary>Every row of the built-in subscription.</summary>
     public static IQueryable<SubscriptionDeliveryEntity> LocalRows(this HubgateDbContext db) =>
         db.SubscriptionDeliveries.Where(s => s.Subscription == SubscriptionValidation.LocalName);
+
+    /// <summary>
+    /// Reads the bodies of <paramref name="rows"/> from where they are durable — the database, or SQLite's delivery log —
+    /// as every reader in the service does (not from the workers' memory of what was just stored).
+    /// </summary>
+    public static async Task<List<LocalDelivery>> WithBodiesAsync(this List<LocalDelivery> rows, HubgateDbContext db, Hubgate.Webhooks.Store.DeliveryStore store)
+    {
+        var ids = rows.Select(r => r.Id).ToList();
+        var entities = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(
+            Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AsNoTracking(db.WebhookDeliveries).Where(d => ids.Contains(d.Id)));
+        await store.FillBodiesAsync(entities, CancellationToken.None);
+        var bodies = entities.ToDictionary(e => e.Id, e => e.Body);
+        foreach (var row in rows)
+        {
+            row.Body = bodies[row.Id];
+        }
+
+        return rows;
+    }
 }

@@ -40,6 +40,9 @@ internal sealed class CliServices : IAsyncDisposable
         builder.Services.AddHubgateStorage(builder.Configuration);
         builder.Services.AddGitHubApp(builder.Configuration);
         builder.Configuration["Webhooks:RunWorker"] = "false";
+        // The running service owns SQLite's delivery log (one appender); what a command stores (recovery) keeps its
+        // body in the database, which every reader reads as well.
+        builder.Configuration["Webhooks:Log"] = "false";
         builder.Services.AddGitHubWebhooks(builder.Configuration);
         builder.Services.AddGitHubIntegrationModel(builder.Configuration);
         builder.Services.AddAccess(builder.Configuration);

@@ -317,7 +317,8 @@ internal static class HubgateCommand
         {
             await using var services = await CliServices.StartAsync(settings, cancellationToken);
             var detail = await Hubgate.Server.Webhooks.DeliveriesEndpoints.DeliveryDetail.LoadAsync(
-                services.Get<Microsoft.EntityFrameworkCore.IDbContextFactory<Hubgate.Storage.HubgateDbContext>>(), parse.GetValue(app)!, parse.GetValue(showId)!, cancellationToken);
+                services.Get<Microsoft.EntityFrameworkCore.IDbContextFactory<Hubgate.Storage.HubgateDbContext>>(), services.Get<Hubgate.Webhooks.Store.DeliveryStore>(),
+                parse.GetValue(app)!, parse.GetValue(showId)!, cancellationToken);
             if (detail is null)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync($"No delivery {parse.GetValue(showId)} of App {parse.GetValue(app)} is stored.");

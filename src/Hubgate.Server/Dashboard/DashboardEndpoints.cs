@@ -82,10 +82,10 @@ internal static class DashboardEndpoints
     }
 
     private static async Task<IResult> DeliveryAsync(HttpContext context, IAntiforgery antiforgery, IDbContextFactory<HubgateDbContext> databases,
-        string deliveryId, string? app, string? redelivered, CancellationToken cancellationToken)
+        Hubgate.Webhooks.Store.DeliveryStore store, string deliveryId, string? app, string? redelivered, CancellationToken cancellationToken)
     {
         app ??= StoredApp.Default;
-        var detail = await DeliveriesEndpoints.DeliveryDetail.LoadAsync(databases, app, deliveryId, cancellationToken);
+        var detail = await DeliveriesEndpoints.DeliveryDetail.LoadAsync(databases, store, app, deliveryId, cancellationToken);
         return detail is null
             ? Html(DashboardPages.NotFound(app, deliveryId), StatusCodes.Status404NotFound)
             : Html(DashboardPages.Delivery(antiforgery.GetAndStoreTokens(context), detail, redelivered));

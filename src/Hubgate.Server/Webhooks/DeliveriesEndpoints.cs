@@ -2,6 +2,7 @@ using Hubgate.Problems;
 using System.Text.Json;
 using Hubgate.Server.Api;
 using Hubgate.Storage;
+using Hubgate.Webhooks.Store;
 using Hubgate.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -56,8 +57,8 @@ internal static class DeliveriesEndpoints
 
     /// <summary><c>GET /api/deliveries/{id}?app=ghes</c>: delivery ids are unique per App (no <c>app</c>: <c>default</c>'s).</summary>
     private static async Task<Results<Ok<DeliveryDetail>, ProblemHttpResult>> ShowAsync(
-        IDbContextFactory<HubgateDbContext> databases, string deliveryId, string? app, CancellationToken cancellationToken) =>
-        await DeliveryDetail.LoadAsync(databases, app ?? StoredApp.Default, deliveryId, cancellationToken) is { } detail
+        IDbContextFactory<HubgateDbContext> databases, DeliveryStore store, string deliveryId, string? app, CancellationToken cancellationToken) =>
+        await DeliveryDetail.LoadAsync(databases, store, app ?? StoredApp.Default, deliveryId, cancellationToken) is { } detail
             ? TypedResults.Ok(detail)
             : HubgateProblems.Result(HubgateProblems.NotFound, $"No delivery {deliveryId} of App {app ?? StoredApp.Default} is stored.");
 
@@ -116,7 +117,7 @@ internal static class DeliveriesEndpoints
         JsonElement? Headers, JsonElement Payload)
     {
         /// <summary>One stored delivery with the headers kept and its payload (API, CLI and dashboard); null when unknown.</summary>
-        public static async Task<DeliveryDetail?> LoadAsync(IDbContextFactory<HubgateDbContext> databases, string app, string deliveryId,
+        public static async Task<DeliveryDetail?> LoadAsync(IDbContextFactory<HubgateDbContext> databases, DeliveryStore store, string app, string deliveryId,
             CancellationToken cancellationToken)
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
@@ -126,6 +127,7 @@ internal static class DeliveriesEndpoints
                 return null;
             }
 
+            await store.FillBodiesAsync([row], cancellationToken);
             var summary = await DeliverySummary.Query(db).SingleAsync(d => d.Sequence == row.Id, cancellationToken);
             var subscriptions = await SubscriptionState.ForDeliveryAsync(db, row.Id, cancellationToken);
 

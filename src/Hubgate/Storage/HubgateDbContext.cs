@@ -18,6 +18,7 @@ internal abstract class HubgateDbContext(DbContextOptions options) : DbContext(o
     public DbSet<PullRequestEntity> PullRequests => Set<PullRequestEntity>();
     public DbSet<PushEntity> Pushes => Set<PushEntity>();
     public DbSet<WebhookDeliveryEntity> WebhookDeliveries => Set<WebhookDeliveryEntity>();
+    public DbSet<WebhookLogEntity> WebhookLog => Set<WebhookLogEntity>();
     public DbSet<SubscriptionEntity> Subscriptions => Set<SubscriptionEntity>();
     public DbSet<SubscriptionDeliveryEntity> SubscriptionDeliveries => Set<SubscriptionDeliveryEntity>();
     public DbSet<AppStateEntity> AppState => Set<AppStateEntity>();
@@ -120,7 +121,15 @@ internal abstract class HubgateDbContext(DbContextOptions options) : DbContext(o
             {
                 t.Property(d => d.Id).HasColumnName("DeliveryPk");
                 t.Property(d => d.Body);
+                t.Property(d => d.LogSequence);
+                t.Property(d => d.LogOffset);
             });
+        });
+
+        modelBuilder.Entity<WebhookLogEntity>(b =>
+        {
+            b.ToTable("webhook_log");
+            b.Property(x => x.Id).ValueGeneratedNever();
         });
 
         modelBuilder.Entity<SubscriptionEntity>(b =>

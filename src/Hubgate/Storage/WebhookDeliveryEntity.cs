@@ -22,6 +22,16 @@ internal class WebhookDeliveryEntity
     public long? HookId { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
     public required byte[] Body { get; set; }
+
+    /// <summary>
+    /// SQLite with the delivery log: the body is not in the database but in the log's record at this sequence (its
+    /// <see cref="LogOffset"/> in the segment); the body column then holds no bytes. Null: the body is in the column
+    /// (PostgreSQL, the log turned off, and every delivery stored before the log).
+    /// </summary>
+    public long? LogSequence { get; set; }
+
+    /// <summary>Where the record <see cref="LogSequence"/> starts in its segment file.</summary>
+    public long? LogOffset { get; set; }
     /// <summary>Lower-case hex SHA-256 of <see cref="Body"/>.</summary>
     public required string BodySha256 { get; set; }
     /// <summary>The headers worth keeping (JSON object). Never the signature.</summary>

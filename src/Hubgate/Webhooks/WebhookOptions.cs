@@ -48,6 +48,28 @@ public sealed class WebhookOptions
     /// <summary>Whether this process runs the background worker (true). Ingest-only replicas can turn it off.</summary>
     public bool RunWorker { get; set; } = true;
 
+    /// <summary>
+    /// SQLite: whether large bodies (<see cref="LogBodiesFrom"/>) are made durable in the delivery log, a folder of
+    /// append-only segment files beside the database, rather than in the database itself (true). The inbox's rows stay in
+    /// SQLite. Turning it off affects new deliveries only: bodies already in the log are read from it until retention
+    /// prunes them.
+    /// </summary>
+    public bool Log { get; set; } = true;
+
+    /// <summary>
+    /// SQLite with <see cref="Log"/>: bodies of at least this many bytes go to the delivery log (64 KiB); smaller ones are
+    /// compressed into the database as before, which measured faster for them (docs/benchmarks.md). 0: every body.
+    /// </summary>
+    [ConfigurationRange("Webhooks:LogBodiesFrom", 0, 26214400)]
+    public int LogBodiesFrom { get; set; } = 64 * 1024;
+
+    /// <summary>The delivery log's folder (default: the SQLite file's path with <c>.log</c> added, e.g. <c>hubgate.db.log</c>).</summary>
+    public string? LogDirectory { get; set; }
+
+    /// <summary>A segment of the delivery log is sealed, and a new one started, at this size (64 MiB); sealed segments are deleted whole by retention.</summary>
+    [ConfigurationRange("Webhooks:LogSegmentBytes", typeof(long), "65536", "4294967296")]
+    public long LogSegmentBytes { get; set; } = 64L << 20;
+
     /// <summary>How far back to compare body hashes to flag a possible replay under a new delivery id (24 h).</summary>
     [ConfigurationRange("Webhooks:ReplayWindow", typeof(TimeSpan), "00:00:00", "30.00:00:00")]
     public TimeSpan ReplayWindow { get; set; } = TimeSpan.FromHours(24);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Hubgate.Storage;
 using Hubgate.Webhooks.Store;
+using Hubgate.Webhooks.Store.Log;
 using Hubgate.Webhooks.Subscriptions;
 using Microsoft.Extensions.Options;
 
@@ -63,6 +64,7 @@ public static class WebhookServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<UnverifiedBodyBudget>();
         services.TryAddSingleton<DeliverySignal>();
+        services.TryAddSingleton<DeliveryLog>();
         services.TryAddSingleton<WebhookInbox>();
         services.TryAddSingleton<WebhookReceiver>();
         services.TryAddSingleton<WebhookDispatcher>();
@@ -72,6 +74,7 @@ public static class WebhookServiceCollectionExtensions
         AddSubscriptions(services);
         services.TryAddSingleton<DeliveryRecovery>();
         services.AddHostedService<WebhookSecretStartupCheck>();
+        services.AddHostedService<DeliveryLogStartup>();
         services.TryAddSingleton<SubscriptionScheduler>();
         services.AddHostedService<SubscriptionSchedulerHost>();
 

@@ -27,7 +27,8 @@ public sealed class FormDeliveryTests
     private static async Task<LocalDelivery> RowAsync(HubgateApplication app, string id)
     {
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
-        return await db.LocalDeliveries().SingleAsync(d => d.DeliveryId == id);
+        var rows = await db.LocalDeliveries().Where(d => d.DeliveryId == id).ToListAsync();
+        return Assert.Single(await rows.WithBodiesAsync(db, app.Services.GetRequiredService<Hubgate.Webhooks.Store.DeliveryStore>()));
     }
 
     [Fact]

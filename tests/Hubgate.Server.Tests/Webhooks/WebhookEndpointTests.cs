@@ -1,3 +1,4 @@
+using Hubgate.Webhooks.Store;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -52,7 +53,7 @@ public sealed class WebhookEndpointTests : IDisposable
     {
         await using var scope = _app.Services.CreateAsyncScope();
         await using var db = await scope.ServiceProvider.GetRequiredService<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
-        return await db.LocalDeliveries().OrderBy(d => d.Id).ToListAsync();
+        return await (await db.LocalDeliveries().OrderBy(d => d.Id).ToListAsync()).WithBodiesAsync(db, scope.ServiceProvider.GetRequiredService<DeliveryStore>());
     }
 
     [Theory]

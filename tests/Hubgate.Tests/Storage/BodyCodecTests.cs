@@ -1,3 +1,5 @@
+using Hubgate.Webhooks.Store;
+using Hubgate.Webhooks.Store.Log;
 using Hubgate.Testing;
 using Hubgate.Storage;
 using Hubgate.TestSupport;
@@ -67,10 +69,15 @@ public sealed class BodyCodecTests
         Assert.Throws<InvalidDataException>(() => BodyCodec.Decode(wrongLength));
     }
 
-    [Fact]
-    public async Task Inbox_StoresBodiesCompressedOnSqlite_AsTheyCameOnPostgres_AndEveryReadGetsTheOriginal()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Inbox_StoresBodiesCompressedOnSqlite_OrInTheDeliveryLog_AsTheyCameOnPostgres_AndEveryReadGetsTheOriginal(bool log)
     {
-        await using var services = await TestServices.StartAsync(Settings());
+        var settings = Settings();
+        settings["Webhooks:Log"] = log ? "true" : "false";
+        settings["Webhooks:LogBodiesFrom"] = "0"; // the push is 8.8 KB
+        await using var services = await TestServices.StartAsync(settings);
         try
         {
             var body = WebhookFixtures.Load("push", "with-new-branch.payload.json");
@@ -81,21 +88,39 @@ public sealed class BodyCodecTests
             await db.Database.OpenConnectionAsync();
             await using var command = connection.CreateCommand();
             command.CommandText =
-                "SELECT b.\"Body\" FROM webhook_delivery_bodies b JOIN webhook_deliveries d ON d.\"Id\" = b.\"DeliveryPk\" WHERE d.\"DeliveryId\" = 'compressed'";
-            var raw = (byte[])(await command.ExecuteScalarAsync())!;
+                "SELECT b.\"Body\", b.\"LogSequence\" FROM webhook_delivery_bodies b JOIN webhook_deliveries d ON d.\"Id\" = b.\"DeliveryPk\" WHERE d.\"DeliveryId\" = 'compressed'";
+            byte[] raw;
+            long? logSequence;
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                Assert.True(await reader.ReadAsync());
+                raw = (byte[])reader.GetValue(0);
+                logSequence = reader.IsDBNull(1) ? null : reader.GetInt64(1);
+            }
+
             await db.Database.CloseConnectionAsync();
 
             if (TestDatabase.IsPostgres)
             {
                 Assert.Equal(body, raw);
+                Assert.Null(logSequence);
+            }
+            else if (log)
+            {
+                // In the log, durable before the row was written: the row keeps only where.
+                Assert.Empty(raw);
+                Assert.Equal(1, logSequence);
+                Assert.Single(services.Get<DeliveryLog>().Segments());
             }
             else
             {
                 Assert.True(BodyCodec.IsEncoded(raw));
                 Assert.True(raw.Length * 3 < body.Length, $"{body.Length} → {raw.Length} bytes");
+                Assert.Null(logSequence);
             }
 
-            Assert.Equal(body, (await ReadAsync(services, "compressed")).Body);
+            var stored = await ReadAsync(services, "compressed");
+            Assert.Equal(body, (await services.Get<DeliveryStore>().LoadAsync([stored.Id], CancellationToken.None))[stored.Id].Body);
         }
         finally
         {

@@ -59,7 +59,7 @@ public sealed class StateCommitTests
 
             var body = WebhookFixtures.Load("push", "payload.json");
             var results = await DeliveryInsert.InsertAsync(services.Get<DeliveryStore>(), db, [Delivery(services, "push", body, "durable")],
-                [BodyCodec.Encode(body)], services.Time.GetUtcNow().AddDays(-1), CancellationToken.None);
+                [BodyCodec.Encode(body)], services.Time.GetUtcNow().AddDays(-1), positions: null, CancellationToken.None);
 
             Assert.True(results[0].Stored);
             Assert.Equal(2, await SynchronousAsync(db)); // FULL: the commit was synced before ingest could answer

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using Hubgate.Storage;
 using Hubgate.Webhooks.Store;
+using Hubgate.Webhooks.Store.Log;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
@@ -41,17 +42,35 @@ internal static class DeliveryInsert
 
     /// <summary>Inserts <paramref name="rows"/> in one transaction; <paramref name="storedBodies"/> holds each row's body as the
     /// database keeps it (on SQLite, <see cref="BodyCodec.Encode"/>, done by the caller).</summary>
+    /// <remarks>
+    /// A row with a position in <paramref name="positions"/> (SQLite's delivery log) has its body in the log already,
+    /// durable: its body column is left empty and its record's position written instead, and the log's high-water mark
+    /// (<see cref="WebhookLogEntity"/>) moves to <paramref name="indexedThrough"/> (default: the last position) in the
+    /// same transaction. When every row has one, the commit needs no sync of its own — what a crash takes back is indexed
+    /// again from the log.
+    /// </remarks>
     public static async Task<Result[]> InsertAsync(DeliveryStore store, HubgateDbContext db, IReadOnlyList<WebhookDeliveryEntity> rows,
-        IReadOnlyList<byte[]> storedBodies, DateTimeOffset since, CancellationToken cancellationToken)
+        IReadOnlyList<byte[]> storedBodies, DateTimeOffset since, IReadOnlyList<LogPosition?>? positions, CancellationToken cancellationToken,
+        long? indexedThrough = null)
     {
         var plan = Plans.GetValue(db.Model, Build);
         var results = new Result[rows.Count];
         var sinceValue = plan.SinceConverter is { } c ? c.ConvertToProvider(since)! : since;
+        var relaxed = positions is not null && positions.All(p => p is not null);
+        indexedThrough ??= positions?.Max(p => p?.Sequence);
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            // Durable before ingest answers, whatever the pooled connection was last used for.
-            await store.DurableCommitsAsync(db, cancellationToken).ConfigureAwait(false);
+            if (!relaxed)
+            {
+                // Durable before ingest answers, whatever the pooled connection was last used for.
+                await store.DurableCommitsAsync(db, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await store.RelaxCommitsAsync(db, cancellationToken).ConfigureAwait(false);
+            }
+
             IDbContextTransaction transaction;
             using (SqliteWriteGate.First())
             {
@@ -64,7 +83,11 @@ internal static class DeliveryInsert
                 await store.LockInboxAsync(db, cancellationToken).ConfigureAwait(false);
                 if (db.Database.GetDbConnection() is SqliteConnection sqlite)
                 {
-                    await InsertIntoSqliteAsync(db, sqlite, plan, rows, storedBodies, sinceValue, results, cancellationToken).ConfigureAwait(false);
+                    await InsertIntoSqliteAsync(db, sqlite, plan, rows, storedBodies, positions, sinceValue, results, cancellationToken).ConfigureAwait(false);
+                    if (indexedThrough is { } through)
+                    {
+                        await store.MarkIndexedAsync(db, through, cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 else
                 {
@@ -80,6 +103,11 @@ internal static class DeliveryInsert
         }
         finally
         {
+            if (relaxed)
+            {
+                await store.DurableCommitsAsync(db, CancellationToken.None).ConfigureAwait(false);
+            }
+
             await db.Database.CloseConnectionAsync().ConfigureAwait(false);
         }
 
@@ -109,15 +137,17 @@ internal static class DeliveryInsert
     }
 
     private static async Task InsertIntoSqliteAsync(HubgateDbContext db, SqliteConnection connection, Plan plan,
-        IReadOnlyList<WebhookDeliveryEntity> rows, IReadOnlyList<byte[]> storedBodies, object since, Result[] results,
-        CancellationToken cancellationToken)
+        IReadOnlyList<WebhookDeliveryEntity> rows, IReadOnlyList<byte[]> storedBodies, IReadOnlyList<LogPosition?>? positions, object since,
+        Result[] results, CancellationToken cancellationToken)
     {
         var (delivery, parameters) = BulkInsert.CreateCommand(db, plan.DeliverySql, plan.Columns.Length);
         var (body, bodyParameters) = BulkInsert.CreateCommand(db, plan.BodySql, 2);
         var (zeroblob, zeroblobParameters) = BulkInsert.CreateCommand(db, plan.ZeroblobSql, 2);
+        var (logged, loggedParameters) = BulkInsert.CreateCommand(db, plan.LoggedBodySql, 3);
         await using (delivery.ConfigureAwait(false))
         await using (body.ConfigureAwait(false))
         await using (zeroblob.ConfigureAwait(false))
+        await using (logged.ConfigureAwait(false))
         {
             BulkInsert.AddParameter(delivery, "@since", since);
 
@@ -134,6 +164,15 @@ internal static class DeliveryInsert
 
                 if (!results[r].Stored)
                 {
+                    continue;
+                }
+
+                if (positions?[r] is { } position)
+                {
+                    loggedParameters[0].Value = results[r].Id;
+                    loggedParameters[1].Value = position.Sequence;
+                    loggedParameters[2].Value = position.Offset;
+                    await logged.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
@@ -197,6 +236,8 @@ internal static class DeliveryInsert
             deliveryAndBody,
             $"INSERT INTO \"{bodyTable.Name}\" ({bodyKey}, \"{bodyColumn}\") VALUES (@p0, @p1)",
             $"INSERT INTO \"{bodyTable.Name}\" ({bodyKey}, \"{bodyColumn}\") VALUES (@p0, zeroblob(@p1))",
+            $"INSERT INTO \"{bodyTable.Name}\" ({bodyKey}, \"{bodyColumn}\", \"{entity.FindProperty(nameof(WebhookDeliveryEntity.LogSequence))!.GetColumnName(bodyTable)}\", " +
+            $"\"{entity.FindProperty(nameof(WebhookDeliveryEntity.LogOffset))!.GetColumnName(bodyTable)}\") VALUES (@p0, X'', @p1, @p2)",
             bodyTable.Name,
             bodyColumn,
             [.. properties.Select(BulkInsert.ColumnOf)],
@@ -209,6 +250,7 @@ internal static class DeliveryInsert
         string DeliveryAndBodySql,
         string BodySql,
         string ZeroblobSql,
+        string LoggedBodySql,
         string BodyTable,
         string BodyColumn,
         BulkInsert.Column[] Columns,

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Hubgate.Storage;
+using Hubgate.Webhooks.Store.Log;
 using Microsoft.Data.Sqlite;
 using Hubgate.Webhooks.Subscriptions;
 using Microsoft.EntityFrameworkCore;
@@ -316,11 +317,15 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
         await using (db.ConfigureAwait(false))
         {
             var ids = missing.ToArray();
+            var loaded = new List<WebhookDeliveryEntity>(ids.Length);
             await foreach (var delivery in db.WebhookDeliveries.AsNoTracking().Where(d => ids.Contains(d.Id)).AsAsyncEnumerable()
                                .WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 found[delivery.Id] = delivery;
+                loaded.Add(delivery);
             }
+
+            await FillBodiesAsync(loaded, cancellationToken).ConfigureAwait(false);
         }
 
         return found;
@@ -550,10 +555,12 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
                 rows = rows.Where(s => s.State == DeliveryState.Pending || s.State == DeliveryState.Failed);
             }
 
-            return await rows.OrderBy(s => s.DeliverySeq).Take(batchSize)
+            var deliveries = await rows.OrderBy(s => s.DeliverySeq).Take(batchSize)
                 .Join(db.WebhookDeliveries.AsNoTracking(), s => s.DeliverySeq, d => d.Id, (s, d) => d)
                 .OrderBy(d => d.Id)
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
+            await FillBodiesAsync(deliveries, cancellationToken).ConfigureAwait(false);
+            return deliveries;
         }
     }
 
@@ -714,7 +721,23 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
     /// <c>synchronous = NORMAL</c>; PostgreSQL: unchanged). Losing such a commit to a power cut only means deliveries
     /// are attempted again: docs/design/subscriptions.md, "Durability of state commits".
     /// </summary>
-    protected virtual Task RelaxCommitsAsync(HubgateDbContext db, CancellationToken cancellationToken) => Task.CompletedTask;
+    internal virtual Task RelaxCommitsAsync(HubgateDbContext db, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>SQLite's delivery log: moves its high-water mark to <paramref name="through"/> (never back), in the transaction of <paramref name="db"/>.</summary>
+    internal virtual Task MarkIndexedAsync(HubgateDbContext db, long through, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Only SQLite keeps a delivery log.");
+
+    /// <summary>
+    /// Reads the bodies of <paramref name="deliveries"/> that are in the delivery log (SQLite) from it; the others
+    /// came with their rows. Throws <see cref="InvalidDataException"/> for a record that cannot be read.
+    /// </summary>
+    public virtual Task FillBodiesAsync(IEnumerable<WebhookDeliveryEntity> deliveries, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// SQLite's delivery log: deletes the sealed segments that no stored delivery reads any more (retention pruned their
+    /// rows) and that the index covers. Returns how many.
+    /// </summary>
+    public virtual Task<int> TrimLogAsync(CancellationToken cancellationToken) => Task.FromResult(0);
 
     /// <summary>
     /// Every commit on this connection reaches the disk before it returns (SQLite: <c>synchronous = FULL</c>, the
@@ -782,8 +805,56 @@ internal readonly record struct Claimed(long Seq, int Attempts, int AttemptsAtRe
 }
 
 /// <summary>SQLite: times as sortable integers; one host owns the file, so rows left processing are due at start.</summary>
-internal sealed class SqliteDeliveryStore(IDbContextFactory<HubgateDbContext> databases) : DeliveryStore(databases)
+internal sealed class SqliteDeliveryStore(IDbContextFactory<HubgateDbContext> databases, DeliveryLog log) : DeliveryStore(databases)
 {
+    internal override async Task MarkIndexedAsync(HubgateDbContext db, long through, CancellationToken cancellationToken) =>
+        await ExecuteAsync(db,
+            "INSERT INTO webhook_log (\"Id\", \"IndexedThrough\") VALUES (1, @p0) " +
+            "ON CONFLICT (\"Id\") DO UPDATE SET \"IndexedThrough\" = max(\"IndexedThrough\", excluded.\"IndexedThrough\")",
+            [through], cancellationToken).ConfigureAwait(false);
+
+    public override async Task FillBodiesAsync(IEnumerable<WebhookDeliveryEntity> deliveries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deliveries);
+        foreach (var delivery in deliveries)
+        {
+            if (delivery is { LogSequence: { } sequence, LogOffset: { } offset })
+            {
+                if (log.Directory is null)
+                {
+                    throw new InvalidDataException($"Delivery {delivery.DeliveryId} has its body in the delivery log, which this database has none of.");
+                }
+
+                delivery.Body = await log.ReadBodyAsync(new LogPosition(sequence, offset), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public override async Task<int> TrimLogAsync(CancellationToken cancellationToken)
+    {
+        if (log.Directory is null || !Directory.Exists(log.Directory))
+        {
+            return 0;
+        }
+
+        long? oldest = null;
+        long indexed = 0;
+        var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            // The oldest row first, along the primary key: rows are written in log order, so it holds the smallest
+            // sequence still read. Rows from before the log have none and are passed over.
+            await ReadAsync(db,
+                $"SELECT b.\"LogSequence\" FROM {Inbox} d JOIN webhook_delivery_bodies b ON b.\"DeliveryPk\" = d.\"Id\" " +
+                "WHERE b.\"LogSequence\" IS NOT NULL ORDER BY d.\"Id\" LIMIT 1",
+                [], r => oldest = r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+            await ReadAsync(db, "SELECT \"IndexedThrough\" FROM webhook_log WHERE \"Id\" = 1", [], r => indexed = r.GetInt64(0), cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        return log.DeleteSegmentsBefore(Math.Min(oldest ?? long.MaxValue, indexed + 1));
+    }
+
     private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter Converter = new();
 
     protected override object Time(DateTimeOffset value) => Converter.ConvertToProvider(value)!;
@@ -796,7 +867,7 @@ internal sealed class SqliteDeliveryStore(IDbContextFactory<HubgateDbContext> da
 
     public override bool ReclaimsAtStart => true;
 
-    protected override async Task RelaxCommitsAsync(HubgateDbContext db, CancellationToken cancellationToken) =>
+    internal override async Task RelaxCommitsAsync(HubgateDbContext db, CancellationToken cancellationToken) =>
         await ExecuteAsync(db, "PRAGMA synchronous = NORMAL", [], cancellationToken).ConfigureAwait(false);
 
     internal override async Task DurableCommitsAsync(HubgateDbContext db, CancellationToken cancellationToken)

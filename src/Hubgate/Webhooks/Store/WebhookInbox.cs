@@ -1,8 +1,10 @@
 using System.Threading.Channels;
 using Hubgate.Storage;
 using Hubgate.Webhooks.Store;
+using Hubgate.Webhooks.Store.Log;
 using Hubgate.Webhooks.Subscriptions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -54,14 +56,28 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
     /// its memory for nothing.
     /// </summary>
     private readonly bool _keepRecent;
+
+    /// <summary>SQLite's delivery log, when on: the body's durable copy, appended before the row is written.</summary>
+    private readonly DeliveryLog _log;
+
+    /// <summary>The log opened and what it holds beyond the index indexed again (once; tried again after a failure).</summary>
+    private Task? _logReady;
+
+    /// <summary>
+    /// Another process appends to the log (a second service on the same SQLite file): this one stores bodies in the
+    /// database, as with the log off, and leaves the log to its owner.
+    /// </summary>
+    private volatile bool _logHeldElsewhere;
+    private readonly Lock _readyLock = new();
     private readonly Task _writer;
 
-    public WebhookInbox(IDbContextFactory<HubgateDbContext> databases, DeliveryStore store, IOptions<DatabaseOptions> database, IOptionsMonitor<WebhookOptions> options,
-        DeliverySignal signal, WorkSignal work, TimeProvider time, ILogger<WebhookInbox> logger)
+    public WebhookInbox(IDbContextFactory<HubgateDbContext> databases, DeliveryStore store, DeliveryLog log, IOptions<DatabaseOptions> database,
+        IOptionsMonitor<WebhookOptions> options, DeliverySignal signal, WorkSignal work, TimeProvider time, ILogger<WebhookInbox> logger)
     {
         ArgumentNullException.ThrowIfNull(database);
         _databases = databases;
         _store = store;
+        _log = log;
         _compressBodies = database.Value.Provider == DatabaseProvider.Sqlite;
         _options = options;
         _keepRecent = options.CurrentValue.RunWorker;
@@ -81,8 +97,11 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(app);
         ArgumentNullException.ThrowIfNull(delivery);
         delivery.App = app;
-        // Compressed on the request's thread, in parallel, rather than on the one writer's.
-        var pending = new Pending(delivery, _compressBodies ? BodyCodec.Encode(delivery.Body) : delivery.Body);
+        // Encoded (the log's record, or compressed for SQLite without the log) on the request's thread, in parallel,
+        // rather than on the one writer's.
+        var logged = _log.IsEnabled && !_logHeldElsewhere && delivery.Body.Length >= _options.CurrentValue.LogBodiesFrom;
+        var pending = new Pending(delivery,
+            logged ? LoggedDelivery.Encode(delivery) : _compressBodies ? BodyCodec.Encode(delivery.Body) : delivery.Body, logged);
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(WebhookInbox), "The inbox is shutting down.");
@@ -154,6 +173,23 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
         _wake.Dispose();
     }
 
+    /// <summary>
+    /// Completes once the delivery log is open and what it holds beyond the index is indexed again (at once without the
+    /// log). Started at start-up (<see cref="DeliveryLogStartup"/>), else by the first batch, which waits for it.
+    /// </summary>
+    public Task ReadyAsync()
+    {
+        if (!_log.IsEnabled)
+        {
+            return Task.CompletedTask;
+        }
+
+        lock (_readyLock)
+        {
+            return _logReady ??= Task.Run(RecoverFromLogAsync);
+        }
+    }
+
     private void WriteLoop()
     {
         var batch = new List<Pending>();
@@ -200,11 +236,41 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
 
     private async Task WriteBatchAsync(List<Pending> batch)
     {
+        LogPosition?[]? positions = null;
+        if (_log.IsEnabled)
+        {
+            await ReadyOrTryAgainAsync().ConfigureAwait(false);
+        }
+
+        if (batch.Any(p => p.Logged))
+        {
+            if (_log.IsOpen)
+            {
+                // Durable in the log first (one sync for them): their rows need no sync of their own, and a row lost to a
+                // crash is indexed again from its record.
+                var logged = batch.Where(p => p.Logged).ToList();
+                var appended = await _log.AppendAsync(logged.Select(p => p.StoredBody).ToList()).ConfigureAwait(false);
+                positions = new LogPosition?[batch.Count];
+                for (int i = 0, j = 0; i < batch.Count; i++)
+                {
+                    positions[i] = batch[i].Logged ? appended[j++] : null;
+                }
+            }
+            else
+            {
+                // Encoded for the log before this process found it held by another: stored in the database instead.
+                foreach (var pending in batch.Where(p => p.Logged))
+                {
+                    pending.StoreInDatabase(_compressBodies ? BodyCodec.Encode(pending.Delivery.Body) : pending.Delivery.Body);
+                }
+            }
+        }
+
         var since = _time.GetUtcNow() - _options.CurrentValue.ReplayWindow;
         var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
         await using var dbDisposal = db.ConfigureAwait(false);
         var results = await DeliveryInsert.InsertAsync(_store, db, batch.Select(p => p.Delivery).ToList(), batch.Select(p => p.StoredBody).ToList(), since,
-            CancellationToken.None).ConfigureAwait(false);
+            positions, CancellationToken.None).ConfigureAwait(false);
 
         var stored = 0;
         for (var i = 0; i < batch.Count; i++)
@@ -246,17 +312,160 @@ internal sealed partial class WebhookInbox : IAsyncDisposable
         }
     }
 
-    private sealed class Pending(WebhookDeliveryEntity delivery, byte[] storedBody)
+    /// <summary>As <see cref="ReadyAsync"/>; a failure is logged, and tried again by the next call.</summary>
+    public async Task ReadyOrTryAgainAsync()
+    {
+        try
+        {
+            await ReadyAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.LogRecoveryFailed(_logger, e.GetType().Name, e.Message);
+            lock (_readyLock)
+            {
+                if (_logReady is { IsCompleted: true, IsCompletedSuccessfully: false })
+                {
+                    _logReady = null;
+                }
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens the log and indexes what it holds beyond <see cref="WebhookLogEntity.IndexedThrough"/>: the deliveries whose
+    /// rows a crash took from the database (committed without a sync: the log held them), in log order, as ingest would
+    /// have (a delivery already stored loses at the unique index; a redelivery of a failed one queues it again). A
+    /// damaged record is reported with its segment and offset and never indexed.
+    /// </summary>
+    private async Task RecoverFromLogAsync()
+    {
+        long indexedThrough;
+        var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            indexedThrough = await db.WebhookLog.Where(l => l.Id == 1).Select(l => (long?)l.IndexedThrough).FirstOrDefaultAsync().ConfigureAwait(false) ?? 0;
+        }
+
+        try
+        {
+            await _log.OpenAsync(indexedThrough, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (DeliveryLogInUseException e)
+        {
+            _logHeldElsewhere = true;
+            Log.LogHeldElsewhere(_logger, e.Message);
+            return;
+        }
+
+        if (_log.CutTail is { } torn)
+        {
+            Log.TornTailCut(_logger, Path.GetFileName(torn.Segment), torn.Offset, torn.Length);
+        }
+
+        var rows = new List<WebhookDeliveryEntity>();
+        var positions = new List<LogPosition?>();
+        var (recovered, through) = (0, indexedThrough);
+        await foreach (var item in _log.ReadAfterAsync(indexedThrough, CancellationToken.None).ConfigureAwait(false))
+        {
+            switch (item)
+            {
+                case LogRecord record:
+                    try
+                    {
+                        rows.Add(LoggedDelivery.Decode(record.Payload.Span));
+                        positions.Add(new LogPosition(record.Sequence, record.Offset));
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        Log.RecordUnreadable(_logger, record.Sequence, Path.GetFileName(record.Segment), record.Offset, e.Message);
+                    }
+
+                    through = record.Sequence;
+                    break;
+                case LogFault fault:
+                    Log.RecordDamaged(_logger, fault.Kind.ToString(), Path.GetFileName(fault.Segment), fault.Offset, fault.Length);
+                    break;
+            }
+
+            if (rows.Count == 256)
+            {
+                recovered += await IndexAgainAsync(rows, positions, through).ConfigureAwait(false);
+            }
+        }
+
+        if (rows.Count > 0 || through > indexedThrough)
+        {
+            recovered += await IndexAgainAsync(rows, positions, through).ConfigureAwait(false);
+        }
+
+        if (through > indexedThrough)
+        {
+            Log.Recovered(_logger, through - indexedThrough, recovered);
+            _signal.Notify();
+        }
+    }
+
+    private async Task<int> IndexAgainAsync(List<WebhookDeliveryEntity> rows, List<LogPosition?> positions, long through)
+    {
+        var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            var since = _time.GetUtcNow() - _options.CurrentValue.ReplayWindow;
+            var results = await DeliveryInsert.InsertAsync(_store, db, rows, rows.Select(r => r.Body).ToList(), since, positions, CancellationToken.None,
+                indexedThrough: through).ConfigureAwait(false);
+            rows.Clear();
+            positions.Clear();
+            return results.Count(r => r.Stored || r.Requeued);
+        }
+    }
+
+    private sealed class Pending(WebhookDeliveryEntity delivery, byte[] storedBody, bool logged)
     {
         public WebhookDeliveryEntity Delivery { get; } = delivery;
 
-        /// <summary>The body as the database keeps it.</summary>
-        public byte[] StoredBody { get; } = storedBody;
+        /// <summary>The body as the database keeps it, or the delivery's log record (<see cref="Logged"/>).</summary>
+        public byte[] StoredBody { get; private set; } = storedBody;
+
+        /// <summary>Whether <see cref="StoredBody"/> is a log record.</summary>
+        public bool Logged { get; private set; } = logged;
+
+        public void StoreInDatabase(byte[] storedBody)
+        {
+            StoredBody = storedBody;
+            Logged = false;
+        }
+
         public TaskCompletionSource<InboxOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 305, Level = LogLevel.Warning,
+            Message = "Delivery log: a record being written when the process stopped (never acknowledged) was cut off the end of segment {Segment} at offset {Offset} ({Length} bytes)")]
+        public static partial void TornTailCut(ILogger logger, string segment, long offset, long length);
+
+        [LoggerMessage(EventId = 306, Level = LogLevel.Error,
+            Message = "Delivery log: {Kind} bytes in segment {Segment} at offset {Offset} ({Length} bytes) hold no intact record; what they held is not indexed (recovery from GitHub's delivery log can ask for it again)")]
+        public static partial void RecordDamaged(ILogger logger, string kind, string segment, long offset, long length);
+
+        [LoggerMessage(EventId = 307, Level = LogLevel.Error,
+            Message = "Delivery log: record {Sequence} in segment {Segment} at offset {Offset} is intact but not a delivery ({Reason}); not indexed")]
+        public static partial void RecordUnreadable(ILogger logger, long sequence, string segment, long offset, string reason);
+
+        [LoggerMessage(EventId = 308, Level = LogLevel.Warning,
+            Message = "Delivery log: {Records} records beyond the index were read again at start; {Indexed} deliveries were indexed from them (the rest were stored already)")]
+        public static partial void Recovered(ILogger logger, long records, int indexed);
+
+        [LoggerMessage(EventId = 341, Level = LogLevel.Warning,
+            Message = "{Reason} This process stores the bodies of its deliveries in the database instead; the log's owner indexes what the log holds at its own start")]
+        public static partial void LogHeldElsewhere(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 309, Level = LogLevel.Error, Message = "Delivery log could not be opened and indexed: {Exception}: {Reason}; tried again before the next delivery is stored")]
+        public static partial void LogRecoveryFailed(ILogger logger, string exception, string reason);
+
         [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "Could not store {Count} webhook deliveries: {Exception}: {Reason}")]
         public static partial void StoreFailed(ILogger logger, int count, string exception, string reason);
 
@@ -310,4 +519,31 @@ internal sealed class DeliverySignal : IDisposable
             // the poll interval passed
         }
     }
+}
+
+/// <summary>
+/// At start-up, opens SQLite's delivery log and indexes what a crash left in it beyond the index, before the service
+/// answers (normally a few records; <see cref="WebhookInbox.ReadyAsync"/>). A failure is logged and tried again by the
+/// first delivery stored, which answers 503 until the log opens.
+/// </summary>
+internal sealed class DeliveryLogStartup(IServiceProvider services, DeliveryLog log) : Microsoft.Extensions.Hosting.IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!log.IsEnabled)
+        {
+            return;
+        }
+
+        try
+        {
+            await services.GetRequiredService<WebhookInbox>().ReadyOrTryAgainAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Logged by the inbox; ingest answers 503 and tries again.
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

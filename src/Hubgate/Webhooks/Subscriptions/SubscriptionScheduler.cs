@@ -272,6 +272,12 @@ internal sealed partial class SubscriptionScheduler(
                 {
                     Log.Pruned(_logger, pruned, expired, settings.Retention);
                 }
+
+                // SQLite's delivery log: the segments no stored delivery reads any more go whole.
+                if (await store.TrimLogAsync(stop).ConfigureAwait(false) is > 0 and var segments)
+                {
+                    Log.SegmentsDeleted(_logger, segments);
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -299,6 +305,9 @@ internal sealed partial class SubscriptionScheduler(
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 339, Level = LogLevel.Information, Message = "Retention deleted {Count} segments of the delivery log that no stored delivery reads any more")]
+        public static partial void SegmentsDeleted(ILogger logger, int count);
+
         [LoggerMessage(EventId = 326, Level = LogLevel.Warning, Message = "{Count} deliveries were mid-attempt when the previous process stopped: attempting them again")]
         public static partial void Reclaimed(ILogger logger, int count);
 

@@ -853,6 +853,12 @@ namespace Hubgate.Storage.Migrations.Postgres
                     b.Property<long?>("InstallationId")
                         .HasColumnType("bigint");
 
+                    b.Property<long?>("LogOffset")
+                        .HasColumnType("bigint");
+
+                    b.Property<long?>("LogSequence")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("PossibleReplayOf")
                         .HasColumnType("text");
 
@@ -887,7 +893,24 @@ namespace Hubgate.Storage.Migrations.Postgres
                                 .HasColumnName("DeliveryPk");
 
                             t.Property("Body");
+
+                            t.Property("LogOffset");
+
+                            t.Property("LogSequence");
                         });
+                });
+
+            modelBuilder.Entity("Hubgate.Storage.WebhookLogEntity", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("IndexedThrough")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("webhook_log", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>

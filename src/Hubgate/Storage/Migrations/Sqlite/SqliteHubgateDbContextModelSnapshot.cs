@@ -838,6 +838,12 @@ namespace Hubgate.Storage.Migrations.Sqlite
                     b.Property<long?>("InstallationId")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("LogOffset")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LogSequence")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("PossibleReplayOf")
                         .HasColumnType("TEXT");
 
@@ -872,7 +878,24 @@ namespace Hubgate.Storage.Migrations.Sqlite
                                 .HasColumnName("DeliveryPk");
 
                             t.Property("Body");
+
+                            t.Property("LogOffset");
+
+                            t.Property("LogSequence");
                         });
+                });
+
+            modelBuilder.Entity("Hubgate.Storage.WebhookLogEntity", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("IndexedThrough")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("webhook_log", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
