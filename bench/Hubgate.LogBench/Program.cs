@@ -9,6 +9,15 @@ using Hubgate.LogBench;
 //   dotnet run -c Release --project bench/Hubgate.LogBench -- [--record push|1m] [--appenders 32] [--seconds 5]
 //       [--rounds 3] [--designs segment,faster,rocksdb] [--dir /tmp/hubgate-logbench] [--records N]
 // --records stops each run after N appends instead of after --seconds (the re-read of 1 million records).
+// --deliveries N --log DIR: appends N deliveries, as the inbox encodes them (the push fixture, each with its own id),
+// to the delivery log in DIR (64 appenders), for bench/load/reindex.sh to time a start-up that indexes them all again.
+if (Array.IndexOf(args, "--deliveries") is var at and >= 0)
+{
+    await DeliveryLogFill.RunAsync(long.Parse(args[at + 1], CultureInfo.InvariantCulture), args[Array.IndexOf(args, "--log") + 1],
+        Settings.Parse(args).Fixture);
+    return;
+}
+
 var settings = Settings.Parse(args);
 var record = settings.Record == "1m" ? OneMegabyte(settings.Fixture) : File.ReadAllBytes(settings.Fixture);
 Console.WriteLine($"record {record.Length:N0} B, {settings.Appenders} appenders, {settings.Seconds} s a run, {settings.Rounds} rounds, "
