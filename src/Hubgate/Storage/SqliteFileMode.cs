@@ -11,6 +11,15 @@ internal static class SqliteFileMode
 {
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
+    /// <summary>The full path of the database file <paramref name="connectionString"/> names; null for an in-memory database.</summary>
+    public static string? FilePath(string? connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        return builder.Mode == SqliteOpenMode.Memory || string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:"
+            ? null
+            : Path.GetFullPath(builder.DataSource);
+    }
+
     public static void RestrictToOwner(string? connectionString)
     {
         if (OperatingSystem.IsWindows())
@@ -18,13 +27,11 @@ internal static class SqliteFileMode
             return;
         }
 
-        var builder = new SqliteConnectionStringBuilder(connectionString);
-        if (builder.Mode == SqliteOpenMode.Memory || string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:")
+        if (FilePath(connectionString) is not { } path)
         {
             return;
         }
 
-        var path = Path.GetFullPath(builder.DataSource);
         if (!File.Exists(path) && Directory.Exists(Path.GetDirectoryName(path)))
         {
             try

@@ -1,5 +1,4 @@
 using Hubgate.Storage;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Hubgate.Webhooks.Store.Log;
@@ -63,13 +62,7 @@ internal sealed class DeliveryLog : IAsyncDisposable
             return Path.GetFullPath(webhooks.LogDirectory);
         }
 
-        var builder = new SqliteConnectionStringBuilder(database.ConnectionString);
-        if (builder.Mode == SqliteOpenMode.Memory || string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:")
-        {
-            return null;
-        }
-
-        return Path.GetFullPath(builder.DataSource) + ".log";
+        return SqliteFileMode.FilePath(database.ConnectionString) is { } file ? file + ".log" : null;
     }
 
     /// <summary>
