@@ -20,6 +20,26 @@ internal static class SqliteFileMode
             : Path.GetFullPath(builder.DataSource);
     }
 
+    /// <summary>
+    /// Creates <paramref name="directory"/> readable, writable and searchable by its owner only (0700), or brings an
+    /// existing one down to that mode (Unix): what is inside is as private as the database file.
+    /// </summary>
+    public static void CreateOwnerOnlyDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+            return;
+        }
+
+        const UnixFileMode OwnerOnlyDirectory = OwnerOnly | UnixFileMode.UserExecute;
+        var created = Directory.CreateDirectory(directory, OwnerOnlyDirectory);
+        if ((created.UnixFileMode & ~OwnerOnlyDirectory) != 0)
+        {
+            created.UnixFileMode &= OwnerOnlyDirectory;
+        }
+    }
+
     public static void RestrictToOwner(string? connectionString)
     {
         if (OperatingSystem.IsWindows())

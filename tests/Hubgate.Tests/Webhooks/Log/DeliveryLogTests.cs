@@ -334,6 +334,32 @@ public sealed class DeliveryLogTests
     }
 
     [Fact]
+    public async Task TheLogsFolder_IsAsPrivateAsTheDatabase_OwnerOnly_EvenWhereItExistedOpenBefore()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // Unix modes
+        }
+
+        var settings = Logged();
+        var directory = Path.Combine(Path.GetTempPath(), "hubgate-unit", Guid.NewGuid().ToString("N"), "elsewhere");
+        System.IO.Directory.CreateDirectory(directory); // an operator's folder, 0755
+        settings["Webhooks:LogDirectory"] = directory;
+        await using var services = await TestServices.StartAsync(settings);
+        try
+        {
+            await StoreAsync(services, "watch", Body(1), "private");
+
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
+        }
+        finally
+        {
+            services.DeleteFiles();
+            System.IO.Directory.Delete(Path.GetDirectoryName(directory)!, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ARecord_RoundTripsEveryField_AndTruncatedBytesAreRefused()
     {
         var delivery = new WebhookDeliveryEntity

@@ -78,7 +78,8 @@ internal sealed class DeliveryLog : IAsyncDisposable
             return;
         }
 
-        System.IO.Directory.CreateDirectory(options.Directory);
+        // The records hold what the database holds: as private as its file (0600 in a 0700 data directory).
+        SqliteFileMode.CreateOwnerOnlyDirectory(options.Directory);
         try
         {
             _lock ??= new FileStream(Path.Combine(options.Directory, "LOCK"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
