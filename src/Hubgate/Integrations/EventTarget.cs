@@ -19,15 +19,11 @@ internal static class EventTarget
             return null;
         }
 
-        InstallationEntity? installation;
-        try
-        {
-            installation = await directory.FindOrFetchAsync(db, context.App, installationId, cancellationToken).ConfigureAwait(false);
-        }
-        catch (GitHubAppNotConfiguredException e)
+        var (installation, cannotAsk) = await directory.FindOrFetchAsync(db, context.App, installationId, cancellationToken).ConfigureAwait(false);
+        if (cannotAsk is not null)
         {
             // Webhook-only set-up (no App credentials): retrying cannot help, so the delivery is kept and marked, once.
-            context.Ignore($"installation {installationId} is not known here and cannot be looked up: {e.Message}");
+            context.Ignore($"installation {installationId} is not known here and cannot be looked up: {cannotAsk}");
             return null;
         }
 
