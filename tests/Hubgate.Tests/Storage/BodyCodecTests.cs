@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
 using Hubgate.Webhooks.Store;
 using Hubgate.Webhooks.Store.Log;
 using Hubgate.Testing;
@@ -14,7 +16,7 @@ namespace Hubgate.Tests.Storage;
 public sealed class BodyCodecTests
 {
     [Fact]
-    public void EveryFixture_RoundTrips_AndThoseOverOneKiBAreStoredSmaller()
+    public void EveryFixture_RoundTrips_AndThoseOverOneKiBAreStoredInLessThanHalfTheBytes()
     {
         foreach (var fixture in WebhookFixtures.All())
         {
@@ -23,7 +25,8 @@ public sealed class BodyCodecTests
             if (fixture.Body.Length >= BodyCodec.CompressFrom)
             {
                 Assert.True(BodyCodec.IsEncoded(stored), fixture.Name);
-                Assert.True(stored.Length * 3 < fixture.Body.Length, $"{fixture.Name}: {fixture.Body.Length} → {stored.Length} bytes");
+                // LZ4 (fast): 2.4× to 3.4× on the fixtures over 1 KiB.
+                Assert.True(stored.Length * 2 < fixture.Body.Length, $"{fixture.Name}: {fixture.Body.Length} → {stored.Length} bytes");
             }
         }
     }
@@ -59,6 +62,25 @@ public sealed class BodyCodecTests
     }
 
     [Fact]
+    public void BodiesBrotliCompressedByEarlierVersions_StillRead_AndNewOnesAreLz4()
+    {
+        var body = WebhookFixtures.Load("push", "with-new-branch.payload.json");
+        var compressed = new byte[BrotliEncoder.GetMaxCompressedLength(body.Length)];
+        Assert.True(BrotliEncoder.TryCompress(body, compressed, out var written, quality: 1, window: 22));
+        var length = new byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(length, body.Length);
+        byte[] brotli = [0x00, 0x01, .. length, .. compressed.AsSpan(0, written)];
+
+        Assert.True(BodyCodec.IsEncoded(brotli));
+        Assert.Equal(body, BodyCodec.Decode(brotli));
+        Assert.Throws<InvalidDataException>(() => BodyCodec.Decode(brotli[..^10]));
+
+        var stored = BodyCodec.Encode(body);
+        Assert.Equal([0x00, 0x02], stored[..2]);
+        Assert.True(stored.Length < body.Length / 3, $"{body.Length} → {stored.Length} bytes");
+    }
+
+    [Fact]
     public void DamagedCompressedBody_FailsLoudly()
     {
         var stored = BodyCodec.Encode(WebhookFixtures.Load("push", "with-new-branch.payload.json"));
@@ -67,6 +89,30 @@ public sealed class BodyCodecTests
         var wrongLength = (byte[])stored.Clone();
         wrongLength[2] ^= 0x01;
         Assert.Throws<InvalidDataException>(() => BodyCodec.Decode(wrongLength));
+
+        var garbled = (byte[])stored.Clone();
+        garbled.AsSpan(20, 64).Fill(0xFF);
+        Assert.Throws<InvalidDataException>(() => BodyCodec.Decode(garbled));
+
+        // Any damage past the header either still decodes to a body of the recorded length or fails as a damaged row;
+        // never another exception, never a read past the buffer.
+        var random = new Random(16);
+        for (var i = 0; i < 500; i++)
+        {
+            var damaged = (byte[])stored.Clone();
+            for (var flips = random.Next(1, 8); flips > 0; flips--)
+            {
+                damaged[random.Next(6, damaged.Length)] = (byte)random.Next(256);
+            }
+
+            try
+            {
+                Assert.Equal(8827, BodyCodec.Decode(damaged).Length);
+            }
+            catch (InvalidDataException)
+            {
+            }
+        }
     }
 
     [Theory]
@@ -115,7 +161,7 @@ public sealed class BodyCodecTests
             else
             {
                 Assert.True(BodyCodec.IsEncoded(raw));
-                Assert.True(raw.Length * 3 < body.Length, $"{body.Length} → {raw.Length} bytes");
+                Assert.True(raw.Length * 5 < body.Length * 2, $"{body.Length} → {raw.Length} bytes");
                 Assert.Null(logSequence);
             }
 
