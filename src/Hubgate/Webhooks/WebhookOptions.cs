@@ -41,9 +41,14 @@ public sealed class WebhookOptions
     [ConfigurationRange("Webhooks:PollInterval", typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How many due deliveries a worker claims at once; they are processed one after another, in order (16).</summary>
+    /// <summary>
+    /// How many due deliveries the built-in subscription's worker claims at once; they are processed one after another,
+    /// in order, and their outcomes recorded in one commit (128). A claim takes only what is due, so a quiet inbox makes
+    /// small batches; under load, every batch costs the same few statements however large it is (at 16, the worker fell
+    /// behind an 8.8 KB push load of 4,500/s on two cores; at 128 it kept up). A crash re-attempts at most one batch.
+    /// </summary>
     [ConfigurationRange("Webhooks:ClaimBatchSize", 1, 1000)]
-    public int ClaimBatchSize { get; set; } = 16;
+    public int ClaimBatchSize { get; set; } = 128;
 
     /// <summary>Whether this process runs the background worker (true). Ingest-only replicas can turn it off.</summary>
     public bool RunWorker { get; set; } = true;
