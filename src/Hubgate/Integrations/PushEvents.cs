@@ -18,6 +18,15 @@ namespace Hubgate.Integrations;
 internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory directory, PushCommits pushCommits,
     IOptionsMonitor<IntegrationOptions> options, TimeProvider time) : IWebhookHandler
 {
+    // Compiled once: a LINQ query is otherwise built and funcletized again for every push.
+    private static readonly Func<HubgateDbContext, string, long, List<string>, IAsyncEnumerable<string>> StoredShas =
+        EF.CompileAsyncQuery((HubgateDbContext db, string app, long repositoryId, List<string> shas) =>
+            db.Commits.AsNoTracking().Where(c => c.App == app && c.RepositoryId == repositoryId && shas.Contains(c.Sha)).Select(c => c.Sha));
+
+    private static readonly Func<HubgateDbContext, string, string, CancellationToken, Task<bool>> PushRecorded =
+        EF.CompileAsyncQuery((HubgateDbContext db, string app, string deliveryId, CancellationToken _) =>
+            db.Pushes.Any(p => p.App == app && p.DeliveryId == deliveryId));
+
     public async Task HandleAsync(WebhookContext context, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -43,12 +52,13 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         var fresh = new List<CommitEntity>(all.Count);
         if (all.Count > 0)
         {
-            var shas = all.Select(c => c.Sha).ToList();
-            var known = await db.Commits.AsNoTracking()
-                .Where(c => c.App == repository.App && c.RepositoryId == repository.Id && shas.Contains(c.Sha))
-                .Select(c => c.Sha)
-                .ToListAsync(cancellationToken).ConfigureAwait(false);
-            var skip = known.ToHashSet(StringComparer.Ordinal);
+            var skip = new HashSet<string>(StringComparer.Ordinal);
+            await foreach (var sha in StoredShas(db, repository.App, repository.Id, [.. all.Select(c => c.Sha)])
+                               .WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                skip.Add(sha);
+            }
+
             fresh.AddRange(all.Where(c => !skip.Contains(c.Sha)));
         }
 
@@ -71,7 +81,7 @@ internal sealed class PushEvents(HubgateDbContext db, InstallationDirectory dire
         await BulkInsert.InsertAsync(db, files, cancellationToken).ConfigureAwait(false);
         var pushedAt = payload.Object("repository")?.Time("pushed_at");
 
-        if (!await db.Pushes.AnyAsync(p => p.App == context.App && p.DeliveryId == context.DeliveryId, cancellationToken).ConfigureAwait(false))
+        if (!await PushRecorded(db, context.App, context.DeliveryId, cancellationToken).ConfigureAwait(false))
         {
             db.Pushes.Add(new PushEntity
             {
