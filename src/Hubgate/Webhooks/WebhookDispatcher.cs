@@ -1,4 +1,5 @@
 using Hubgate.Storage;
+using Hubgate.Webhooks.Store;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hubgate.Webhooks;
@@ -17,9 +18,10 @@ internal readonly record struct DispatchResult(DispatchOutcome Outcome, string? 
 
 /// <summary>
 /// Runs the handlers registered for a delivery's event (and action) in a fresh DI scope, in registration order.
-/// An exception from any handler fails the delivery; the worker retries it.
+/// An exception from any handler fails the delivery; the worker retries it. The scope's <see cref="HubgateDbContext"/>
+/// (the model's) commits without an fsync of its own on SQLite (<see cref="DeliveryStore.WithRelaxedCommitsAsync"/>).
 /// </summary>
-internal sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrations, IServiceScopeFactory scopes)
+internal sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registrations, IServiceScopeFactory scopes, DeliveryStore store)
 {
     private readonly WebhookRegistration[] _registrations = registrations.ToArray();
 
@@ -44,32 +46,38 @@ internal sealed class WebhookDispatcher(IEnumerable<WebhookRegistration> registr
                 delivery.RepositoryId, delivery.ReceivedAt, attempt, WebhookPayload.Json(delivery.Body), scope.ServiceProvider);
             try
             {
-                var processedBy = 0;
-                foreach (var registration in matching)
-                {
-                    context.BeginHandler();
-                    try
-                    {
-                        await registration.Handle(context, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                    {
-                        throw new WebhookHandlerException(registration.Name, e);
-                    }
-
-                    processedBy += context.IgnoredByCurrentHandler ? 0 : 1;
-                }
-
-                // Processed when at least one handler took it; ignored when every one of them passed on it.
-                return processedBy > 0 || context.IgnoredReason is null
-                    ? new DispatchResult(DispatchOutcome.Processed)
-                    : new DispatchResult(DispatchOutcome.Ignored, context.IgnoredReason);
+                return await store.WithRelaxedCommitsAsync(scope.ServiceProvider.GetRequiredService<HubgateDbContext>(),
+                    () => RunAsync(matching, context, cancellationToken), cancellationToken).ConfigureAwait(false);
             }
             finally
             {
                 context.Release();
             }
         }
+    }
+
+    private static async Task<DispatchResult> RunAsync(List<WebhookRegistration> matching, WebhookContext context, CancellationToken cancellationToken)
+    {
+        var processedBy = 0;
+        foreach (var registration in matching)
+        {
+            context.BeginHandler();
+            try
+            {
+                await registration.Handle(context, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                throw new WebhookHandlerException(registration.Name, e);
+            }
+
+            processedBy += context.IgnoredByCurrentHandler ? 0 : 1;
+        }
+
+        // Processed when at least one handler took it; ignored when every one of them passed on it.
+        return processedBy > 0 || context.IgnoredReason is null
+            ? new DispatchResult(DispatchOutcome.Processed)
+            : new DispatchResult(DispatchOutcome.Ignored, context.IgnoredReason);
     }
 
     private static string Describe(string @event, string? action) => action is null ? @event : $"{@event}.{action}";

@@ -5,6 +5,7 @@ using Hubgate.Webhooks.Store;
 using Hubgate.Webhooks.Subscriptions;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using static Hubgate.Tests.Webhooks.WebhookTestKit;
 
 namespace Hubgate.Tests.Webhooks;
@@ -89,28 +90,61 @@ public sealed class StateCommitTests
             Assert.Equal([true, true, true], recorded);
 
             // Every connection the pool hands out now (the ones those transactions used among them) commits with FULL.
-            var factory = services.Get<IDbContextFactory<HubgateDbContext>>();
-            var contexts = new List<HubgateDbContext>();
-            try
-            {
-                for (var i = 0; i < 4; i++)
-                {
-                    var db = await factory.CreateDbContextAsync();
-                    contexts.Add(db);
-                    await db.Database.OpenConnectionAsync();
-                    Assert.Equal(2, await SynchronousAsync(db));
-                }
-            }
-            finally
-            {
-                foreach (var db in contexts)
-                {
-                    await db.DisposeAsync();
-                }
-            }
+            await AssertThePoolIsDurableAsync(services);
 
             Assert.Equal(DeliveryState.Processed, (await ReadAsync(services, "d2")).State);
         });
+    }
+
+    [Fact]
+    public async Task ModelHandlers_CommitRelaxed_AndGiveTheirConnectionBackDurable_EvenWhenTheyFail()
+    {
+        await using var services = await TestServices.StartAsync(Settings(), configure: s =>
+        {
+            s.AddSingleton<SynchronousLog>();
+            s.Webhooks().AddHandler<SynchronousProbe>("ping");
+        });
+        try
+        {
+            await StoreFixtureAsync(services, "ping", "payload.json", "ping-ok");
+            await StoreFixtureAsync(services, "ping", "with-app_id.payload.json", "ping-fails");
+            await services.Get<DeliveryWorker>().RunOnceAsync(CancellationToken.None);
+
+            // Inside the handlers, the scope's context (the model's) commits with NORMAL; the pool gets FULL back.
+            Assert.Equal([1, 1], services.Get<SynchronousLog>().Seen);
+            Assert.Equal(DeliveryState.Processed, (await ReadAsync(services, "ping-ok")).State);
+            Assert.Equal(DeliveryState.Failed, (await ReadAsync(services, "ping-fails")).State);
+            await AssertThePoolIsDurableAsync(services);
+        }
+        finally
+        {
+            services.DeleteFiles();
+        }
+    }
+
+    private sealed class SynchronousLog
+    {
+        public List<long> Seen { get; } = [];
+    }
+
+    /// <summary>Records the setting its delivery's model context commits with, then writes; fails the second delivery after its write.</summary>
+    private sealed class SynchronousProbe(HubgateDbContext db, SynchronousLog log) : IWebhookHandler
+    {
+        public async Task HandleAsync(WebhookContext context, CancellationToken cancellationToken)
+        {
+            var synchronous = await SynchronousAsync(db);
+            lock (log)
+            {
+                log.Seen.Add(synchronous);
+            }
+
+            db.AppState.Add(new AppStateEntity { App = context.App, Key = "probe-" + context.DeliveryId, Value = "seen" });
+            await db.SaveChangesAsync(cancellationToken);
+            if (context.DeliveryId == "ping-fails")
+            {
+                throw new InvalidOperationException("the probe fails this delivery after its write");
+            }
+        }
     }
 
     /// <summary>Runs <paramref name="test"/> against fresh services, and removes their files afterwards.</summary>
@@ -124,6 +158,30 @@ public sealed class StateCommitTests
         finally
         {
             services.DeleteFiles();
+        }
+    }
+
+    /// <summary>Every connection the pool hands out (four at once, so the ones used before are among them) commits with FULL.</summary>
+    private static async Task AssertThePoolIsDurableAsync(TestServices services)
+    {
+        var factory = services.Get<IDbContextFactory<HubgateDbContext>>();
+        var contexts = new List<HubgateDbContext>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var db = await factory.CreateDbContextAsync();
+                contexts.Add(db);
+                await db.Database.OpenConnectionAsync();
+                Assert.Equal(2, await SynchronousAsync(db));
+            }
+        }
+        finally
+        {
+            foreach (var db in contexts)
+            {
+                await db.DisposeAsync();
+            }
         }
     }
 

@@ -717,6 +717,44 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
     }
 
     /// <summary>
+    /// Runs the built-in subscription's handlers for one delivery with their commits relaxed like the state's (SQLite:
+    /// <c>synchronous = NORMAL</c> on <paramref name="db"/>'s connection, held open for the run, and <c>FULL</c> again
+    /// after it): the model is derived from the stored delivery, and a power cut that loses a model commit loses the
+    /// outcome committed after it too (WAL keeps a prefix of the commits), so the delivery is attempted again and its
+    /// idempotent handlers write it again. docs/design/subscriptions.md, "Durability of state commits".
+    /// </summary>
+    internal async Task<T> WithRelaxedCommitsAsync<T>(HubgateDbContext db, Func<Task<T>> run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(run);
+        if (!RelaxesCommits)
+        {
+            return await run().ConfigureAwait(false);
+        }
+
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RelaxCommitsAsync(db, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await run().ConfigureAwait(false);
+            }
+            finally
+            {
+                await DurableCommitsAsync(db, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Whether <see cref="RelaxCommitsAsync"/> changes anything (SQLite).</summary>
+    internal virtual bool RelaxesCommits => false;
+
+    /// <summary>
     /// Before a transaction of subscription state only: its commit need not reach the disk before it returns (SQLite:
     /// <c>synchronous = NORMAL</c>; PostgreSQL: unchanged). Losing such a commit to a power cut only means deliveries
     /// are attempted again: docs/design/subscriptions.md, "Durability of state commits".
@@ -866,6 +904,8 @@ internal sealed class SqliteDeliveryStore(IDbContextFactory<HubgateDbContext> da
     protected override string True => "1";
 
     public override bool ReclaimsAtStart => true;
+
+    internal override bool RelaxesCommits => true;
 
     internal override async Task RelaxCommitsAsync(HubgateDbContext db, CancellationToken cancellationToken) =>
         await ExecuteAsync(db, "PRAGMA synchronous = NORMAL", [], cancellationToken).ConfigureAwait(false);
