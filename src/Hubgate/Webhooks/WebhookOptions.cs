@@ -54,7 +54,7 @@ public sealed class WebhookOptions
     public bool RunWorker { get; set; } = true;
 
     /// <summary>
-    /// SQLite: whether large bodies (<see cref="LogBodiesFrom"/>) are made durable in the delivery log, a folder of
+    /// SQLite: whether bodies (from <see cref="LogBodiesFrom"/>) are made durable in the delivery log, a folder of
     /// append-only segment files beside the database, rather than in the database itself (true). The inbox's rows stay in
     /// SQLite. Turning it off affects new deliveries only: bodies already in the log are read from it until retention
     /// prunes them.
@@ -62,11 +62,14 @@ public sealed class WebhookOptions
     public bool Log { get; set; } = true;
 
     /// <summary>
-    /// SQLite with <see cref="Log"/>: bodies of at least this many bytes go to the delivery log (64 KiB); smaller ones are
-    /// compressed into the database as before, which measured faster for them (docs/benchmarks.md). 0: every body.
+    /// SQLite with <see cref="Log"/>: bodies of at least this many bytes go to the delivery log (0: every body); smaller
+    /// ones are compressed into the database. Every body by default: when a whole batch is in the log, the rows' commit
+    /// needs no sync of its own, so it holds SQLite's write lock for less time, and the worker (which shares that lock)
+    /// processed twice as many recorded pushes while ingest ran at full load (docs/benchmarks.md). Ingest alone was up
+    /// to 14 % faster with small bodies in the database, at a quarter of the disk per delivery.
     /// </summary>
     [ConfigurationRange("Webhooks:LogBodiesFrom", 0, 26214400)]
-    public int LogBodiesFrom { get; set; } = 64 * 1024;
+    public int LogBodiesFrom { get; set; }
 
     /// <summary>The delivery log's folder (default: the SQLite file's path with <c>.log</c> added, e.g. <c>hubgate.db.log</c>).</summary>
     public string? LogDirectory { get; set; }

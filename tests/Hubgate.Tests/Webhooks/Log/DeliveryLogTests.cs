@@ -19,7 +19,7 @@ public sealed class DeliveryLogTests
 {
     private static readonly byte[] Push = WebhookFixtures.Load("push", "with-new-branch.payload.json");
 
-    /// <summary>Every body in the log, whatever its size (the default logs only bodies from 64 KiB).</summary>
+    /// <summary>Every body in the log, whatever its size: the default, set here so these tests keep it whatever the default becomes.</summary>
     private static Dictionary<string, string?> Logged()
     {
         var settings = Settings();
@@ -303,9 +303,32 @@ public sealed class DeliveryLogTests
     }
 
     [Fact]
-    public async Task ByDefault_OnlyBodiesFrom64KiB_GoToTheLog_AndABatchOfBoth_IsStoredAndReadByteForByte()
+    public async Task ByDefault_EveryBody_GoesToTheLog_AndItsRowHoldsOnlyWhere()
     {
         await using var services = await TestServices.StartAsync(Settings());
+        try
+        {
+            Assert.Equal(InboxOutcome.Stored, await StoreAsync(services, "watch", Body(1), "tiny"));
+            Assert.Equal(InboxOutcome.Stored, await StoreAsync(services, "push", Push, "push"));
+            await using var db = await services.Get<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync();
+            var rows = await db.WebhookDeliveries.AsNoTracking().ToDictionaryAsync(d => d.DeliveryId);
+            Assert.All(rows.Values, r => Assert.NotNull(r.LogSequence));
+            var loaded = await services.Get<DeliveryStore>().LoadAsync(rows.Values.Select(r => r.Id).ToList(), CancellationToken.None);
+            Assert.Equal(Body(1), loaded[rows["tiny"].Id].Body);
+            Assert.Equal(Push, loaded[rows["push"].Id].Body);
+        }
+        finally
+        {
+            services.DeleteFiles();
+        }
+    }
+
+    [Fact]
+    public async Task WithAThreshold_OnlyBodiesFromIt_GoToTheLog_AndABatchOfBoth_IsStoredAndReadByteForByte()
+    {
+        var settings = Settings();
+        settings["Webhooks:LogBodiesFrom"] = "65536";
+        await using var services = await TestServices.StartAsync(settings);
         try
         {
             var large = System.Text.Encoding.UTF8.GetBytes($"{{\"zen\":\"{new string('z', 70 * 1024)}\"}}");
