@@ -773,9 +773,12 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
 
     /// <summary>
     /// SQLite's delivery log: deletes the sealed segments that no stored delivery reads any more (retention pruned their
-    /// rows) and that the index covers. Returns how many.
+    /// rows) and that the index covers. Returns how many. Segments go whole and in order, so the oldest stored delivery
+    /// holds back every segment after its own: the bodies of deliveries received before <paramref name="moveBefore"/>
+    /// that are still stored (owed to a paused or failing subscription, up to <c>Webhooks:MaxRetention</c>) are first
+    /// moved into the database, a batch per call, in a synced commit.
     /// </summary>
-    public virtual Task<int> TrimLogAsync(CancellationToken cancellationToken) => Task.FromResult(0);
+    public virtual Task<int> TrimLogAsync(DateTimeOffset moveBefore, CancellationToken cancellationToken) => Task.FromResult(0);
 
     /// <summary>
     /// Every commit on this connection reaches the disk before it returns (SQLite: <c>synchronous = FULL</c>, the
@@ -868,7 +871,7 @@ internal sealed class SqliteDeliveryStore(IDbContextFactory<HubgateDbContext> da
         }
     }
 
-    public override async Task<int> TrimLogAsync(CancellationToken cancellationToken)
+    public override async Task<int> TrimLogAsync(DateTimeOffset moveBefore, CancellationToken cancellationToken)
     {
         if (log.Directory is null || !Directory.Exists(log.Directory))
         {
@@ -880,17 +883,69 @@ internal sealed class SqliteDeliveryStore(IDbContextFactory<HubgateDbContext> da
         var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
-            // The oldest row first, along the primary key: rows are written in log order, so it holds the smallest
+            // The oldest rows first, along the primary key: rows are written in log order, so the first holds the smallest
             // sequence still read. Rows from before the log have none and are passed over.
+            var oldestRows = new List<(long Pk, DateTimeOffset ReceivedAt, LogPosition Position)>();
             await ReadAsync(db,
-                $"SELECT b.\"LogSequence\" FROM {Inbox} d JOIN webhook_delivery_bodies b ON b.\"DeliveryPk\" = d.\"Id\" " +
-                "WHERE b.\"LogSequence\" IS NOT NULL ORDER BY d.\"Id\" LIMIT 1",
-                [], r => oldest = r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+                $"SELECT d.\"Id\", d.\"ReceivedAt\", b.\"LogSequence\", b.\"LogOffset\" FROM {Inbox} d JOIN webhook_delivery_bodies b ON b.\"DeliveryPk\" = d.\"Id\" " +
+                $"WHERE b.\"LogSequence\" IS NOT NULL ORDER BY d.\"Id\" LIMIT {MoveBatch + 1}",
+                [], r => oldestRows.Add((r.GetInt64(0), Converter.ConvertFromProvider(r.GetInt64(1)) is DateTimeOffset at ? at : default,
+                    new LogPosition(r.GetInt64(2), r.GetInt64(3)))), cancellationToken).ConfigureAwait(false);
+            var moving = oldestRows.TakeWhile(r => r.ReceivedAt < moveBefore).Take(MoveBatch).ToList();
+            if (moving.Count > 0)
+            {
+                await MoveIntoDatabaseAsync(db, moving, cancellationToken).ConfigureAwait(false);
+            }
+
+            oldest = oldestRows.Count > moving.Count ? oldestRows[moving.Count].Position.Sequence : null;
+            if (oldest is null && oldestRows.Count > 0)
+            {
+                // Every row read was moved: the next one (if any) is the bound.
+                await ReadAsync(db,
+                    $"SELECT b.\"LogSequence\" FROM {Inbox} d JOIN webhook_delivery_bodies b ON b.\"DeliveryPk\" = d.\"Id\" " +
+                    "WHERE b.\"LogSequence\" IS NOT NULL ORDER BY d.\"Id\" LIMIT 1",
+                    [], r => oldest = r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+            }
+
             await ReadAsync(db, "SELECT \"IndexedThrough\" FROM webhook_log WHERE \"Id\" = 1", [], r => indexed = r.GetInt64(0), cancellationToken)
                 .ConfigureAwait(false);
         }
 
         return log.DeleteSegmentsBefore(Math.Min(oldest ?? long.MaxValue, indexed + 1));
+    }
+
+    /// <summary>How many old deliveries' bodies one trim moves from the log into the database.</summary>
+    private const int MoveBatch = 500;
+
+    /// <summary>
+    /// Copies the bodies of <paramref name="rows"/> from the log into their rows (compressed as the database keeps
+    /// them) and clears their log positions, in one transaction committed with a sync: the segments they were in are
+    /// deleted after it, so a power cut must not take the commit back. A row whose position changed meanwhile is left.
+    /// </summary>
+    private async Task MoveIntoDatabaseAsync(HubgateDbContext db, List<(long Pk, DateTimeOffset ReceivedAt, LogPosition Position)> rows,
+        CancellationToken cancellationToken)
+    {
+        var bodies = new List<byte[]>(rows.Count);
+        foreach (var row in rows)
+        {
+            bodies.Add(BodyCodec.Encode(await log.ReadBodyAsync(row.Position, cancellationToken).ConfigureAwait(false)));
+        }
+
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await DurableCommitsAsync(db, cancellationToken).ConfigureAwait(false);
+        var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            for (var i = 0; i < rows.Count; i++)
+            {
+                await ExecuteAsync(db,
+                    "UPDATE webhook_delivery_bodies SET \"Body\" = @p0, \"LogSequence\" = NULL, \"LogOffset\" = NULL " +
+                    "WHERE \"DeliveryPk\" = @p1 AND \"LogSequence\" = @p2",
+                    [bodies[i], rows[i].Pk, rows[i].Position.Sequence], cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter Converter = new();

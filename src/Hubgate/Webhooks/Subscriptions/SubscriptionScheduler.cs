@@ -274,7 +274,9 @@ internal sealed partial class SubscriptionScheduler(
                 }
 
                 // SQLite's delivery log: the segments no stored delivery reads any more go whole.
-                if (await store.TrimLogAsync(stop).ConfigureAwait(false) is > 0 and var segments)
+                // Bodies of deliveries kept past Webhooks:Retention (owed to a paused or failing subscription) move into the
+                // database first, so that they do not hold back every segment after theirs until Webhooks:MaxRetention.
+                if (await store.TrimLogAsync(time.GetUtcNow() - settings.Retention, stop).ConfigureAwait(false) is > 0 and var segments)
                 {
                     Log.SegmentsDeleted(_logger, segments);
                 }

@@ -172,7 +172,8 @@ public sealed class DeliveryLogTests
             var store = services.Get<DeliveryStore>();
             var before = log.Segments();
             Assert.InRange(before.Count, 5, 8);
-            Assert.Equal(0, await store.TrimLogAsync(CancellationToken.None)); // every delivery still stored
+            var longAgo = services.Time.GetUtcNow().AddDays(-30);
+            Assert.Equal(0, await store.TrimLogAsync(longAgo, CancellationToken.None)); // every delivery still stored
 
             // Retention took the oldest 30 (as its pass does: the rows and their bodies).
             await using (var db = await services.Get<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync())
@@ -181,7 +182,7 @@ public sealed class DeliveryLogTests
                 await db.Database.ExecuteSqlRawAsync("DELETE FROM webhook_deliveries WHERE \"Id\" <= 30");
             }
 
-            var deleted = await store.TrimLogAsync(CancellationToken.None);
+            var deleted = await store.TrimLogAsync(longAgo, CancellationToken.None);
 
             var after = log.Segments();
             Assert.Equal(before.Count - deleted, after.Count);
@@ -190,6 +191,60 @@ public sealed class DeliveryLogTests
             var loaded = await store.LoadAsync(Enumerable.Range(31, 10).Select(i => (long)i).ToList(), CancellationToken.None);
             Assert.All(loaded.Values, d => Assert.Equal(Push, d.Body));
             Assert.Equal(10, loaded.Count);
+        }
+        finally
+        {
+            services.DeleteFiles();
+        }
+    }
+
+    [Fact]
+    public async Task AnOldDeliveryStillStored_HasItsBodyMovedIntoTheDatabase_SoTheSegmentsAfterItsGo()
+    {
+        var settings = Logged();
+        settings["Webhooks:LogSegmentBytes"] = "65536";
+        await using var services = await TestServices.StartAsync(settings);
+        try
+        {
+            for (var n = 0; n < 40; n++)
+            {
+                await StoreAsync(services, "push", Push, $"old-{n}");
+            }
+
+            var log = services.Get<DeliveryLog>();
+            var store = services.Get<DeliveryStore>();
+            var before = log.Segments();
+            var now = services.Time.GetUtcNow();
+            await using (var db = await services.Get<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync())
+            {
+                // Retention took 2..30; delivery 1 is still owed (a paused subscription, say) and 20 days old.
+                await db.Database.ExecuteSqlRawAsync("DELETE FROM webhook_delivery_bodies WHERE \"DeliveryPk\" BETWEEN 2 AND 30");
+                await db.Database.ExecuteSqlRawAsync("DELETE FROM webhook_deliveries WHERE \"Id\" BETWEEN 2 AND 30");
+                var old = await db.WebhookDeliveries.SingleAsync(d => d.Id == 1);
+                old.ReceivedAt = now.AddDays(-20);
+                await db.SaveChangesAsync();
+            }
+
+            // Kept within the cut-off, the old delivery holds back every segment: nothing goes.
+            Assert.Equal(0, await store.TrimLogAsync(now.AddDays(-30), CancellationToken.None));
+
+            // Past it (Webhooks:Retention, 14 days): its body moves into the database, and the segments up to the next
+            // delivery still stored go.
+            var deleted = await store.TrimLogAsync(now.AddDays(-14), CancellationToken.None);
+            Assert.True(deleted >= 3, $"{deleted} of {before.Count} segments deleted");
+            Assert.DoesNotContain(log.Segments(), s => s.FirstSequence == 1);
+            await using (var db = await services.Get<IDbContextFactory<HubgateDbContext>>().CreateDbContextAsync())
+            {
+                var moved = await db.WebhookDeliveries.AsNoTracking().SingleAsync(d => d.Id == 1);
+                Assert.Null(moved.LogSequence);
+                Assert.Null(moved.LogOffset);
+                Assert.Equal(Push, moved.Body); // from the database's column (the codec decodes it), not from the log
+            }
+
+            var loaded = await store.LoadAsync([1L, .. Enumerable.Range(31, 10).Select(i => (long)i)], CancellationToken.None);
+            Assert.Equal(11, loaded.Count);
+            Assert.All(loaded.Values, d => Assert.Equal(Push, d.Body));
+            Assert.Equal(0, await store.TrimLogAsync(now.AddDays(-14), CancellationToken.None)); // nothing more to move or delete
         }
         finally
         {
