@@ -154,19 +154,26 @@ public sealed class DeliveryLogTests
         }
     }
 
-    [Fact]
-    public async Task Trim_DeletesTheSealedSegmentsNoStoredDeliveryReads_AndTheRestStillRead()
+    /// <summary>Forty 8.8 KB pushes stored one at a time, so each is its own record: about seven to a 64 KiB segment.</summary>
+    private static async Task<TestServices> FortyPushesInSmallSegmentsAsync()
     {
         var settings = Logged();
         settings["Webhooks:LogSegmentBytes"] = "65536";
-        await using var services = await TestServices.StartAsync(settings);
+        var services = await TestServices.StartAsync(settings);
+        for (var n = 0; n < 40; n++)
+        {
+            await StoreAsync(services, "push", Push, $"push-{n}");
+        }
+
+        return services;
+    }
+
+    [Fact]
+    public async Task Trim_DeletesTheSealedSegmentsNoStoredDeliveryReads_AndTheRestStillRead()
+    {
+        await using var services = await FortyPushesInSmallSegmentsAsync();
         try
         {
-            // One at a time, so each is its own record: about seven 8.8 KB pushes to a 64 KiB segment.
-            for (var n = 0; n < 40; n++)
-            {
-                await StoreAsync(services, "push", Push, $"trim-{n}");
-            }
 
             var log = services.Get<DeliveryLog>();
             var store = services.Get<DeliveryStore>();
@@ -201,15 +208,9 @@ public sealed class DeliveryLogTests
     [Fact]
     public async Task AnOldDeliveryStillStored_HasItsBodyMovedIntoTheDatabase_SoTheSegmentsAfterItsGo()
     {
-        var settings = Logged();
-        settings["Webhooks:LogSegmentBytes"] = "65536";
-        await using var services = await TestServices.StartAsync(settings);
+        await using var services = await FortyPushesInSmallSegmentsAsync();
         try
         {
-            for (var n = 0; n < 40; n++)
-            {
-                await StoreAsync(services, "push", Push, $"old-{n}");
-            }
 
             var log = services.Get<DeliveryLog>();
             var store = services.Get<DeliveryStore>();
