@@ -436,6 +436,42 @@ public sealed class DeliveryWorkerTests
         }
     }
 
+    [Theory]
+    [InlineData(30, 1, 3)] // slow handlers (a GitHub call each, say): a few at a time, the rest left to other replicas
+    [InlineData(0, 4, 34)] // fast ones: what 0.1 s holds, here up to every delivery still due
+    public async Task BuiltInWorker_ClaimsSixteenFirst_ThenWhatItGetsThroughInATenthOfASecond(int handlerMilliseconds, int least, int most)
+    {
+        await using var services = await TestServices.StartAsync(Settings(), configure: s =>
+        {
+            s.AddSingleton(new HandlerPace(TimeSpan.FromMilliseconds(handlerMilliseconds)));
+            s.Webhooks().AddHandler<PacedHandler>("ping");
+        });
+        try
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                await StoreFixtureAsync(services, "ping", "payload.json", $"paced-{i}");
+            }
+
+            var worker = services.Get<DeliveryWorker>();
+            Assert.Equal(16, await worker.RunOnceAsync(CancellationToken.None));
+            Assert.InRange(await worker.RunOnceAsync(CancellationToken.None), least, most);
+        }
+        finally
+        {
+            services.DeleteFiles();
+        }
+    }
+
+    private sealed record HandlerPace(TimeSpan PerDelivery);
+
+    /// <summary>Takes <see cref="HandlerPace"/> per delivery, for real: the worker measures its pace on the monotonic clock.</summary>
+    private sealed class PacedHandler(HandlerPace pace) : IWebhookHandler
+    {
+        public Task HandleAsync(WebhookContext context, CancellationToken cancellationToken) =>
+            pace.PerDelivery > TimeSpan.Zero ? Task.Delay(pace.PerDelivery, cancellationToken) : Task.CompletedTask;
+    }
+
     [Fact]
     public void RetryDelay_DoublesAndIsCapped()
     {

@@ -29,6 +29,15 @@ internal sealed partial class DeliveryWorker
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
+    /// <summary>How long the last sequential batch took per attempt (zero before the first).</summary>
+    private TimeSpan _perAttempt;
+
+    /// <summary>The first sequential claim, before the worker knows its pace.</summary>
+    private const int FirstSequentialBatch = 16;
+
+    /// <summary>How much work a sequential claim takes at the worker's recent pace.</summary>
+    private static readonly TimeSpan SequentialBatchWork = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The built-in subscription's worker (the one DI gives).</summary>
     public DeliveryWorker(WorkerIdentity identity, DeliveryStore store, SubscriptionCatalog catalog, FanOut fanOut, LocalDispatch dispatch,
         IOptionsMonitor<WebhookOptions> options, TimeProvider time, ILogger<DeliveryWorker> logger)
@@ -77,7 +86,7 @@ internal sealed partial class DeliveryWorker
         // A concurrent destination claims up to eight rounds of Concurrency at once: each batch costs two commits (claim,
         // outcomes), each an fsync on SQLite that holds the single write lock, so one round per batch capped the
         // throughput of every subscription together at a few hundred deliveries a second. A claim takes only what is due.
-        var batchSize = _dispatch.Sequential ? settings.ClaimBatchSize : Math.Min(Math.Max(settings.ClaimBatchSize, subscription.Options.Concurrency * 8), 1000);
+        var batchSize = _dispatch.Sequential ? SequentialBatchSize(settings.ClaimBatchSize) : Math.Min(Math.Max(settings.ClaimBatchSize, subscription.Options.Concurrency * 8), 1000);
         var claimed = await _store.ClaimAsync(Subscription, Name, batchSize, subscription.IsOrdered, MaxAttempts(subscription, settings),
             now, now + settings.LeaseDuration, cancellationToken).ConfigureAwait(false);
         if (claimed.Count == 0)
@@ -93,10 +102,13 @@ internal sealed partial class DeliveryWorker
         {
             if (_dispatch.Sequential)
             {
+                var started = _time.GetTimestamp();
                 for (var i = 0; i < claimed.Count; i++)
                 {
                     outcomes[i] = await AttemptAsync(subscription, claimed[i], deliveries, settings, cancellationToken).ConfigureAwait(false);
                 }
+
+                _perAttempt = _time.GetElapsedTime(started) / claimed.Count;
             }
             else
             {
@@ -121,6 +133,22 @@ internal sealed partial class DeliveryWorker
         }
 
         return outcomes.Count(o => o is not null);
+    }
+
+    /// <summary>
+    /// How many due deliveries a sequential worker claims: what it gets through in about <see cref="SequentialBatchWork"/>
+    /// at the pace of its last batch, at most <paramref name="most"/> (<c>Webhooks:ClaimBatchSize</c>), 16 before it
+    /// knows its pace. Fast handlers get large batches, which spread each batch's fixed statements over many
+    /// deliveries; slow ones (a GitHub call each) small ones, so that a replica does not hold work another could be doing.
+    /// </summary>
+    private int SequentialBatchSize(int most)
+    {
+        if (_perAttempt == TimeSpan.Zero)
+        {
+            return Math.Min(FirstSequentialBatch, most);
+        }
+
+        return (int)Math.Clamp(SequentialBatchWork.Ticks / Math.Max(_perAttempt.Ticks, 1), 1, most);
     }
 
     /// <summary>Whether this worker's attempts are made one after another (<see cref="RunOnceAsync"/> in a loop) rather than pipelined (<see cref="PumpAsync"/>).</summary>
