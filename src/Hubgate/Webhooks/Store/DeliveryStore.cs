@@ -696,12 +696,9 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
     /// commits it: on SQLite the transaction queues for the write lock behind the process's other writers
     /// (<see cref="SqliteWriteGate"/>) and commits without an fsync of its own (<see cref="RelaxCommitsAsync"/>).
     /// </summary>
-    private async Task<T> InStateTransactionAsync<T>(HubgateDbContext db, Func<Task<T>> write, CancellationToken cancellationToken)
-    {
-        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
+    private Task<T> InStateTransactionAsync<T>(HubgateDbContext db, Func<Task<T>> write, CancellationToken cancellationToken) =>
+        WithRelaxedCommitsAsync(db, async () =>
         {
-            await RelaxCommitsAsync(db, cancellationToken).ConfigureAwait(false);
             var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
@@ -709,12 +706,7 @@ internal abstract class DeliveryStore(IDbContextFactory<HubgateDbContext> databa
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return result;
             }
-        }
-        finally
-        {
-            await DurableCommitsAsync(db, CancellationToken.None).ConfigureAwait(false);
-        }
-    }
+        }, cancellationToken);
 
     /// <summary>
     /// Runs the built-in subscription's handlers for one delivery with their commits relaxed like the state's (SQLite:
@@ -878,40 +870,41 @@ internal sealed class SqliteDeliveryStore(IDbContextFactory<HubgateDbContext> da
             return 0;
         }
 
-        long? oldest = null;
         long indexed = 0;
+        List<(long Pk, DateTimeOffset ReceivedAt, LogPosition Position)> oldest;
         var db = await Databases.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
-            // The oldest rows first, along the primary key: rows are written in log order, so the first holds the smallest
-            // sequence still read. Rows from before the log have none and are passed over.
-            var oldestRows = new List<(long Pk, DateTimeOffset ReceivedAt, LogPosition Position)>();
-            await ReadAsync(db,
-                $"SELECT d.\"Id\", d.\"ReceivedAt\", b.\"LogSequence\", b.\"LogOffset\" FROM {Inbox} d JOIN webhook_delivery_bodies b ON b.\"DeliveryPk\" = d.\"Id\" " +
-                $"WHERE b.\"LogSequence\" IS NOT NULL ORDER BY d.\"Id\" LIMIT {MoveBatch + 1}",
-                [], r => oldestRows.Add((r.GetInt64(0), Converter.ConvertFromProvider(r.GetInt64(1)) is DateTimeOffset at ? at : default,
-                    new LogPosition(r.GetInt64(2), r.GetInt64(3)))), cancellationToken).ConfigureAwait(false);
-            var moving = oldestRows.TakeWhile(r => r.ReceivedAt < moveBefore).Take(MoveBatch).ToList();
-            if (moving.Count > 0)
+            oldest = await OldestLoggedAsync(db, 1, cancellationToken).ConfigureAwait(false);
+            if (oldest is [{ ReceivedAt: var receivedAt }] && receivedAt < moveBefore)
             {
+                var moving = (await OldestLoggedAsync(db, MoveBatch, cancellationToken).ConfigureAwait(false))
+                    .TakeWhile(r => r.ReceivedAt < moveBefore).ToList();
                 await MoveIntoDatabaseAsync(db, moving, cancellationToken).ConfigureAwait(false);
-            }
-
-            oldest = oldestRows.Count > moving.Count ? oldestRows[moving.Count].Position.Sequence : null;
-            if (oldest is null && oldestRows.Count > 0)
-            {
-                // Every row read was moved: the next one (if any) is the bound.
-                await ReadAsync(db,
-                    $"SELECT b.\"LogSequence\" FROM {Inbox} d JOIN webhook_delivery_bodies b ON b.\"DeliveryPk\" = d.\"Id\" " +
-                    "WHERE b.\"LogSequence\" IS NOT NULL ORDER BY d.\"Id\" LIMIT 1",
-                    [], r => oldest = r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+                oldest = await OldestLoggedAsync(db, 1, cancellationToken).ConfigureAwait(false);
             }
 
             await ReadAsync(db, "SELECT \"IndexedThrough\" FROM webhook_log WHERE \"Id\" = 1", [], r => indexed = r.GetInt64(0), cancellationToken)
                 .ConfigureAwait(false);
         }
 
-        return log.DeleteSegmentsBefore(Math.Min(oldest ?? long.MaxValue, indexed + 1));
+        return log.DeleteSegmentsBefore(Math.Min(oldest is [var first] ? first.Position.Sequence : long.MaxValue, indexed + 1));
+    }
+
+    /// <summary>
+    /// The <paramref name="count"/> oldest stored deliveries whose bodies are in the log, along the primary key: rows are
+    /// written in log order, so the first holds the smallest sequence still read. Rows from before the log are passed over.
+    /// </summary>
+    private static async Task<List<(long Pk, DateTimeOffset ReceivedAt, LogPosition Position)>> OldestLoggedAsync(HubgateDbContext db, int count,
+        CancellationToken cancellationToken)
+    {
+        var rows = new List<(long Pk, DateTimeOffset ReceivedAt, LogPosition Position)>(count);
+        await ReadAsync(db,
+            $"SELECT d.\"Id\", d.\"ReceivedAt\", b.\"LogSequence\", b.\"LogOffset\" FROM {Inbox} d JOIN webhook_delivery_bodies b ON b.\"DeliveryPk\" = d.\"Id\" " +
+            $"WHERE b.\"LogSequence\" IS NOT NULL ORDER BY d.\"Id\" LIMIT {count}",
+            [], r => rows.Add((r.GetInt64(0), (DateTimeOffset)Converter.ConvertFromProvider(r.GetInt64(1))!, new LogPosition(r.GetInt64(2), r.GetInt64(3)))),
+            cancellationToken).ConfigureAwait(false);
+        return rows;
     }
 
     /// <summary>How many old deliveries' bodies one trim moves from the log into the database.</summary>
